@@ -1,0 +1,526 @@
+"""IR nodes → straight-line Python that validates a value, and the type annotation that goes with it.
+
+The emitted statements check one local variable, append an ``ErrorDetail`` to ``_e`` for every
+violation, and may rebind the variable to its normalised value (``2.0`` → ``2`` for an integer, a copied
+list, a dict turned into its nested dataclass). Builtins are reached through ``_``-prefixed module aliases
+(``_isinstance``, ``_len``...), so a field may be called ``type`` or ``len`` without shadowing anything.
+
+The hot path stays inline in ``__init__``; only what needs an error list of its own (``anyOf``, ``oneOf``,
+``not``, ``contains``) becomes a module-level ``_check_N`` function.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from .ir import Node
+from .literals import py_literal
+
+INDENT = "    "
+MAX_LITERAL_VALUES = 256
+
+TYPE_TESTS = {
+    "null": "{v} is None",
+    "boolean": "{v} is True or {v} is False",
+    "integer": "_type({v}) is _int or _v.is_integer({v})",
+    "number": "_type({v}) is _float or _type({v}) is _int or _v.is_number({v})",
+    "string": "_isinstance({v}, _str)",
+    "array": "_isinstance({v}, (_list, _tuple))",
+    "object": "_isinstance({v}, _dict) or _v.is_mapping({v})",
+}
+TYPE_WORDS = {
+    "null": "null",
+    "boolean": "a boolean",
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "array": "an array",
+    "object": "an object",
+}
+PY_TYPES = {"null": "None", "boolean": "bool", "integer": "int", "number": "float", "string": "str"}
+MEDIA_WORDS = {"image": "an image", "video": "a video", "audio": "an audio"}
+
+
+def effective_types(node: Node) -> tuple[str, ...] | None:
+    """The node's types with ``integer`` folded into ``number`` when both are allowed."""
+    if node.types is None:
+        return None
+    if "number" in node.types:
+        return tuple(t for t in node.types if t != "integer")
+    return node.types
+
+
+def describe(node: Node) -> str:
+    """What a node accepts, in a few words, for error messages and docstrings."""
+    if node.never:
+        return "no value"
+    if node.enum is not None:
+        return one_of_text(node.enum)
+    if node.model is not None:
+        text = f"a {node.model.class_name} object"
+        return text + " or null" if node.types and "null" in node.types else text
+    if node.format in ("image_uri", "video_uri", "audio_uri"):
+        return media_text(node.format)
+    types = effective_types(node)
+    if types is None:
+        branches = node.any_of or node.one_of
+        return " or ".join(describe(b) for b in branches) if branches else "any value"
+    return " or ".join(TYPE_WORDS[t] for t in types)
+
+
+def one_of_text(values: tuple[Any, ...]) -> str:
+    shown = ", ".join(py_literal(v) for v in values[:12])
+    more = f", ... ({len(values) - 12} more)" if len(values) > 12 else ""
+    return f"{py_literal(values[0])}" if len(values) == 1 else f"one of {shown}{more}"
+
+
+def tuple_literal(values: Any) -> str:
+    items = [py_literal(v) for v in values]
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+def media_text(fmt: str) -> str:
+    kind = fmt.split("_")[0]
+    return f"{MEDIA_WORDS[kind]} URL (https://, http://) or data:{kind}/...;base64, URI"
+
+
+def annotation(node: Node) -> str:
+    """The Python type of values the node accepts."""
+    if node.never:
+        return "Any"
+    nullable = node.types is not None and "null" in node.types
+    if node.model is not None:
+        return node.model.class_name + (" | None" if nullable else "")
+    if node.enum is not None and len(node.enum) <= MAX_LITERAL_VALUES:
+        literal = [v for v in node.enum if v is None or isinstance(v, (str, int))]
+        if len(literal) == len(node.enum):
+            values = [v for v in literal if v is not None]
+            parts = [f"Literal[{', '.join(py_literal(v) for v in values)}]"] if values else []
+            if None in node.enum:
+                parts.append("None")
+            return " | ".join(parts)
+    types = effective_types(node)
+    if types is None:
+        branches = node.any_of or node.one_of
+        return _union([annotation(b) for b in branches]) if branches else "Any"
+    parts = []
+    for kind in types:
+        if kind == "array":
+            items = annotation(node.items) if node.items is not None and not node.prefix_items else "Any"
+            parts.append(f"list[{items}]")
+        elif kind == "object":
+            parts.append("dict[str, Any]")
+        else:
+            parts.append(PY_TYPES[kind])
+    return _union(parts)
+
+
+def _union(parts: list[str]) -> str:
+    unique = list(dict.fromkeys(p for part in parts for p in part.split(" | ")))
+    if "Any" in unique or not unique:
+        return "Any"
+    return " | ".join(unique)
+
+
+def needs_conversion(node: Node) -> bool:
+    """Whether ``to_dict`` has to walk the value (nested dataclasses, copies of containers)."""
+    types = node.types
+    return not (types is not None and set(types) <= {"null", "boolean", "integer", "number", "string"})
+
+
+@dataclasses.dataclass
+class Path:
+    """A path expression under construction: code parts of a tuple (``'"loras"'``, ``'_i1'``, ``'*_p'``)."""
+
+    parts: tuple[str, ...]
+
+    def child(self, part: str) -> Path:
+        return Path((*self.parts, part))
+
+    def code(self) -> str:
+        if not self.parts:
+            return "()"
+        return "(" + ", ".join(self.parts) + ("," if len(self.parts) == 1 else "") + ")"
+
+
+class Emitter:
+    """Collects the module-level constants and helper functions that emitted checks refer to."""
+
+    def __init__(self) -> None:
+        self.constants: list[tuple[str, str]] = []  # (name, Python expression)
+        self.functions: list[list[str]] = []
+        self._function_names: dict[int, str] = {}
+        self._counter = 0
+
+    # --- module-level support ----------------------------------------------------------------------
+
+    def _name(self, prefix: str) -> str:
+        self._counter += 1
+        return f"_{prefix}{self._counter}"
+
+    def constant(self, prefix: str, expression: str) -> str:
+        for name, existing in self.constants:
+            if existing == expression and name.startswith("_" + prefix):
+                return name
+        name = self._name(prefix)
+        self.constants.append((name, expression))
+        return name
+
+    def function(self, node: Node) -> str:
+        """A ``_check_N(v, _p, _e) -> value`` function for a sub-schema checked with its own errors."""
+        if id(node) in self._function_names:
+            return self._function_names[id(node)]
+        name = self._name("check_")
+        self._function_names[id(node)] = name
+        body = self.check(node, "v", Path(("*_p",)), depth=0)
+        lines = [f"def {name}(v: Any, _p: tuple[str | int, ...], _e: list[_E]) -> Any:"]
+        lines += [INDENT + line for line in body] + [INDENT + "return v"]
+        self.functions.append(lines)
+        return name
+
+    # --- statements --------------------------------------------------------------------------------
+
+    def error(self, path: Path, var: str, expected: str) -> str:
+        return f"_e.append(_E({path.code()}, {var}, {py_literal(expected)}))"
+
+    def check(self, node: Node, var: str, path: Path, depth: int) -> list[str]:
+        """Statements that validate ``var`` against ``node``."""
+        if node.never:
+            return [self.error(path, var, "no value (the schema allows none here)")]
+        lines: list[str] = []
+        types = effective_types(node)
+        branches = self._typed_branches(node, var, path, depth, types)
+        enum_line = self._enum_guard(node, var, path, types)
+        chain = [enum_line] if enum_line else []
+        if types is not None:
+            for kind, body in branches:
+                chain.append((self._type_test(node, kind, var), body))
+            chain.append(("else", [self.error(path, var, describe(node))]))
+        lines += self._if_chain(chain)
+        if types is None:
+            for kind, body in branches:
+                if body:
+                    lines += self._if_chain([(self._type_test(node, kind, var), body)])
+        lines += self._combinators(node, var, path, depth)
+        return lines
+
+    @staticmethod
+    def _type_test(node: Node, kind: str, var: str) -> str:
+        if kind == "object" and node.model is not None:
+            return f"_isinstance({var}, ({node.model.class_name}, _dict)) or _v.is_mapping({var})"
+        return TYPE_TESTS[kind].format(v=var)
+
+    def _if_chain(self, chain: list[Any]) -> list[str]:
+        if len(chain) == 2 and chain[1][0] == "else" and not chain[0][1]:
+            # "if <valid>: pass / else: <error>" reads (and runs) better as "if not <valid>: <error>".
+            return [f"if not ({chain[0][0]}):", *(INDENT + line for line in chain[1][1])]
+        lines: list[str] = []
+        for index, (test, body) in enumerate(chain):
+            if test == "else":
+                if index == 0:
+                    return body  # pragma: no cover - a type list is never empty
+                lines.append("else:")
+            else:
+                lines.append(f"{'if' if index == 0 else 'elif'} {test}:")
+            lines += [INDENT + line for line in (body or ["pass"])]
+        return lines
+
+    def _enum_guard(self, node: Node, var: str, path: Path, types: tuple[str, ...] | None) -> Any:
+        """A generic enum check, for enums the typed branches cannot check by set membership."""
+        if node.enum is None or self._typed_enum_kind(node, types):
+            return None
+        values = self.constant("ENUM", tuple_literal(node.enum))
+        return (
+            f"not _v.json_in({var}, {values})",
+            [f"_e.append(_E({path.code()}, {var}, _v.one_of_values({values}, {var})))"],
+        )
+
+    @staticmethod
+    def _typed_enum_kind(node: Node, types: tuple[str, ...] | None) -> str | None:
+        """The type under which the enum can be checked with a set: one scalar type (and maybe null)."""
+        if node.enum is None or types is None:
+            return None
+        scalar = [t for t in types if t != "null"]
+        if len(scalar) != 1 or scalar[0] not in ("string", "integer", "number"):
+            return None
+        if "null" in types and None not in node.enum:
+            return None
+        return scalar[0]
+
+    def _typed_branches(
+        self, node: Node, var: str, path: Path, depth: int, types: tuple[str, ...] | None
+    ) -> list[tuple[str, list[str]]]:
+        """(type, statements) pairs: the constraints that apply to values of each JSON type."""
+        if types is None:
+            groups = [
+                ("number", self._numeric(node, var, path, "a number")),
+                ("string", self._string(node, var, path)),
+                ("array", self._array(node, var, path, depth) if _has_array_keywords(node) else []),
+                ("object", self._object(node, var, path, depth) if _has_object_keywords(node) else []),
+            ]
+            return [(kind, body) for kind, body in groups if body]
+        enum_kind = self._typed_enum_kind(node, types)
+        out: list[tuple[str, list[str]]] = []
+        for kind in types:
+            body: list[str] = []
+            if kind == "integer":
+                body += [f"if _type({var}) is not _int:", f"{INDENT}{var} = _v.to_int({var})"]
+                body += self._numeric(node, var, path, "an integer")
+            elif kind == "number":
+                body += self._numeric(node, var, path, "a number")
+            elif kind == "string":
+                body += self._string(node, var, path)
+            elif kind == "array":
+                body += self._array(node, var, path, depth)
+            elif kind == "object":
+                body += self._object(node, var, path, depth)
+            if enum_kind == kind:
+                body = self._enum_membership(node, var, path, kind) + body
+            out.append((kind, body))
+        return out
+
+    def _enum_membership(self, node: Node, var: str, path: Path, kind: str) -> list[str]:
+        assert node.enum is not None
+        ordered = self.constant("ENUM", tuple_literal(node.enum))
+        members = [v for v in node.enum if not isinstance(v, bool) and v is not None]
+        if kind == "string":
+            members = [v for v in members if isinstance(v, str)]
+        else:
+            members = [v for v in members if isinstance(v, (int, float))]
+        allowed = self.constant(
+            "ENUM",
+            f"frozenset({ordered})" if members == list(node.enum) else f"frozenset({tuple_literal(members)})",
+        )
+        return [
+            f"if {var} not in {allowed}:",
+            INDENT + f"_e.append(_E({path.code()}, {var}, _v.one_of_values({ordered}, {var})))",
+        ]
+
+    def _numeric(self, node: Node, var: str, path: Path, word: str) -> list[str]:
+        lines: list[str] = []
+        failing, text = [], []
+        for value, op, shown in (
+            (node.minimum, "<", ">="),
+            (node.exclusive_minimum, "<=", ">"),
+            (node.maximum, ">", "<="),
+            (node.exclusive_maximum, ">=", "<"),
+        ):
+            if value is not None:
+                failing.append(f"{var} {op} {py_literal(value)}")
+                text.append(f"{shown} {py_literal(value)}")
+        if failing:
+            lines.append(f"if {' or '.join(failing)}:")
+            lines.append(INDENT + self.error(path, var, f"{word} {' and '.join(text)}"))
+        if node.multiple_of is not None:
+            lines.append(f"if not _v.is_multiple_of({var}, {py_literal(node.multiple_of)}):")
+            lines.append(INDENT + self.error(path, var, f"a multiple of {py_literal(node.multiple_of)}"))
+        return lines
+
+    def _string(self, node: Node, var: str, path: Path) -> list[str]:
+        lines: list[str] = []
+        low, high = node.min_length, node.max_length
+        if low is not None or high is not None:
+            failing = [f"_len({var}) < {low}"] if low is not None else []
+            failing += [f"_len({var}) > {high}"] if high is not None else []
+            if low is not None and high is not None:
+                text = f"a string of {low} to {high} characters"
+            elif low is not None:
+                text = f"a string of at least {low} character{'s' if low != 1 else ''}"
+            else:
+                text = f"a string of at most {high} character{'s' if high != 1 else ''}"
+            lines += [f"if {' or '.join(failing)}:", INDENT + self.error(path, var, text)]
+        if node.pattern is not None:
+            regex = self.constant("PATTERN", f"_re.compile({py_literal(node.pattern)})")
+            lines += [f"if {regex}.search({var}) is None:"]
+            lines += [INDENT + self.error(path, var, f"a string matching the pattern {node.pattern!r}")]
+        if node.format in ("image_uri", "video_uri", "audio_uri"):
+            kind = py_literal(node.format.split("_")[0])
+            lines += [
+                f"if not _v.is_media_uri({var}, {kind}):",
+                INDENT + self.error(path, var, media_text(node.format)),
+            ]
+        elif node.format == "uri":
+            lines += [
+                f"if not _v.is_uri({var}):",
+                INDENT + self.error(path, var, "an absolute URI (scheme:...)"),
+            ]
+        return lines
+
+    def _array(self, node: Node, var: str, path: Path, depth: int) -> list[str]:
+        lines = [f"{var} = _list({var})"]
+        low, high = node.min_items, node.max_items
+        if low is not None or high is not None:
+            failing = [f"_len({var}) < {low}"] if low is not None else []
+            failing += [f"_len({var}) > {high}"] if high is not None else []
+            if low is not None and high is not None:
+                text = f"an array of {low} to {high} items"
+            elif low is not None:
+                text = f"an array of at least {low} item{'s' if low != 1 else ''}"
+            else:
+                text = f"an array of at most {high} item{'s' if high != 1 else ''}"
+            lines += [f"if {' or '.join(failing)}:", INDENT + self.error(path, var, text)]
+        if node.unique_items:
+            lines += [
+                f"if not _v.is_unique({var}):",
+                INDENT + self.error(path, var, "an array of unique items"),
+            ]
+        index, item = f"_i{depth + 1}", f"_x{depth + 1}"
+        for position, sub in enumerate(node.prefix_items):
+            body = self.check(sub, item, path.child(str(position)), depth + 1)
+            lines += [f"if _len({var}) > {position}:", f"{INDENT}{item} = {var}[{position}]"]
+            lines += [INDENT + line for line in body] + [f"{INDENT}{var}[{position}] = {item}"]
+        if node.format in ("image_uris", "video_uris", "audio_uris"):
+            kind = node.format.split("_")[0]
+            lines += [f"for {index}, {item} in _enumerate({var}):"]
+            lines += [
+                f"{INDENT}if not (_isinstance({item}, _str) and _v.is_media_uri({item}, {py_literal(kind)})):"
+            ]
+            lines += [INDENT * 2 + self.error(path.child(index), item, media_text(kind + "_uri"))]
+        if node.items is not None and not (node.items.types is None and not _constrains(node.items)):
+            body = self.check(node.items, item, path.child(index), depth + 1)
+            start = len(node.prefix_items)
+            source = f"_enumerate({var}[{start}:], {start})" if start else f"_enumerate({var})"
+            lines += [f"for {index}, {item} in {source}:"]
+            lines += [INDENT + line for line in body]
+            if _may_rebind(node.items):
+                lines += [f"{INDENT}{var}[{index}] = {item}"]
+        if node.contains is not None:
+            check = self.function(node.contains)
+            low = 1 if node.min_contains is None else node.min_contains
+            lines += [
+                f"_v.check_contains({var}, {path.code()}, _e, {check}, {low}, {py_literal(node.max_contains)})"
+            ]
+        return lines
+
+    def _object(self, node: Node, var: str, path: Path, depth: int) -> list[str]:
+        if node.model is not None:
+            cls = node.model.class_name
+            return [
+                f"if not _isinstance({var}, {cls}):",
+                f"{INDENT}{var} = _v.build({cls}, {var}, {path.code()}, _e)",
+            ]
+        lines = [f"{var} = _dict({var})"]
+        key, item = f"_k{depth + 1}", f"_x{depth + 1}"
+        for name in node.required:
+            lines += [f"if {py_literal(name)} not in {var}:"]
+            lines += [
+                INDENT
+                + f"_e.append(_E({path.child(py_literal(name)).code()}, _v.MISSING, 'a value (required property)'))"
+            ]
+        for name, sub in node.properties.items():
+            body = self.check(sub, item, path.child(py_literal(name)), depth + 1)
+            if not body:
+                continue
+            lines += [f"if {py_literal(name)} in {var}:", f"{INDENT}{item} = {var}[{py_literal(name)}]"]
+            lines += [INDENT + line for line in body]
+            if _may_rebind(sub):
+                lines += [f"{INDENT}{var}[{py_literal(name)}] = {item}"]
+        for source, targets in node.dependent_required.items():
+            for target in targets:
+                lines += [f"if {py_literal(source)} in {var} and {py_literal(target)} not in {var}:"]
+                lines += [
+                    INDENT
+                    + f"_e.append(_E({path.child(py_literal(target)).code()}, _v.MISSING, "
+                    + py_literal(f"a value (required when {source!r} is given)")
+                    + "))"
+                ]
+        low, high = node.min_properties, node.max_properties
+        if low is not None:
+            lines += [
+                f"if _len({var}) < {low}:",
+                INDENT + self.error(path, var, f"an object of at least {low} properties"),
+            ]
+        if high is not None:
+            lines += [
+                f"if _len({var}) > {high}:",
+                INDENT + self.error(path, var, f"an object of at most {high} properties"),
+            ]
+        if node.property_names is not None:
+            check = self.function(node.property_names)
+            lines += [f"for {key} in {var}:", f"{INDENT}{check}({key}, {path.code()}, _e)"]
+        extra = node.additional
+        if node.pattern_properties or extra is not None:
+            known = self.constant("KEYS", f"frozenset({tuple_literal(list(node.properties))})")
+            lines += [f"for {key}, {item} in {var}.items():"]
+            matched = f"_m{depth + 1}"
+            inner: list[str] = [f"{matched} = {key} in {known}"] if extra is not None else []
+            for pattern, sub in node.pattern_properties.items():
+                regex = self.constant("PATTERN", f"_re.compile({py_literal(pattern)})")
+                sub_body = self.check(sub, item, path.child(key), depth + 1)
+                inner += [f"if {regex}.search({key}) is not None:"]
+                inner += [INDENT + f"{matched} = True"] if extra is not None else []
+                inner += [INDENT + line for line in sub_body] or [INDENT + "pass"]
+                if _may_rebind(sub):
+                    inner += [f"{INDENT}{var}[{key}] = {item}"]
+            if extra is not None:
+                if extra.never:
+                    inner += [
+                        f"if not {matched}:",
+                        INDENT + self.error(path.child(key), item, "no such property"),
+                    ]
+                else:
+                    extra_body = self.check(extra, item, path.child(key), depth + 1) or ["pass"]
+                    inner += [f"if not {matched}:"] + [INDENT + line for line in extra_body]
+                    if _may_rebind(extra):
+                        inner += [f"{INDENT}{var}[{key}] = {item}"]
+            lines += [INDENT + line for line in inner]
+        return lines
+
+    def _combinators(self, node: Node, var: str, path: Path, depth: int) -> list[str]:
+        lines: list[str] = []
+        for branch in node.all_of:
+            lines += self.check(branch, var, path, depth)
+        for keyword, branches in (("any_of", node.any_of), ("one_of", node.one_of)):
+            if branches:
+                names = ", ".join(self.function(b) for b in branches)
+                expected = " or ".join(describe(b) for b in branches)
+                word = "at least one" if keyword == "any_of" else "exactly one"
+                text = py_literal(f"a value matching {word} of: {expected}")
+                lines.append(f"{var} = _v.{keyword}({var}, {path.code()}, _e, ({names},), {text})")
+        if node.not_ is not None:
+            name = self.function(node.not_)
+            text = py_literal(f"a value that is not {describe(node.not_)}")
+            lines.append(f"_v.not_({var}, {path.code()}, _e, {name}, {text})")
+        return lines
+
+
+def _constrains(node: Node) -> bool:
+    """Whether an untyped node checks anything at all (``{}`` and annotation-only nodes do not)."""
+    return bool(
+        node.never or node.enum is not None or node.any_of or node.one_of or node.all_of or node.not_
+        or node.minimum is not None or node.maximum is not None or node.exclusive_minimum is not None
+        or node.exclusive_maximum is not None or node.multiple_of is not None
+        or node.min_length is not None or node.max_length is not None or node.pattern or node.format
+        or node.items is not None or node.prefix_items or node.min_items is not None
+        or node.max_items is not None or node.unique_items or node.contains is not None
+        or node.properties or node.required or node.additional is not None or node.pattern_properties
+        or node.property_names is not None or node.min_properties is not None
+        or node.max_properties is not None or node.dependent_required
+    )  # fmt: skip
+
+
+def _has_array_keywords(node: Node) -> bool:
+    return bool(
+        node.items is not None or node.prefix_items or node.min_items is not None or node.max_items is not None
+        or node.unique_items or node.contains is not None
+        or node.format in ("image_uris", "video_uris", "audio_uris")
+    )  # fmt: skip
+
+
+def _has_object_keywords(node: Node) -> bool:
+    return bool(
+        node.properties or node.required or node.additional is not None or node.pattern_properties
+        or node.property_names is not None or node.min_properties is not None
+        or node.max_properties is not None or node.dependent_required
+    )  # fmt: skip
+
+
+def _may_rebind(node: Node) -> bool:
+    """Whether checking a value may replace it (int coercion, container copy, dataclass build)."""
+    if node.any_of or node.one_of or node.all_of:
+        return True
+    types = node.types
+    if types is None:
+        return _constrains(node)
+    return bool({"integer", "array", "object"} & set(types))

@@ -1,0 +1,64 @@
+"""``runcomfy-codegen generate [--schemas DIR] [--out DIR] [--check]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import GenerationError
+from .pipeline import generate
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="runcomfy-codegen", description="Generate the runcomfy package from model schemas."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    gen = commands.add_parser(
+        "generate", help="regenerate generated/ from schemas/ (or check that it is current)"
+    )
+    gen.add_argument(
+        "--schemas", type=Path, default=Path("schemas"), help="schema directory (default: schemas/)"
+    )
+    gen.add_argument(
+        "--out", type=Path, default=Path("generated"), help="output directory (default: generated/)"
+    )
+    gen.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 listing the files that would change"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    started = time.perf_counter()
+    try:
+        result = generate(args.schemas, args.out, check=args.check)
+    except GenerationError as exc:
+        print(f"runcomfy-codegen: {exc}", file=sys.stderr)
+        return 2
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    plan = result.plan
+    elapsed = time.perf_counter() - started
+    if args.check:
+        if plan.stale:
+            print(f"{args.out} is stale: regenerate with `runcomfy-codegen generate`.", file=sys.stderr)
+            for label, paths in (("added", plan.added), ("changed", plan.changed), ("removed", plan.removed)):
+                for path in paths:
+                    print(f"  would be {label}: {path}", file=sys.stderr)
+            return 1
+        print(f"{args.out} is up to date ({result.models} models, {plan.unchanged} files, {elapsed:.1f}s).")
+        return 0
+    print(
+        f"generated {result.models} models into {args.out}: {len(plan.added)} added, {len(plan.changed)} changed, "
+        f"{len(plan.removed)} removed, {plan.unchanged} unchanged ({elapsed:.1f}s)."
+    )
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

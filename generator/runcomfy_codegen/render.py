@@ -1,0 +1,226 @@
+"""IR → Python source text: the one ``jinja2.Environment`` and the views the templates render.
+
+Templates receive names that are already valid identifiers, code the :mod:`checks` emitter built, and
+schema text and values only through the ``literal`` and ``doc`` filters (see :mod:`literals`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import jinja2
+
+from . import checks
+from .ir import Field, ModelSpec, Node, ObjectModel
+from .literals import doc_text, py_literal, short
+
+GENERATOR = "runcomfy-codegen"
+
+
+def templates_dir() -> Path:
+    """``templates/`` of this checkout (the generator runs from the project, installed with -e)."""
+    return Path(__file__).resolve().parent.parent.parent / "templates"
+
+
+def make_environment(directory: Path | None = None) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(directory or templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # Python source, not HTML: schema data goes through the filters
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["literal"] = py_literal
+    env.filters["doc"] = doc_text
+    return env
+
+
+# --- views -----------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class FieldView:
+    name: str
+    json_name: str
+    annotation: str
+    required: bool
+    doc: str  # escaped
+    summary: str  # escaped, one paragraph for the Args section
+    check: list[str]
+    rebinds: bool
+    to_json: bool
+
+
+@dataclasses.dataclass
+class ClassView:
+    name: str
+    doc: str  # escaped
+    fields: list[FieldView]
+    names: dict[str, str]  # JSON name → Python name
+    required: list[str]  # JSON names
+    same_names: bool
+
+
+def field_doc(field: Field) -> tuple[str, str]:
+    """(attribute docstring, Args line) for a field, as plain text before escaping."""
+    node = field.node
+    lines: list[str] = []
+    text = (node.description or node.title or "").strip()
+    if text:
+        lines.append(text)
+    facts: list[str] = []
+    if field.required:
+        facts.append("Required.")
+    else:
+        default = f" The server's default: {short(node.default)}." if node.has_default else ""
+        facts.append(f"Optional: not sent when unset.{default}")
+    accepts = checks.describe(node)
+    if accepts and accepts != "any value":
+        facts.append(f"Accepts {accepts}.")
+    bounds = _bounds_text(node)
+    if bounds:
+        facts.append(bounds)
+    if node.validations:
+        rules = [str(rule.get("validation_error")) for rule in node.validations if isinstance(rule, dict)]
+        rules = list(dict.fromkeys(rule for rule in rules if rule and rule != "None"))
+        if rules:
+            facts.append("RunComfy checks on the file: " + " ".join(rules))
+    if field.required and node.has_default:
+        facts.append(f"Example: {short(node.default)}")
+    lines.append(" ".join(facts))
+    return "\n\n".join(lines), " ".join(" ".join(lines).split())
+
+
+def _bounds_text(node: Node) -> str:
+    parts = []
+    for value, word in (
+        (node.minimum, ">="),
+        (node.exclusive_minimum, ">"),
+        (node.maximum, "<="),
+        (node.exclusive_maximum, "<"),
+    ):
+        if value is not None:
+            parts.append(f"{word} {py_literal(value)}")
+    text = ("Value " + " and ".join(parts) + ".") if parts else ""
+    if node.multiple_of is not None:
+        text += f" Multiple of {py_literal(node.multiple_of)}."
+    for low, high, unit in (
+        (node.min_length, node.max_length, "characters"),
+        (node.min_items, node.max_items, "items"),
+    ):
+        if low is not None or high is not None:
+            text += (
+                f" {low if low is not None else 0} to {high if high is not None else 'any number of'} {unit}."
+            )
+    if node.pattern is not None:
+        text += f" Matches {node.pattern!r}."
+    return text.strip()
+
+
+def class_view(model: ObjectModel, emitter: checks.Emitter, doc: str) -> ClassView:
+    fields = []
+    for field in model.fields:
+        body = emitter.check(field.node, "_x0", checks.Path((py_literal(field.json_name),)), depth=0)
+        attribute_doc, summary = field_doc(field)
+        fields.append(
+            FieldView(
+                name=field.name,
+                json_name=field.json_name,
+                annotation=checks.annotation(field.node),
+                required=field.required,
+                doc=doc_text(attribute_doc),
+                summary=doc_text(summary),
+                check=body,
+                rebinds=bool(body) and any(line.startswith("_x0 = ") or " _x0 = " in line for line in body),
+                to_json=checks.needs_conversion(field.node),
+            )
+        )
+    names = {field.json_name: field.name for field in model.fields}
+    return ClassView(
+        name=model.class_name,
+        doc=doc_text(doc),
+        fields=fields,
+        names=names,
+        required=[field.json_name for field in model.fields if field.required],
+        same_names=all(k == v for k, v in names.items()),
+    )
+
+
+def module_doc(spec: ModelSpec) -> str:
+    title = spec.display_name or spec.model_id
+    kind = f" ({spec.output_type.lower()} model)" if spec.output_type else ""
+    return (
+        f"{title}: ``{spec.model_id}``{kind}.\n\n"
+        f"Generated by {GENERATOR} from ``schemas/{spec.source_file}``: do not edit; regenerate instead.\n"
+        "Build an :class:`Input` with keyword arguments (or :meth:`Input.from_dict`); read results with\n"
+        ":class:`Output`."
+    )
+
+
+def input_doc(spec: ModelSpec) -> str:
+    title = spec.display_name or spec.model_id
+    return (
+        f"The input of {title} (``{spec.model_id}``).\n\n"
+        "Every field is checked when the object is built, and all problems are raised together as one\n"
+        ":class:`runcomfy.ValidationError`. Optional fields left unset are not sent: the server's own\n"
+        "default applies."
+    )
+
+
+def nested_doc(model: ObjectModel) -> str:
+    text = (model.node.description or model.node.title or "").strip()
+    return (text + "\n\n" if text else "") + "A nested object of the input; validated when built."
+
+
+def render_model(env: jinja2.Environment, spec: ModelSpec, header: str) -> str:
+    emitter = checks.Emitter()
+    classes = [class_view(model, emitter, nested_doc(model)) for model in spec.nested_models]
+    classes.append(class_view(spec.input_model, emitter, input_doc(spec)))
+    code = "\n".join(
+        [line for cls in classes for f in cls.fields for line in f.check]
+        + [expr for _, expr in emitter.constants]
+        + [line for function in emitter.functions for line in function]
+        + [f.annotation for cls in classes for f in cls.fields]
+    )
+    return env.get_template("module.py.jinja").render(
+        header=header,
+        doc=doc_text(module_doc(spec)),
+        spec=spec,
+        classes=classes,
+        constants=emitter.constants,
+        functions=emitter.functions,
+        output_fields=[
+            dict(name=f.name, json_name=f.json_name, shape=f.shape, doc=doc_text(f.description or ""))
+            for f in spec.output_fields
+        ],
+        uses_re="_re." in code,
+        uses_literal="Literal[" in code,
+        exports=sorted(
+            [
+                "MODEL_ID",
+                "DISPLAY_NAME",
+                "OUTPUT_TYPE",
+                "INPUT_SCHEMA",
+                "OUTPUT_SCHEMA",
+                "VALIDATIONS",
+                "Output",
+            ]
+            + [cls.name for cls in classes]
+        ),
+    )
+
+
+def render_registry(env: jinja2.Environment, specs: list[ModelSpec], header: str) -> str:
+    return env.get_template("models_init.py.jinja").render(header=header, specs=specs)
+
+
+def render_namespace(env: jinja2.Environment, package: str, children: list[str], header: str) -> str:
+    return env.get_template("namespace_init.py.jinja").render(
+        header=header, package=package, children=children
+    )
+
+
+def header(source: str) -> str:
+    return f"# Generated by {GENERATOR} from {source}. Do not edit: regenerate with `{GENERATOR} generate`."

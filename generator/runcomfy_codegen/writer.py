@@ -1,0 +1,74 @@
+"""Comparing the planned tree with ``generated/`` and writing only what changed, each file atomically."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from pathlib import Path
+
+PACKAGE = "runcomfy"
+
+
+@dataclasses.dataclass
+class Plan:
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+    unchanged: int
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
+def existing_files(out_dir: Path) -> set[str]:
+    """Files below ``out_dir/runcomfy`` that the generator owns (caches and bytecode are not ours)."""
+    root = out_dir / PACKAGE
+    if not root.is_dir():
+        return set()
+    found = set()
+    for path in root.rglob("*"):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
+            found.add(path.relative_to(out_dir).as_posix())
+    return found
+
+
+def plan_changes(out_dir: Path, files: dict[str, bytes]) -> Plan:
+    present = existing_files(out_dir)
+    added, changed, unchanged = [], [], 0
+    for path in sorted(files):
+        target = out_dir / path
+        if path not in present:
+            added.append(path)
+        elif target.read_bytes() != files[path]:
+            changed.append(path)
+        else:
+            unchanged += 1
+    removed = sorted(present - files.keys())
+    return Plan(added, changed, removed, unchanged)
+
+
+def apply_plan(out_dir: Path, files: dict[str, bytes], plan: Plan) -> None:
+    """Write added and changed files (temp file + rename), then delete the stale ones."""
+    for path in [*plan.added, *plan.changed]:
+        target = out_dir / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(files[path])
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    for path in plan.removed:
+        (out_dir / path).unlink()
+    for path in sorted({str(Path(p).parent) for p in plan.removed}, key=len, reverse=True):
+        directory = out_dir / path
+        leftovers = [p for p in directory.iterdir() if p.name != "__pycache__"] if directory.is_dir() else [1]
+        if not leftovers:
+            for cache in directory.glob("__pycache__/*"):
+                cache.unlink()
+            (directory / "__pycache__").rmdir() if (directory / "__pycache__").exists() else None
+            directory.rmdir()

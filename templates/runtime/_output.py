@@ -1,0 +1,74 @@
+"""The lenient parsing of a result's ``output`` object, shared by every model's ``Output`` class.
+
+Known keys whose value has the expected shape (one URL string, or a list of URL strings) become typed
+attributes; everything else, new keys included, is kept in ``extra``. Parsing never raises on content:
+a result the API sends with new fields still parses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, TypeVar
+
+__all__ = ["OutputModel"]
+
+_O = TypeVar("_O", bound="OutputModel")
+
+
+def _fits(value: object, shape: str) -> bool:
+    if shape == "url":
+        return isinstance(value, str)
+    if shape == "urls":
+        return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    return True
+
+
+class OutputModel:
+    """Base of the generated ``Output`` dataclasses."""
+
+    __slots__ = ()
+    # JSON key → (attribute name, shape): set by each generated subclass.
+    _SHAPES: ClassVar[Mapping[str, tuple[str, str]]] = {}
+
+    @classmethod
+    def from_dict(cls: type[_O], data: Mapping[str, Any] | None) -> _O:
+        """Parse an ``output`` object. ``None`` or a non-object gives an empty ``Output``."""
+        typed: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, value in data.items() if isinstance(data, Mapping) else ():
+            known = cls._SHAPES.get(key)
+            if known is not None and _fits(value, known[1]):
+                typed[known[0]] = list(value) if known[1] == "urls" else value
+            else:
+                extra[key] = value
+        return cls(**typed, extra=extra)  # type: ignore[call-arg]  # the generated subclass has these fields
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``output`` object back as JSON data (unset keys left out, extra keys kept)."""
+        data = {
+            key: getattr(self, name)
+            for key, (name, _) in self._SHAPES.items()
+            if getattr(self, name) is not None
+        }
+        data.update(getattr(self, "extra", {}))
+        return data
+
+    def urls(self) -> list[str]:
+        """Every output file URL, typed attributes first, then any found in ``extra``; no duplicates."""
+        found: list[str] = []
+
+        def collect(value: object) -> None:
+            if isinstance(value, str):
+                if value.startswith(("https://", "http://")) and value not in found:
+                    found.append(value)
+            elif isinstance(value, list):
+                for item in value:
+                    collect(item)
+            elif isinstance(value, Mapping):
+                for item in value.values():
+                    collect(item)
+
+        for name, _ in self._SHAPES.values():
+            collect(getattr(self, name))
+        collect(getattr(self, "extra", {}))
+        return found

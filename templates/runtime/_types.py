@@ -1,0 +1,41 @@
+"""Shared sentinels and small types of the generated package.
+
+``UNSET`` marks an optional input field the caller did not set: it is left out of the request body, so
+the server's own default applies. It is falsy, a singleton that survives ``copy`` and ``pickle``.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+__all__ = ["UNSET", "Unset"]
+
+
+class Unset:
+    """The type of :data:`UNSET`, the "not given" marker of optional fields."""
+
+    __slots__ = ()
+    _instance: Unset | None = None
+
+    def __new__(cls) -> Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> Literal[False]:
+        return False
+
+    def __copy__(self) -> Unset:
+        return self
+
+    def __deepcopy__(self, memo: object) -> Unset:
+        return self
+
+    def __reduce__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final[Unset] = Unset()

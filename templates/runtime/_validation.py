@@ -1,0 +1,264 @@
+"""Validation helpers shared by every generated model module.
+
+The generated ``__init__`` methods check the common cases inline (type tests, bounds, lengths, enum
+membership); they call in here for what is rarer or longer: JSON-equality, media URIs, ``multipleOf``,
+``anyOf``/``oneOf``/``not``, building nested dataclasses, error messages. Semantics follow JSON Schema
+as the ``jsonschema`` package implements it (``True`` is not ``1``, ``2.0`` is an integer, ...).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from fractions import Fraction
+from typing import Any, TypeVar
+
+from .errors import MISSING, UNKNOWN_FIELD, ErrorDetail, ValidationError
+
+__all__ = ["BUILTINS", "MISSING", "ErrorDetail", "ValidationError"]
+
+# The builtins the generated checks call, under ``_``-prefixed aliases (so a field called ``type`` or
+# ``len`` cannot shadow them) and typed ``Any`` (the checks are defensive: they run on values that may
+# not be what the annotations say).
+BUILTINS: tuple[Any, ...] = (isinstance, len, type, int, float, str, list, tuple, dict, enumerate)
+
+Path = tuple[str | int, ...]
+Check = Callable[[Any, Path, list[ErrorDetail]], Any]
+_M = TypeVar("_M")
+
+_MEDIA_DATA = {
+    kind: re.compile(
+        rf"data:{kind}/[A-Za-z0-9][A-Za-z0-9.+-]*(?:;[A-Za-z0-9.+-]+=[^;,\s]*)*;base64,[A-Za-z0-9+/]+={{0,2}}",
+        re.I,
+    )
+    for kind in ("image", "video", "audio")
+}
+_HTTP_URL = re.compile(r"https?://[^\s/?#]+(?:[/?#]\S*)?", re.I)
+_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S*")
+
+
+# --- types -----------------------------------------------------------------------------------------
+
+
+def is_integer(value: object) -> bool:
+    """JSON Schema's integer: an ``int`` that is not a ``bool``, or a ``float`` with no fraction."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, float) and value.is_integer()
+
+
+def is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_mapping(value: object) -> bool:
+    return isinstance(value, Mapping)
+
+
+def to_int(value: Any) -> Any:
+    """``2.0`` → ``2`` (an integer is sent as one); int subclasses → plain ``int``."""
+    return int(value)
+
+
+# --- values ----------------------------------------------------------------------------------------
+
+
+def json_equal(one: Any, two: Any) -> bool:
+    """Equality as JSON Schema defines it: ``1 == 1.0``, but ``True != 1``; containers compared deeply."""
+    if one is two:
+        return True
+    if isinstance(one, str) or isinstance(two, str):
+        return bool(one == two)
+    if isinstance(one, bool) or isinstance(two, bool):
+        return isinstance(one, bool) and isinstance(two, bool) and one == two
+    if isinstance(one, (list, tuple)) and isinstance(two, (list, tuple)):
+        return len(one) == len(two) and all(json_equal(a, b) for a, b in zip(one, two, strict=True))
+    if isinstance(one, Mapping) and isinstance(two, Mapping):
+        return one.keys() == two.keys() and all(json_equal(one[k], two[k]) for k in one)
+    if isinstance(one, (list, tuple, Mapping)) or isinstance(two, (list, tuple, Mapping)):
+        return False
+    return bool(one == two)
+
+
+def json_in(value: Any, values: Sequence[Any]) -> bool:
+    return any(json_equal(value, candidate) for candidate in values)
+
+
+def _key(value: Any) -> Any:
+    """A hashable key with JSON equality: equal keys ⇔ :func:`json_equal` values."""
+    if isinstance(value, bool) or value is None:
+        return ("b", value)
+    if isinstance(value, (int, float)):
+        return ("n", value)
+    if isinstance(value, str):
+        return ("s", value)
+    if isinstance(value, (list, tuple)):
+        return ("a", tuple(_key(item) for item in value))
+    if isinstance(value, Mapping):
+        return ("o", frozenset((key, _key(item)) for key, item in value.items()))
+    to_dict = getattr(value, "to_dict", None)
+    if to_dict is not None:
+        return _key(to_dict())
+    return ("?", id(value))
+
+
+def is_unique(items: Sequence[Any]) -> bool:
+    keys = [_key(item) for item in items]
+    return len(set(keys)) == len(keys)
+
+
+def is_multiple_of(value: float, divisor: float) -> bool:
+    """``multipleOf``, computed the way ``jsonschema`` does (float quotient, exact on overflow)."""
+    if isinstance(divisor, float):
+        quotient = value / divisor
+        try:
+            return int(quotient) == quotient
+        except OverflowError:
+            return (Fraction(value) / Fraction(divisor)).denominator == 1
+    return not value % divisor
+
+
+def is_media_uri(value: str, kind: str) -> bool:
+    """An ``http(s)://`` URL with a host, or a ``data:<kind>/<subtype>;base64,<data>`` URI."""
+    if value[:8].lower() == "https://" or value[:7].lower() == "http://":
+        return _HTTP_URL.fullmatch(value) is not None
+    return _MEDIA_DATA[kind].fullmatch(value) is not None
+
+
+def is_uri(value: str) -> bool:
+    return _ABSOLUTE_URI.fullmatch(value) is not None
+
+
+# --- combinators and nested objects ----------------------------------------------------------------
+
+
+def any_of(
+    value: Any, path: Path, errors: list[ErrorDetail], branches: Sequence[Check], expected: str
+) -> Any:
+    for branch in branches:
+        trial: list[ErrorDetail] = []
+        result = branch(value, path, trial)
+        if not trial:
+            return result
+    errors.append(ErrorDetail(path, value, expected))
+    return value
+
+
+def one_of(
+    value: Any, path: Path, errors: list[ErrorDetail], branches: Sequence[Check], expected: str
+) -> Any:
+    matches = []
+    for branch in branches:
+        trial: list[ErrorDetail] = []
+        result = branch(value, path, trial)
+        if not trial:
+            matches.append(result)
+    if len(matches) == 1:
+        return matches[0]
+    suffix = "" if not matches else f" (it matches {len(matches)})"
+    errors.append(ErrorDetail(path, value, expected + suffix))
+    return value
+
+
+def not_(value: Any, path: Path, errors: list[ErrorDetail], branch: Check, expected: str) -> None:
+    trial: list[ErrorDetail] = []
+    branch(value, path, trial)
+    if not trial:
+        errors.append(ErrorDetail(path, value, expected))
+
+
+def check_contains(
+    items: Sequence[Any], path: Path, errors: list[ErrorDetail], branch: Check, low: int, high: int | None
+) -> None:
+    count = 0
+    for index, item in enumerate(items):
+        trial: list[ErrorDetail] = []
+        branch(item, (*path, index), trial)
+        count += not trial
+    if count < low or (high is not None and count > high):
+        bound = f"at least {low}" + (f" and at most {high}" if high is not None else "")
+        errors.append(ErrorDetail(path, items, f"an array with {bound} matching items (found {count})"))
+
+
+def build(cls: Callable[..., _M], data: Any, path: Path, errors: list[ErrorDetail]) -> Any:
+    """A nested dataclass from a dict, its errors located under ``path``."""
+    try:
+        return cls.from_dict(data)  # type: ignore[attr-defined]
+    except ValidationError as exc:
+        errors.extend(exc.prefixed(path))
+        return data
+
+
+# --- messages --------------------------------------------------------------------------------------
+
+
+def one_of_values(values: Sequence[Any], value: object) -> str:
+    """``one of 'a', 'b', ...`` with a "did you mean" for a near miss."""
+    shown = ", ".join(repr(v) if not isinstance(v, bool) else str(v).lower() for v in values[:12])
+    if len(values) > 12:
+        shown += f", ... ({len(values) - 12} more)"
+    text = f"one of {shown}" if len(values) > 1 else shown
+    hint = suggest(value, [v for v in values if isinstance(v, str)])
+    return text + (f" (did you mean {hint!r}?)" if hint else "")
+
+
+def suggest(value: object, candidates: Sequence[str]) -> str | None:
+    if not isinstance(value, str) or not candidates:
+        return None
+    import difflib  # only on the error path
+
+    lowered = {candidate.lower(): candidate for candidate in candidates}
+    if value.lower() in lowered:
+        return lowered[value.lower()]
+    close = difflib.get_close_matches(value, list(candidates), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+# --- dataclass support -----------------------------------------------------------------------------
+
+
+def from_dict(cls: type[_M], data: Any, names: Mapping[str, str], required: frozenset[str], model: str) -> _M:
+    """Build ``cls`` from its JSON form: unknown keys and missing required keys are errors, together
+    with every error the values themselves have."""
+    if not isinstance(data, Mapping):
+        raise ValidationError([ErrorDetail((), data, "an object (a dict of field values)")], model=model)
+    keys = data.keys()
+    if keys <= names.keys() and required <= keys:
+        return cls(**{names[key]: value for key, value in data.items()})
+    errors: list[ErrorDetail] = []
+    for key in keys - names.keys():
+        hint = suggest(key, list(names)) if isinstance(key, str) else None
+        known = f"did you mean {hint!r}?" if hint else "known: " + ", ".join(names)
+        errors.append(ErrorDetail((key,), data[key], f"{UNKNOWN_FIELD} ({known})"))
+    for key in names:
+        if key in required and key not in keys:
+            errors.append(ErrorDetail((key,), MISSING, "a value (required field)"))
+    arguments = {names[key]: data[key] for key in keys if key in names}
+    arguments.update({names[key]: MISSING for key in required - keys})
+    try:
+        cls(**arguments)
+    except ValidationError as exc:
+        errors += [error for error in exc.errors if not (error.value is MISSING and len(error.path) == 1)]
+    raise ValidationError(errors, model=model)
+
+
+def to_json(value: Any) -> Any:
+    """A field value as JSON data: nested dataclasses as dicts, containers copied."""
+    if isinstance(value, (list, tuple)):
+        return [to_json(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: to_json(item) for key, item in value.items()}
+    to_dict = getattr(value, "to_dict", None)
+    if to_dict is not None:
+        return to_dict()
+    return value
+
+
+def fields_repr(obj: Any, names: Sequence[str]) -> str:
+    """``Input(prompt='...', num_images=2)``: the fields that are set, in declaration order."""
+    from ._types import UNSET
+
+    shown = ", ".join(f"{name}={getattr(obj, name)!r}" for name in names if getattr(obj, name) is not UNSET)
+    return f"{type(obj).__name__}({shown})"
