@@ -51,6 +51,10 @@ ANNOTATION_KEYWORDS = frozenset(
 )  # fmt: skip
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _num(value: Any) -> int | float | None:
     """A bound as read by datamodel-code-generator (``UnionIntFloat`` or a plain number)."""
     return getattr(value, "value", value)
@@ -247,10 +251,16 @@ class SchemaParser:
     def _read_numbers(self, node: Node, parsed: JsonSchemaObject, raw: dict[str, Any]) -> None:
         node.minimum = _num(parsed.minimum)
         node.maximum = _num(parsed.maximum)
-        # datamodel-code-generator already turned draft-4 boolean exclusive bounds into numbers.
-        exclusive_min, exclusive_max = _num(parsed.exclusiveMinimum), _num(parsed.exclusiveMaximum)
-        node.exclusive_minimum = None if isinstance(exclusive_min, bool) else exclusive_min
-        node.exclusive_maximum = None if isinstance(exclusive_max, bool) else exclusive_max
+        # datamodel-code-generator turns draft-4 boolean exclusive bounds into numbers (moving the bound),
+        # but reads numeric ones as floats: keep the schema's own number where there is one.
+        for keyword, attribute in (("exclusiveMinimum", "exclusive_minimum"), ("exclusiveMaximum", "exclusive_maximum")):
+            written = raw.get(keyword)
+            value = written if _is_number(written) else _num(getattr(parsed, keyword))
+            setattr(node, attribute, value if _is_number(value) else None)
+        if _is_number(raw.get("exclusiveMinimum")) is False and raw.get("exclusiveMinimum") is True:
+            node.minimum = None
+        if _is_number(raw.get("exclusiveMaximum")) is False and raw.get("exclusiveMaximum") is True:
+            node.maximum = None
         node.multiple_of = raw.get("multipleOf")
 
     def _read_strings(self, node: Node, parsed: JsonSchemaObject, raw: dict[str, Any], path: tuple) -> None:

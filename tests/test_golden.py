@@ -1,0 +1,254 @@
+"""Golden tests: inline schema → generate into a temp dir → import → assert behaviour."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+import pickle
+import typing
+
+import pytest
+
+from runcomfy import UNSET, ValidationError
+
+SEED_LIKE = {
+    "type": "object",
+    "required": ["prompt", "image_urls"],
+    "properties": {
+        "prompt": {"type": "string", "description": "The prompt.", "default": "an example"},
+        "image_urls": {
+            "type": "array",
+            "items": {"type": "string", "format": "image_uri"},
+            "minItems": 1,
+            "maxItems": 3,
+        },
+        "num_images": {"type": "integer", "minimum": 1, "maximum": 4, "default": 1},
+        "guidance": {"type": "number", "exclusiveMinimum": 0, "maximum": 20},
+        "aspect_ratio": {"type": "string", "enum": ["auto", "16:9", "1:1"], "default": "auto"},
+        "duration": {"type": "string", "enum": ["5", "10"]},
+        "safety": {"type": "integer", "enum": [1, 2, 3]},
+        "flag": {"type": "boolean"},
+    },
+}
+
+
+def test_fields_types_and_defaults(generate_models):
+    module = generate_models({"acme/seed": SEED_LIKE})["acme/seed"]
+    Input = module.Input
+    params = inspect.signature(Input.__init__).parameters
+    assert all(p.kind is p.KEYWORD_ONLY for name, p in params.items() if name != "self")
+    assert params["prompt"].default is inspect.Parameter.empty  # a required field's default is an example
+    assert params["num_images"].default is UNSET
+    hints = typing.get_type_hints(Input.__init__, vars(module))
+    assert typing.get_args(hints["aspect_ratio"])[0] == typing.Literal["auto", "16:9", "1:1"]
+    assert typing.get_args(hints["duration"])[0] == typing.Literal["5", "10"]  # digit strings stay strings
+    assert typing.get_args(hints["safety"])[0] == typing.Literal[1, 2, 3]  # integer enums stay integers
+    assert "Example: 'an example'" in Input.__init__.__doc__
+    assert "The server's default: 1" in Input.__init__.__doc__
+    assert [f.name for f in dataclasses.fields(Input)] == list(SEED_LIKE["properties"])
+
+
+def test_unset_fields_are_not_sent_and_integers_normalised(generate_models):
+    Input = generate_models({"acme/seed": SEED_LIKE})["acme/seed"].Input
+    value = Input(prompt="p", image_urls=["https://x.test/a.png"], num_images=2.0, guidance=0.5)
+    assert value.to_dict() == {"prompt": "p", "image_urls": ["https://x.test/a.png"], "num_images": 2, "guidance": 0.5}
+    assert type(value.to_dict()["num_images"]) is int
+    assert value.aspect_ratio is UNSET
+    assert repr(value) == "Input(prompt='p', image_urls=['https://x.test/a.png'], num_images=2, guidance=0.5)"
+    assert Input.from_dict(value.to_dict()) == value
+    assert pickle.loads(pickle.dumps(value)) == value
+
+
+def test_all_errors_collected_with_path_value_expectation(generate_models):
+    Input = generate_models({"acme/seed": SEED_LIKE})["acme/seed"].Input
+    with pytest.raises(ValidationError) as info:
+        Input.from_dict(
+            {
+                "prompt": 1,
+                "image_urls": ["ftp://x", "data:image/png;base64,iVBORw0KGgo="],
+                "num_images": True,
+                "guidance": 0,
+                "aspect_ratio": "16:8",
+                "flag": "yes",
+                "num_imgs": 3,
+            }
+        )
+    error = info.value
+    assert isinstance(error, ValueError)
+    found = {(e.path, e.expected.split(" (")[0]) for e in error.errors}
+    assert (("prompt",), "a string") in found
+    assert (("image_urls", 0), "an image URL") in found
+    assert (("num_images",), "an integer") in found  # True is not a number
+    assert (("guidance",), "a number > 0 and <= 20") in found
+    assert (("aspect_ratio",), "one of 'auto', '16:9', '1:1'") in found
+    assert (("flag",), "a boolean") in found
+    assert any(e.path == ("num_imgs",) and "did you mean 'num_images'" in e.expected for e in error.errors)
+    assert "did you mean '16:9'" in str(error)
+    assert str(error).startswith("7 validation errors for acme/seed:")
+    assert [e.value for e in error.errors if e.path == ("image_urls", 0)] == ["ftp://x"]
+
+
+def test_missing_required_reported_with_other_errors(generate_models):
+    Input = generate_models({"acme/seed": SEED_LIKE})["acme/seed"].Input
+    with pytest.raises(ValidationError) as info:
+        Input.from_dict({"num_images": 9})
+    paths = sorted(e.path for e in info.value.errors)
+    assert paths == [("image_urls",), ("num_images",), ("prompt",)]
+    assert "missing" in str(info.value)
+
+
+def test_media_uris(generate_models):
+    Input = generate_models({"acme/seed": SEED_LIKE})["acme/seed"].Input
+    for ok in ("https://a.b/c.png?x=1", "HTTP://host", "data:image/png;base64,AAAA", "data:image/svg+xml;base64,QQ=="):
+        Input(prompt="p", image_urls=[ok])
+    for bad in ("https://", "https:// x", "data:video/mp4;base64,AAAA", "data:image/png,AAAA", "/tmp/x.png", ""):
+        with pytest.raises(ValidationError):
+            Input(prompt="p", image_urls=[bad])
+
+
+HOSTILE_TEXT = 'Ends with quote" """ triple \'\'\' {{ jinja }} {% if %} \\ back\\slash\nnew line\x00\u2028 `code` #'
+PAYLOAD = "__import__('pathlib').Path('PWNED').touch()"
+
+
+def hostile_schema() -> dict:
+    return {
+        "type": "object",
+        "title": HOSTILE_TEXT + PAYLOAD,
+        "description": '"""\n' + PAYLOAD + '\n"""',
+        "required": ["class"],
+        "properties": {
+            "class": {"type": "string", "description": HOSTILE_TEXT, "default": '");' + PAYLOAD + "#"},
+            "from": {"type": "integer", "description": '\\"""' + PAYLOAD},
+            "self": {"type": "boolean"},
+            "type": {"type": "string", "enum": ["a", "')" + PAYLOAD + "#", '"""', "\\"]},
+            "len": {"type": "array", "items": {"type": "string"}},
+            "to_dict": {"type": "string"},
+            "UNSET": {"type": "string"},
+            "str": {"type": "integer"},
+            "my-field": {"type": "string"},
+            "my_field": {"type": "string"},
+            "2nd": {"type": "string"},
+            "": {"type": "string"},
+            "naïve": {"type": "string"},
+            "__init__": {"type": "string"},
+            "x\ny": {"type": "string", "pattern": "^[a-z]+$"},
+            PAYLOAD: {"type": "number", "default": PAYLOAD},
+        },
+    }
+
+
+def test_hostile_names_and_text_stay_data(generate_models, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    module = generate_models({"acme/hostile": hostile_schema()})["acme/hostile"]
+    assert not (tmp_path / "PWNED").exists()
+    Input = module.Input
+    names = Input._NAMES
+    assert names["class"] == "class_" and names["from"] == "from_" and names["self"] == "self_"
+    assert names["type"] == "type" and names["len"] == "len"  # builtins the checks use are aliased, not shadowed
+    assert names["to_dict"] == "to_dict_" and names["UNSET"] == "UNSET_" and names["str"] == "str_"
+    assert names["my-field"] == "my_field" and names["my_field"] == "my_field_2"
+    assert names["2nd"] == "field_2nd" and names[""] == "field" and names["__init__"] == "init"
+    assert len(set(names.values())) == len(names)
+    assert all(name.isidentifier() and name.isascii() for name in names.values())
+    value = Input.from_dict({"class": "c", "type": "')" + PAYLOAD + "#", "len": ["a"], "x\ny": "abc", PAYLOAD: 1.5})
+    assert value.class_ == "c" and value.to_dict()["type"] == "')" + PAYLOAD + "#"
+    assert value.to_dict()["x\ny"] == "abc" and value.to_dict()[PAYLOAD] == 1.5
+    with pytest.raises(ValidationError):
+        Input(class_="c", type="b")
+    # Descriptions are docstring text: parse the file, and find them as string constants, unchanged.
+    tree = ast.parse(inspect.getsource(module))
+    constants = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    assert any(HOSTILE_TEXT in text for text in constants)
+    assert not any(isinstance(n, ast.Call) and getattr(n.func, "id", "") == "__import__" for n in ast.walk(tree))
+    assert module.INPUT_SCHEMA == hostile_schema()
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_nested_objects_become_dataclasses(generate_models):
+    schema = {
+        "type": "object",
+        "required": ["loras"],
+        "properties": {
+            "loras": {
+                "type": "array",
+                "maxItems": 3,
+                "items": {
+                    "type": "object",
+                    "required": ["path"],
+                    "properties": {
+                        "path": {"type": "string", "format": "uri"},
+                        "scale": {"type": "number", "minimum": 0, "maximum": 4, "default": 1},
+                    },
+                },
+            },
+            "camera": {"type": ["object", "null"], "properties": {"zoom": {"type": "integer"}}},
+        },
+    }
+    module = generate_models({"acme/lora": schema})["acme/lora"]
+    Lora = module.LorasItem
+    value = module.Input.from_dict({"loras": [{"path": "https://x/y.safetensors", "scale": 0.5}], "camera": None})
+    assert value.loras == [Lora(path="https://x/y.safetensors", scale=0.5)]
+    assert value.to_dict() == {"loras": [{"path": "https://x/y.safetensors", "scale": 0.5}], "camera": None}
+    assert module.Input(loras=[Lora(path="s3:x")], camera={"zoom": 2}).camera == module.Camera(zoom=2)
+    with pytest.raises(ValidationError) as info:
+        module.Input.from_dict({"loras": [{"path": "x y", "scale": 9, "extra": 1}], "camera": {"zoom": "no"}})
+    located = {e.location for e in info.value.errors}
+    assert located == {"loras[0].path", "loras[0].scale", "loras[0].extra", "camera.zoom"}
+
+
+def test_combinators_and_nullable(generate_models):
+    schema = {
+        "type": "object",
+        "properties": {
+            "size": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "enum": ["auto"]}]},
+            "mode": {"oneOf": [{"type": "string", "maxLength": 3}, {"type": "string", "pattern": "^x"}]},
+            "note": {"type": "string", "nullable": True},
+            "ratio": {"type": "number", "multipleOf": 0.25},
+            "tags": {"type": "array", "uniqueItems": True},
+            "kind": {"const": "fixed"},
+        },
+    }
+    Input = generate_models({"acme/comb": schema})["acme/comb"].Input
+    Input(size=3, mode="abc", note=None, ratio=1.75, tags=[1, True, "1"], kind="fixed")
+    Input(size="auto", mode="xyzzy")
+    for bad in (
+        {"size": 0},
+        {"size": "big"},
+        {"mode": "xy"},  # matches both branches of oneOf
+        {"ratio": 0.3},
+        {"tags": [1, 1.0]},  # 1 and 1.0 are equal in JSON
+        {"kind": "other"},
+        {"note": 3},
+    ):
+        with pytest.raises(ValidationError):
+            Input.from_dict(bad)
+
+
+def test_output_is_lenient(generate_models):
+    Output = generate_models({"acme/seed": SEED_LIKE})["acme/seed"].Output
+    output = Output.from_dict({"images": ["https://x/1.png", "https://x/2.png"], "video": ["odd"], "new_key": {"a": 1}})
+    assert output.images == ["https://x/1.png", "https://x/2.png"] and output.image is None
+    assert output.extra == {"video": ["odd"], "new_key": {"a": 1}}
+    assert output.urls() == ["https://x/1.png", "https://x/2.png"]
+    assert Output.from_dict(None).urls() == []
+    assert Output.from_dict({"audio": "https://x/a.mp3"}).audio == "https://x/a.mp3"
+
+
+def test_model_ids_map_to_documented_module_paths(tmp_path):
+    from runcomfy_codegen.naming import module_path
+
+    assert module_path("google/nano-banana-2/edit") == ("google", "nano_banana_2", "edit")
+    assert module_path("bytedance/seedance-2.5/text-to-video/1080p") == ("bytedance", "seedance_2_5", "text_to_video", "_1080p")
+    assert module_path("kling/kling-video-o3/4K/text-to-video") == ("kling", "kling_video_o3", "_4k", "text_to_video")
+    assert module_path("blackforestlabs/flux-2-klein/9b/text-to-image")[2] == "_9b"
+    assert module_path("acme/class/load") == ("acme", "class_", "load_")
+    for bad in ("../../x", "a", "a/b/c/d/e/f", "a/.hidden", "a/b c", "/a/b", "a//b"):
+        with pytest.raises(ValueError):
+            module_path(bad)
+
+
+def test_parent_and_child_models_share_a_package(generate_models):
+    modules = generate_models({"acme/video": SEED_LIKE, "acme/video/draft": SEED_LIKE})
+    assert modules["acme/video"].MODEL_ID == "acme/video"
+    assert modules["acme/video/draft"].MODEL_ID == "acme/video/draft"
