@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, write_schemas
-
 from runcomfy_codegen.cli import main
 from runcomfy_codegen.errors import GenerationError
 from runcomfy_codegen.pipeline import generate

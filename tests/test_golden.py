@@ -9,7 +9,6 @@ import pickle
 import typing
 
 import pytest
-
 from runcomfy import UNSET, ValidationError
 
 SEED_LIKE = {
