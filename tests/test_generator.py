@@ -111,7 +111,16 @@ def test_output_is_deterministic_across_hash_seeds_and_file_order(tmp_path):
             shutil.copyfile(path, target)
         out = tmp_path / f"out-{seed}"
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        command = [sys.executable, "-m", "runcomfy_codegen.cli", "generate", "--schemas", str(schemas), "--out", str(out)]
+        command = [
+            sys.executable,
+            "-m",
+            "runcomfy_codegen.cli",
+            "generate",
+            "--schemas",
+            str(schemas),
+            "--out",
+            str(out),
+        ]
         subprocess.run(command, check=True, env=env, capture_output=True)
         outputs.append(tree_digest(out / "runcomfy"))
     assert outputs[0] == outputs[1]

@@ -238,7 +238,12 @@ def test_model_ids_map_to_documented_module_paths(tmp_path):
     from runcomfy_codegen.naming import module_path
 
     assert module_path("google/nano-banana-2/edit") == ("google", "nano_banana_2", "edit")
-    assert module_path("bytedance/seedance-2.5/text-to-video/1080p") == ("bytedance", "seedance_2_5", "text_to_video", "_1080p")
+    assert module_path("bytedance/seedance-2.5/text-to-video/1080p") == (
+        "bytedance",
+        "seedance_2_5",
+        "text_to_video",
+        "_1080p",
+    )
     assert module_path("kling/kling-video-o3/4K/text-to-video") == ("kling", "kling_video_o3", "_4k", "text_to_video")
     assert module_path("blackforestlabs/flux-2-klein/9b/text-to-image")[2] == "_9b"
     assert module_path("acme/class/load") == ("acme", "class_", "load_")

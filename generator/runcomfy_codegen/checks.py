@@ -373,9 +373,7 @@ class Emitter:
         if node.format in ("image_uris", "video_uris", "audio_uris"):
             kind = node.format.split("_")[0]
             lines += [f"for {index}, {item} in _enumerate({var}):"]
-            lines += [
-                f"{INDENT}if not (_isinstance({item}, _str) and _v.is_media_uri({item}, {py_literal(kind)})):"
-            ]
+            lines += [f"{INDENT}if not (_isinstance({item}, _str) and _v.is_media_uri({item}, {py_literal(kind)})):"]
             lines += [INDENT * 2 + self.error(path.child(index), item, media_text(kind + "_uri"))]
         if node.items is not None and not (node.items.types is None and not _constrains(node.items)):
             body = self.check(node.items, item, path.child(index), depth + 1)
@@ -388,9 +386,7 @@ class Emitter:
         if node.contains is not None:
             check = self.function(node.contains)
             low = 1 if node.min_contains is None else node.min_contains
-            lines += [
-                f"_v.check_contains({var}, {path.code()}, _e, {check}, {low}, {py_literal(node.max_contains)})"
-            ]
+            lines += [f"_v.check_contains({var}, {path.code()}, _e, {check}, {low}, {py_literal(node.max_contains)})"]
         return lines
 
     def _object(self, node: Node, var: str, path: Path, depth: int) -> list[str]:

@@ -17,18 +17,10 @@ def _parser() -> argparse.ArgumentParser:
         prog="runcomfy-codegen", description="Generate the runcomfy package from model schemas."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    gen = commands.add_parser(
-        "generate", help="regenerate generated/ from schemas/ (or check that it is current)"
-    )
-    gen.add_argument(
-        "--schemas", type=Path, default=Path("schemas"), help="schema directory (default: schemas/)"
-    )
-    gen.add_argument(
-        "--out", type=Path, default=Path("generated"), help="output directory (default: generated/)"
-    )
-    gen.add_argument(
-        "--check", action="store_true", help="write nothing; exit 1 listing the files that would change"
-    )
+    gen = commands.add_parser("generate", help="regenerate generated/ from schemas/ (or check that it is current)")
+    gen.add_argument("--schemas", type=Path, default=Path("schemas"), help="schema directory (default: schemas/)")
+    gen.add_argument("--out", type=Path, default=Path("generated"), help="output directory (default: generated/)")
+    gen.add_argument("--check", action="store_true", help="write nothing; exit 1 listing the files that would change")
     return parser
 
 

@@ -9,9 +9,7 @@ from typing import Any
 
 from .errors import SchemaError
 
-FILE_KEYS = frozenset(
-    {"model_id", "input_schema", "output_schema", "display_name", "output_type", "source", "notes"}
-)
+FILE_KEYS = frozenset({"model_id", "input_schema", "output_schema", "display_name", "output_type", "source", "notes"})
 OUTPUT_TYPES = frozenset({"IMAGE", "VIDEO", "AUDIO"})
 
 
@@ -51,9 +49,7 @@ def load_schema_file(directory: Path, path: Path) -> SchemaFile:
             raise SchemaError(relative, "/", f"missing required key {key!r}")
     for key in data:
         if key not in FILE_KEYS:
-            raise SchemaError(
-                relative, f"/{key}", f"unknown key {key!r} (known: {', '.join(sorted(FILE_KEYS))})"
-            )
+            raise SchemaError(relative, f"/{key}", f"unknown key {key!r} (known: {', '.join(sorted(FILE_KEYS))})")
     for key in ("display_name", "source"):
         if key in data and not isinstance(data[key], str):
             raise SchemaError(relative, f"/{key}", f"{key} must be a string")

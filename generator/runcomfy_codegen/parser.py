@@ -107,9 +107,7 @@ class SchemaParser:
             kind = raw.get("type")
             if kind == "float" or (isinstance(kind, list) and "float" in kind):
                 raw["type"] = "number" if kind == "float" else ["number" if k == "float" else k for k in kind]
-                self.notes.append(
-                    f"{self.file}: at {json_pointer(self.base + path)}: 'type: float' read as 'number'"
-                )
+                self.notes.append(f"{self.file}: at {json_pointer(self.base + path)}: 'type: float' read as 'number'")
             for key, value in raw.items():
                 self._normalise(value, (*path, key))
         elif isinstance(raw, list):
@@ -119,9 +117,7 @@ class SchemaParser:
     def _check_depth(self, raw: Any, path: tuple[str | int, ...], depth: int) -> None:
         if depth > MAX_DEPTH:
             raise self.error(path, f"schema nested deeper than {MAX_DEPTH} levels")
-        children: Any = (
-            raw.items() if isinstance(raw, dict) else enumerate(raw) if isinstance(raw, list) else ()
-        )
+        children: Any = raw.items() if isinstance(raw, dict) else enumerate(raw) if isinstance(raw, list) else ()
         for key, value in children:
             self._check_depth(value, (*path, key), depth + 1)
 
@@ -129,9 +125,7 @@ class SchemaParser:
         if not isinstance(self.root, dict):
             raise self.error((), "the input schema must be a JSON object")
         try:
-            validator = jsonschema.validators.validator_for(
-                self.root, default=jsonschema.Draft202012Validator
-            )
+            validator = jsonschema.validators.validator_for(self.root, default=jsonschema.Draft202012Validator)
         except jsonschema.exceptions.SchemaError as exc:  # pragma: no cover - an unknown $schema
             raise self.error(("$schema",), str(exc.message)) from None
         self.validator_class = validator
@@ -143,9 +137,7 @@ class SchemaParser:
 
     # --- nodes -------------------------------------------------------------------------------------
 
-    def _node(
-        self, parsed: JsonSchemaObject | bool, raw: Any, path: tuple[str | int, ...], context: str
-    ) -> Node:
+    def _node(self, parsed: JsonSchemaObject | bool, raw: Any, path: tuple[str | int, ...], context: str) -> Node:
         """One schema node. ``context`` is the keyword it sits under (``allOf`` branches stay open)."""
         pointer = json_pointer(self.base + path)
         if parsed is True or raw is True:
@@ -253,14 +245,11 @@ class SchemaParser:
         node.maximum = _num(parsed.maximum)
         # datamodel-code-generator turns draft-4 boolean exclusive bounds into numbers (moving the bound),
         # but reads numeric ones as floats: keep the schema's own number where there is one.
-        for keyword, attribute in (("exclusiveMinimum", "exclusive_minimum"), ("exclusiveMaximum", "exclusive_maximum")):
+        exclusive = (("exclusiveMinimum", "exclusive_minimum"), ("exclusiveMaximum", "exclusive_maximum"))
+        for keyword, attribute in exclusive:
             written = raw.get(keyword)
             value = written if _is_number(written) else _num(getattr(parsed, keyword))
             setattr(node, attribute, value if _is_number(value) else None)
-        if _is_number(raw.get("exclusiveMinimum")) is False and raw.get("exclusiveMinimum") is True:
-            node.minimum = None
-        if _is_number(raw.get("exclusiveMaximum")) is False and raw.get("exclusiveMaximum") is True:
-            node.maximum = None
         node.multiple_of = raw.get("multipleOf")
 
     def _read_strings(self, node: Node, parsed: JsonSchemaObject, raw: dict[str, Any], path: tuple) -> None:
@@ -318,9 +307,7 @@ class SchemaParser:
                 (*path, "additionalProperties"),
                 "additionalProperties",
             )
-        for pattern, (sub_parsed, sub_raw) in self._pairs(
-            parsed.patternProperties, raw.get("patternProperties")
-        ):
+        for pattern, (sub_parsed, sub_raw) in self._pairs(parsed.patternProperties, raw.get("patternProperties")):
             self._regex(pattern, (*path, "patternProperties", pattern))
             node.pattern_properties[pattern] = self._node(
                 sub_parsed, sub_raw, (*path, "patternProperties", pattern), "patternProperties"
@@ -355,9 +342,7 @@ class SchemaParser:
             return False
         return bool(node.properties) or context == "root"
 
-    def _read_combinators(
-        self, node: Node, parsed: JsonSchemaObject, raw: dict[str, Any], path: tuple
-    ) -> None:
+    def _read_combinators(self, node: Node, parsed: JsonSchemaObject, raw: dict[str, Any], path: tuple) -> None:
         for keyword in ("anyOf", "oneOf", "allOf"):
             if keyword in raw:
                 branches = tuple(
@@ -377,9 +362,7 @@ class SchemaParser:
         return self._node(parsed, raw, path, context)
 
     @staticmethod
-    def _pairs(
-        parsed: dict[str, Any] | None, raw: dict[str, Any] | None
-    ) -> Iterator[tuple[str, tuple[Any, Any]]]:
+    def _pairs(parsed: dict[str, Any] | None, raw: dict[str, Any] | None) -> Iterator[tuple[str, tuple[Any, Any]]]:
         for name, sub_raw in (raw or {}).items():
             yield name, ((parsed or {}).get(name, sub_raw), sub_raw)
 

@@ -111,9 +111,7 @@ def _bounds_text(node: Node) -> str:
         (node.min_items, node.max_items, "items"),
     ):
         if low is not None or high is not None:
-            text += (
-                f" {low if low is not None else 0} to {high if high is not None else 'any number of'} {unit}."
-            )
+            text += f" {low if low is not None else 0} to {high if high is not None else 'any number of'} {unit}."
     if node.pattern is not None:
         text += f" Matches {node.pattern!r}."
     return text.strip()
@@ -217,9 +215,7 @@ def render_registry(env: jinja2.Environment, specs: list[ModelSpec], header: str
 
 
 def render_namespace(env: jinja2.Environment, package: str, children: list[str], header: str) -> str:
-    return env.get_template("namespace_init.py.jinja").render(
-        header=header, package=package, children=children
-    )
+    return env.get_template("namespace_init.py.jinja").render(header=header, package=package, children=children)
 
 
 def header(source: str) -> str:

@@ -1,0 +1,59 @@
+# The two commands of the README:
+#   make demo  - set up .venv, regenerate generated/ from schemas/, and show the generated package working
+#   make test  - set up .venv with the test tools, and run every check CI runs
+# Everything installs into .venv from the package registry; nothing else is needed but python3 >= 3.10.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test generate check lint typecheck pytest bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.codegen: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[codegen]"
+	touch $@
+
+$(VENV)/.test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@ $(VENV)/.codegen
+
+$(VENV)/.bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[bench]"
+	touch $@ $(VENV)/.test $(VENV)/.codegen
+
+demo: $(VENV)/.codegen
+	$(BIN)/runcomfy-codegen generate
+	$(BIN)/python -m runcomfy_codegen.demo
+
+generate: $(VENV)/.codegen
+	$(BIN)/runcomfy-codegen generate
+
+check: $(VENV)/.codegen
+	$(BIN)/runcomfy-codegen generate --check
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check generator templates/runtime tests benchmarks
+
+typecheck: $(VENV)/.test
+	cd generated && ../$(BIN)/mypy --strict --cache-dir ../.mypy_cache -p runcomfy
+
+pytest: $(VENV)/.test
+	$(BIN)/pytest
+
+test: $(VENV)/.test
+	$(BIN)/runcomfy-codegen generate --check
+	$(MAKE) --no-print-directory lint typecheck
+	$(BIN)/pytest
+
+bench: $(VENV)/.bench
+	$(BIN)/python benchmarks/bench_validation.py
+	$(BIN)/python benchmarks/bench_import.py
+	$(BIN)/python benchmarks/bench_generate.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis
