@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,17 @@ from .writer import Plan, apply_plan, plan_changes
 GENERIC_OUTPUT_SCHEMA: dict[str, Any] = json.loads(
     (Path(__file__).with_name("generic_output_schema.json")).read_text(encoding="utf-8")
 )
-# Output keys typed on every model, beside those its output schema names.
-STANDARD_OUTPUT_KEYS: dict[str, str] = {
-    "image": "url", "images": "urls", "video": "url", "videos": "urls", "audio": "url", "audios": "urls",
-}  # fmt: skip
+# Output keys typed on every model, beside those its output schema names: (shape, description).
+STANDARD_OUTPUT_KEYS: dict[str, tuple[str, str]] = {
+    "image": ("url", "The URL of the output image, when the model returns one."),
+    "images": ("urls", "The URLs of the output images, when the model returns a list."),
+    "video": ("url", "The URL of the output video, when the model returns one."),
+    "videos": ("urls", "The URLs of the output videos, when the model returns a list."),
+    "audio": ("url", "The URL of the output audio file, when the model returns one."),
+    "audios": ("urls", "The URLs of the output audio files, when the model returns a list."),
+}
+# RunComfy's API pages leave some text as untranslated page keys ("modelApiDoc_outDescImage").
+PAGE_KEY = re.compile(r"modelApiDoc_\w+")
 RUNTIME_FILES = ("__init__.py", "_types.py", "errors.py", "_validation.py", "_output.py", "py.typed")
 
 
@@ -66,9 +74,11 @@ def output_fields(output_schema: dict[str, Any]) -> list[OutputField]:
         else:
             shape = "any"
         description = prop.get("description")
-        shapes[key] = (shape, description if isinstance(description, str) else None)
-    for key, shape in STANDARD_OUTPUT_KEYS.items():
-        shapes.setdefault(key, (shape, None))
+        if not isinstance(description, str) or PAGE_KEY.fullmatch(description):
+            description = STANDARD_OUTPUT_KEYS.get(key, ("", None))[1]
+        shapes[key] = (shape, description)
+    for key, (shape, description) in STANDARD_OUTPUT_KEYS.items():
+        shapes.setdefault(key, (shape, description))
     names = field_names(shapes, frozenset({"urls", "extra"}))
     return [OutputField(key, names[key], shape, doc) for key, (shape, doc) in shapes.items()]
 

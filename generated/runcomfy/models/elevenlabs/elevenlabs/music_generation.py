@@ -234,15 +234,17 @@ class Output(_output.OutputModel):
     """
 
     image: str | None = None
-    """modelApiDoc_outDescImage"""
+    """The URL of the output image, when the model returns one."""
     video: str | None = None
-    """modelApiDoc_outDescVideo"""
+    """The URL of the output video, when the model returns one."""
     images: list[str] | None = None
-    """modelApiDoc_outDescImages"""
+    """The URLs of the output images, when the model returns a list."""
     videos: list[str] | None = None
-    """modelApiDoc_outDescVideos"""
+    """The URLs of the output videos, when the model returns a list."""
     audio: str | None = None
+    """The URL of the output audio file, when the model returns one."""
     audios: list[str] | None = None
+    """The URLs of the output audio files, when the model returns a list."""
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
     """Keys of the output object that are not typed attributes above."""
 
