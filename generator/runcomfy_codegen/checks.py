@@ -179,6 +179,9 @@ class Emitter:
         self.functions.append(lines)
         return name
 
+    def media_matcher(self, kind: str) -> str:
+        return self.constant("MEDIA_", f"_v.MEDIA_URI[{py_literal(kind)}].fullmatch")
+
     # --- statements --------------------------------------------------------------------------------
 
     def error(self, path: Path, var: str, expected: str) -> str:
@@ -335,11 +338,8 @@ class Emitter:
             lines += [f"if {regex}.search({var}) is None:"]
             lines += [INDENT + self.error(path, var, f"a string matching the pattern {node.pattern!r}")]
         if node.format in ("image_uri", "video_uri", "audio_uri"):
-            kind = py_literal(node.format.split("_")[0])
-            lines += [
-                f"if not _v.is_media_uri({var}, {kind}):",
-                INDENT + self.error(path, var, media_text(node.format)),
-            ]
+            match = self.media_matcher(node.format.split("_")[0])
+            lines += [f"if {match}({var}) is None:", INDENT + self.error(path, var, media_text(node.format))]
         elif node.format == "uri":
             lines += [
                 f"if not _v.is_uri({var}):",
@@ -373,7 +373,8 @@ class Emitter:
         if node.format in ("image_uris", "video_uris", "audio_uris"):
             kind = node.format.split("_")[0]
             lines += [f"for {index}, {item} in _enumerate({var}):"]
-            lines += [f"{INDENT}if not (_isinstance({item}, _str) and _v.is_media_uri({item}, {py_literal(kind)})):"]
+            match = self.media_matcher(kind)
+            lines += [f"{INDENT}if not _isinstance({item}, _str) or {match}({item}) is None:"]
             lines += [INDENT * 2 + self.error(path.child(index), item, media_text(kind + "_uri"))]
         if node.items is not None and not (node.items.types is None and not _constrains(node.items)):
             body = self.check(node.items, item, path.child(index), depth + 1)

@@ -102,8 +102,9 @@ VALIDATIONS: Final[dict[str, list[dict[str, Any]]]] = {}
 check on a URL; the server applies them."""
 _ENUM1: Final[Any] = (3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
 _ENUM2: Final[Any] = frozenset(_ENUM1)
-_ENUM3: Final[Any] = ("720P", "1080P")
-_ENUM4: Final[Any] = frozenset(_ENUM3)
+_MEDIA_3: Final[Any] = _v.MEDIA_URI["image"].fullmatch
+_ENUM4: Final[Any] = ("720P", "1080P")
+_ENUM5: Final[Any] = frozenset(_ENUM4)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -176,7 +177,7 @@ class Input:
         self.duration = duration
         _x0 = image_url
         if _isinstance(_x0, _str):
-            if not _v.is_media_uri(_x0, "image"):
+            if _MEDIA_3(_x0) is None:
                 _e.append(
                     _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
@@ -195,8 +196,8 @@ class Input:
         if resolution is not UNSET:
             _x0 = resolution
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM4:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM3, _x0)))
+                if _x0 not in _ENUM5:
+                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM4, _x0)))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720P', '1080P'"))
         self.resolution = resolution
@@ -222,8 +223,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

@@ -147,6 +147,7 @@ _ENUM3: Final[Any] = (
 _ENUM4: Final[Any] = frozenset(_ENUM3)
 _ENUM5: Final[Any] = ("720p", "1080p")
 _ENUM6: Final[Any] = frozenset(_ENUM5)
+_MEDIA_7: Final[Any] = _v.MEDIA_URI["video"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -276,7 +277,7 @@ class Input:
         self.safety_tolerance = safety_tolerance
         _x0 = video_url
         if _isinstance(_x0, _str):
-            if not _v.is_media_uri(_x0, "video"):
+            if _MEDIA_7(_x0) is None:
                 _e.append(
                     _E(("video_url",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
                 )
@@ -291,8 +292,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

@@ -142,11 +142,13 @@ OUTPUT_SCHEMA: Final[dict[str, Any]] = {
 VALIDATIONS: Final[dict[str, list[dict[str, Any]]]] = {}
 """RunComfy's rules on file contents (size, aspect ratio, pixels), by field: metadata the client cannot
 check on a URL; the server applies them."""
-_ENUM1: Final[Any] = ("wav", "mp3", "ogg_opus")
-_ENUM2: Final[Any] = frozenset(_ENUM1)
-_ENUM3: Final[Any] = (8000, 16000, 24000, 32000, 44100, 48000)
+_MEDIA_1: Final[Any] = _v.MEDIA_URI["audio"].fullmatch
+_MEDIA_2: Final[Any] = _v.MEDIA_URI["image"].fullmatch
+_ENUM3: Final[Any] = ("wav", "mp3", "ogg_opus")
 _ENUM4: Final[Any] = frozenset(_ENUM3)
-_ENUM5: Final[Any] = (
+_ENUM5: Final[Any] = (8000, 16000, 24000, 32000, 44100, 48000)
+_ENUM6: Final[Any] = frozenset(_ENUM5)
+_ENUM7: Final[Any] = (
     "vivi_mixed_en_zh_ja_es_id",
     "mindy_en_es_id_pt_zh",
     "kian_en_zh",
@@ -168,7 +170,7 @@ _ENUM5: Final[Any] = (
     "celeste_zh",
     "monkey_king_zh",
 )
-_ENUM6: Final[Any] = frozenset(_ENUM5)
+_ENUM8: Final[Any] = frozenset(_ENUM7)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -297,7 +299,7 @@ class Input:
                 if _len(_x0) > 3:
                     _e.append(_E(("audio_urls",), _x0, "an array of at most 3 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not (_isinstance(_x1, _str) and _v.is_media_uri(_x1, "audio")):
+                    if not _isinstance(_x1, _str) or _MEDIA_1(_x1) is None:
                         _e.append(
                             _E(
                                 ("audio_urls", _i1),
@@ -307,7 +309,7 @@ class Input:
                         )
                 for _i1, _x1 in _enumerate(_x0):
                     if _isinstance(_x1, _str):
-                        if not _v.is_media_uri(_x1, "audio"):
+                        if _MEDIA_1(_x1) is None:
                             _e.append(
                                 _E(
                                     ("audio_urls", _i1),
@@ -330,7 +332,7 @@ class Input:
         if image_url is not UNSET:
             _x0 = image_url
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "image"):
+                if _MEDIA_2(_x0) is None:
                     _e.append(
                         _E(
                             ("image_url",),
@@ -346,8 +348,8 @@ class Input:
         if output_format is not UNSET:
             _x0 = output_format
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM2:
-                    _e.append(_E(("output_format",), _x0, _v.one_of_values(_ENUM1, _x0)))
+                if _x0 not in _ENUM4:
+                    _e.append(_E(("output_format",), _x0, _v.one_of_values(_ENUM3, _x0)))
             else:
                 _e.append(_E(("output_format",), _x0, "one of 'wav', 'mp3', 'ogg_opus'"))
         self.output_format = output_format
@@ -369,8 +371,8 @@ class Input:
         if sample_rate is not UNSET:
             _x0 = sample_rate
             if _type(_x0) is _int or _v.is_integer(_x0):
-                if _x0 not in _ENUM4:
-                    _e.append(_E(("sample_rate",), _x0, _v.one_of_values(_ENUM3, _x0)))
+                if _x0 not in _ENUM6:
+                    _e.append(_E(("sample_rate",), _x0, _v.one_of_values(_ENUM5, _x0)))
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
@@ -388,8 +390,8 @@ class Input:
         if voice is not UNSET:
             _x0 = voice
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM6:
-                    _e.append(_E(("voice",), _x0, _v.one_of_values(_ENUM5, _x0)))
+                if _x0 not in _ENUM8:
+                    _e.append(_E(("voice",), _x0, _v.one_of_values(_ENUM7, _x0)))
             else:
                 _e.append(
                     _E(
@@ -413,8 +415,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

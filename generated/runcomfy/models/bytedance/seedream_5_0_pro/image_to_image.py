@@ -140,6 +140,7 @@ _ENUM3: Final[Any] = ("1K", "2K")
 _ENUM4: Final[Any] = frozenset(_ENUM3)
 _ENUM5: Final[Any] = ("png", "jpeg")
 _ENUM6: Final[Any] = frozenset(_ENUM5)
+_MEDIA_7: Final[Any] = _v.MEDIA_URI["image"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -222,7 +223,7 @@ class Input:
             if _len(_x0) < 1 or _len(_x0) > 10:
                 _e.append(_E(("image",), _x0, "an array of 1 to 10 items"))
             for _i1, _x1 in _enumerate(_x0):
-                if not (_isinstance(_x1, _str) and _v.is_media_uri(_x1, "image")):
+                if not _isinstance(_x1, _str) or _MEDIA_7(_x1) is None:
                     _e.append(
                         _E(
                             ("image", _i1),
@@ -239,8 +240,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

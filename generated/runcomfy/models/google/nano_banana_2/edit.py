@@ -137,14 +137,15 @@ OUTPUT_SCHEMA: Final[dict[str, Any]] = {
 VALIDATIONS: Final[dict[str, list[dict[str, Any]]]] = {}
 """RunComfy's rules on file contents (size, aspect ratio, pixels), by field: metadata the client cannot
 check on a URL; the server applies them."""
-_ENUM1: Final[Any] = ("auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16")
-_ENUM2: Final[Any] = frozenset(_ENUM1)
-_ENUM3: Final[Any] = ("0.5K", "1K", "2K", "4K")
-_ENUM4: Final[Any] = frozenset(_ENUM3)
-_ENUM5: Final[Any] = ("jpeg", "png", "webp")
-_ENUM6: Final[Any] = frozenset(_ENUM5)
-_ENUM7: Final[Any] = (1, 2, 3, 4, 5, 6)
-_ENUM8: Final[Any] = frozenset(_ENUM7)
+_MEDIA_1: Final[Any] = _v.MEDIA_URI["image"].fullmatch
+_ENUM2: Final[Any] = ("auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16")
+_ENUM3: Final[Any] = frozenset(_ENUM2)
+_ENUM4: Final[Any] = ("0.5K", "1K", "2K", "4K")
+_ENUM5: Final[Any] = frozenset(_ENUM4)
+_ENUM6: Final[Any] = ("jpeg", "png", "webp")
+_ENUM7: Final[Any] = frozenset(_ENUM6)
+_ENUM8: Final[Any] = (1, 2, 3, 4, 5, 6)
+_ENUM9: Final[Any] = frozenset(_ENUM8)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -240,7 +241,7 @@ class Input:
                 _e.append(_E(("image_urls",), _x0, "an array of 1 to 20 items"))
             for _i1, _x1 in _enumerate(_x0):
                 if _isinstance(_x1, _str):
-                    if not _v.is_media_uri(_x1, "image"):
+                    if _MEDIA_1(_x1) is None:
                         _e.append(
                             _E(
                                 ("image_urls", _i1),
@@ -282,8 +283,8 @@ class Input:
         if aspect_ratio is not UNSET:
             _x0 = aspect_ratio
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, _v.one_of_values(_ENUM1, _x0)))
+                if _x0 not in _ENUM3:
+                    _e.append(_E(("aspect_ratio",), _x0, _v.one_of_values(_ENUM2, _x0)))
             else:
                 _e.append(
                     _E(
@@ -296,24 +297,24 @@ class Input:
         if resolution is not UNSET:
             _x0 = resolution
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM4:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM3, _x0)))
+                if _x0 not in _ENUM5:
+                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM4, _x0)))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '0.5K', '1K', '2K', '4K'"))
         self.resolution = resolution
         if output_format is not UNSET:
             _x0 = output_format
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM6:
-                    _e.append(_E(("output_format",), _x0, _v.one_of_values(_ENUM5, _x0)))
+                if _x0 not in _ENUM7:
+                    _e.append(_E(("output_format",), _x0, _v.one_of_values(_ENUM6, _x0)))
             else:
                 _e.append(_E(("output_format",), _x0, "one of 'jpeg', 'png', 'webp'"))
         self.output_format = output_format
         if safety_tolerance is not UNSET:
             _x0 = safety_tolerance
             if _type(_x0) is _int or _v.is_integer(_x0):
-                if _x0 not in _ENUM8:
-                    _e.append(_E(("safety_tolerance",), _x0, _v.one_of_values(_ENUM7, _x0)))
+                if _x0 not in _ENUM9:
+                    _e.append(_E(("safety_tolerance",), _x0, _v.one_of_values(_ENUM8, _x0)))
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
@@ -336,8 +337,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

@@ -150,8 +150,9 @@ _ENUM1: Final[Any] = ("16:9", "9:16", "1:1", "4:3", "3:4")
 _ENUM2: Final[Any] = frozenset(_ENUM1)
 _ENUM3: Final[Any] = (3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
 _ENUM4: Final[Any] = frozenset(_ENUM3)
-_ENUM5: Final[Any] = ("720P", "1080P")
-_ENUM6: Final[Any] = frozenset(_ENUM5)
+_MEDIA_5: Final[Any] = _v.MEDIA_URI["image"].fullmatch
+_ENUM6: Final[Any] = ("720P", "1080P")
+_ENUM7: Final[Any] = frozenset(_ENUM6)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -286,7 +287,7 @@ class Input:
         self.duration = duration
         _x0 = image_url_1
         if _isinstance(_x0, _str):
-            if not _v.is_media_uri(_x0, "image"):
+            if _MEDIA_5(_x0) is None:
                 _e.append(
                     _E(
                         ("image_url_1",),
@@ -302,7 +303,7 @@ class Input:
         if image_url_2 is not UNSET:
             _x0 = image_url_2
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "image"):
+                if _MEDIA_5(_x0) is None:
                     _e.append(
                         _E(
                             ("image_url_2",),
@@ -322,7 +323,7 @@ class Input:
         if image_url_3 is not UNSET:
             _x0 = image_url_3
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "image"):
+                if _MEDIA_5(_x0) is None:
                     _e.append(
                         _E(
                             ("image_url_3",),
@@ -342,7 +343,7 @@ class Input:
         if image_url_4 is not UNSET:
             _x0 = image_url_4
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "image"):
+                if _MEDIA_5(_x0) is None:
                     _e.append(
                         _E(
                             ("image_url_4",),
@@ -362,7 +363,7 @@ class Input:
         if image_url_5 is not UNSET:
             _x0 = image_url_5
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "image"):
+                if _MEDIA_5(_x0) is None:
                     _e.append(
                         _E(
                             ("image_url_5",),
@@ -382,7 +383,7 @@ class Input:
         if image_url_6 is not UNSET:
             _x0 = image_url_6
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "image"):
+                if _MEDIA_5(_x0) is None:
                     _e.append(
                         _E(
                             ("image_url_6",),
@@ -402,7 +403,7 @@ class Input:
         if image_url_7 is not UNSET:
             _x0 = image_url_7
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "image"):
+                if _MEDIA_5(_x0) is None:
                     _e.append(
                         _E(
                             ("image_url_7",),
@@ -422,7 +423,7 @@ class Input:
         if image_url_8 is not UNSET:
             _x0 = image_url_8
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "image"):
+                if _MEDIA_5(_x0) is None:
                     _e.append(
                         _E(
                             ("image_url_8",),
@@ -442,7 +443,7 @@ class Input:
         if image_url_9 is not UNSET:
             _x0 = image_url_9
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "image"):
+                if _MEDIA_5(_x0) is None:
                     _e.append(
                         _E(
                             ("image_url_9",),
@@ -469,8 +470,8 @@ class Input:
         if resolution is not UNSET:
             _x0 = resolution
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM6:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM5, _x0)))
+                if _x0 not in _ENUM7:
+                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM6, _x0)))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720P', '1080P'"))
         self.resolution = resolution
@@ -496,8 +497,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

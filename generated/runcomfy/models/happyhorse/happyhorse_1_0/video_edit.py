@@ -127,8 +127,10 @@ VALIDATIONS: Final[dict[str, list[dict[str, Any]]]] = {}
 check on a URL; the server applies them."""
 _ENUM1: Final[Any] = ("auto", "origin")
 _ENUM2: Final[Any] = frozenset(_ENUM1)
-_ENUM3: Final[Any] = ("720P", "1080P")
-_ENUM4: Final[Any] = frozenset(_ENUM3)
+_MEDIA_3: Final[Any] = _v.MEDIA_URI["image"].fullmatch
+_ENUM4: Final[Any] = ("720P", "1080P")
+_ENUM5: Final[Any] = frozenset(_ENUM4)
+_MEDIA_6: Final[Any] = _v.MEDIA_URI["video"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -234,7 +236,7 @@ class Input:
         if reference_image_url_1 is not UNSET:
             _x0 = reference_image_url_1
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "image"):
+                if _MEDIA_3(_x0) is None:
                     _e.append(
                         _E(
                             ("reference_image_url_1",),
@@ -254,7 +256,7 @@ class Input:
         if reference_image_url_2 is not UNSET:
             _x0 = reference_image_url_2
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "image"):
+                if _MEDIA_3(_x0) is None:
                     _e.append(
                         _E(
                             ("reference_image_url_2",),
@@ -274,7 +276,7 @@ class Input:
         if reference_image_url_3 is not UNSET:
             _x0 = reference_image_url_3
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "image"):
+                if _MEDIA_3(_x0) is None:
                     _e.append(
                         _E(
                             ("reference_image_url_3",),
@@ -294,7 +296,7 @@ class Input:
         if reference_image_url_4 is not UNSET:
             _x0 = reference_image_url_4
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "image"):
+                if _MEDIA_3(_x0) is None:
                     _e.append(
                         _E(
                             ("reference_image_url_4",),
@@ -314,7 +316,7 @@ class Input:
         if reference_image_url_5 is not UNSET:
             _x0 = reference_image_url_5
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "image"):
+                if _MEDIA_3(_x0) is None:
                     _e.append(
                         _E(
                             ("reference_image_url_5",),
@@ -334,8 +336,8 @@ class Input:
         if resolution is not UNSET:
             _x0 = resolution
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM4:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM3, _x0)))
+                if _x0 not in _ENUM5:
+                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM4, _x0)))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720P', '1080P'"))
         self.resolution = resolution
@@ -352,7 +354,7 @@ class Input:
         self.seed = seed
         _x0 = video_url
         if _isinstance(_x0, _str):
-            if not _v.is_media_uri(_x0, "video"):
+            if _MEDIA_6(_x0) is None:
                 _e.append(
                     _E(("video_url",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
                 )
@@ -372,8 +374,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

@@ -109,10 +109,11 @@ OUTPUT_SCHEMA: Final[dict[str, Any]] = {
 VALIDATIONS: Final[dict[str, list[dict[str, Any]]]] = {}
 """RunComfy's rules on file contents (size, aspect ratio, pixels), by field: metadata the client cannot
 check on a URL; the server applies them."""
-_ENUM1: Final[Any] = ("balanced", "quality")
-_ENUM2: Final[Any] = frozenset(_ENUM1)
-_ENUM3: Final[Any] = ("480p", "768p")
-_ENUM4: Final[Any] = frozenset(_ENUM3)
+_MEDIA_1: Final[Any] = _v.MEDIA_URI["image"].fullmatch
+_ENUM2: Final[Any] = ("balanced", "quality")
+_ENUM3: Final[Any] = frozenset(_ENUM2)
+_ENUM4: Final[Any] = ("480p", "768p")
+_ENUM5: Final[Any] = frozenset(_ENUM4)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -201,7 +202,7 @@ class Input:
         if end_image_url is not UNSET:
             _x0 = end_image_url
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "image"):
+                if _MEDIA_1(_x0) is None:
                     _e.append(
                         _E(
                             ("end_image_url",),
@@ -220,7 +221,7 @@ class Input:
         self.end_image_url = end_image_url
         _x0 = image_url
         if _isinstance(_x0, _str):
-            if not _v.is_media_uri(_x0, "image"):
+            if _MEDIA_1(_x0) is None:
                 _e.append(
                     _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
@@ -235,16 +236,16 @@ class Input:
         self.prompt = _x0
         _x0 = prompt_expansion_mode
         if _isinstance(_x0, _str):
-            if _x0 not in _ENUM2:
-                _e.append(_E(("prompt_expansion_mode",), _x0, _v.one_of_values(_ENUM1, _x0)))
+            if _x0 not in _ENUM3:
+                _e.append(_E(("prompt_expansion_mode",), _x0, _v.one_of_values(_ENUM2, _x0)))
         else:
             _e.append(_E(("prompt_expansion_mode",), _x0, "one of 'balanced', 'quality'"))
         self.prompt_expansion_mode = _x0
         if resolution is not UNSET:
             _x0 = resolution
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM4:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM3, _x0)))
+                if _x0 not in _ENUM5:
+                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM4, _x0)))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '480p', '768p'"))
         self.resolution = resolution
@@ -263,8 +264,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

@@ -130,8 +130,11 @@ _ENUM1: Final[Any] = ("adaptive", "21:9", "16:9", "4:3", "1:1", "3:4", "9:16")
 _ENUM2: Final[Any] = frozenset(_ENUM1)
 _ENUM3: Final[Any] = ("balanced", "quality")
 _ENUM4: Final[Any] = frozenset(_ENUM3)
-_ENUM5: Final[Any] = ("480p", "768p")
-_ENUM6: Final[Any] = frozenset(_ENUM5)
+_MEDIA_5: Final[Any] = _v.MEDIA_URI["audio"].fullmatch
+_MEDIA_6: Final[Any] = _v.MEDIA_URI["image"].fullmatch
+_MEDIA_7: Final[Any] = _v.MEDIA_URI["video"].fullmatch
+_ENUM8: Final[Any] = ("480p", "768p")
+_ENUM9: Final[Any] = frozenset(_ENUM8)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -261,7 +264,7 @@ class Input:
                 if _len(_x0) > 12:
                     _e.append(_E(("reference_audios",), _x0, "an array of at most 12 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not (_isinstance(_x1, _str) and _v.is_media_uri(_x1, "audio")):
+                    if not _isinstance(_x1, _str) or _MEDIA_5(_x1) is None:
                         _e.append(
                             _E(
                                 ("reference_audios", _i1),
@@ -271,7 +274,7 @@ class Input:
                         )
                 for _i1, _x1 in _enumerate(_x0):
                     if _isinstance(_x1, _str):
-                        if not _v.is_media_uri(_x1, "audio"):
+                        if _MEDIA_5(_x1) is None:
                             _e.append(
                                 _E(
                                     ("reference_audios", _i1),
@@ -297,7 +300,7 @@ class Input:
             if _len(_x0) > 12:
                 _e.append(_E(("reference_images",), _x0, "an array of at most 12 items"))
             for _i1, _x1 in _enumerate(_x0):
-                if not (_isinstance(_x1, _str) and _v.is_media_uri(_x1, "image")):
+                if not _isinstance(_x1, _str) or _MEDIA_6(_x1) is None:
                     _e.append(
                         _E(
                             ("reference_images", _i1),
@@ -307,7 +310,7 @@ class Input:
                     )
             for _i1, _x1 in _enumerate(_x0):
                 if _isinstance(_x1, _str):
-                    if not _v.is_media_uri(_x1, "image"):
+                    if _MEDIA_6(_x1) is None:
                         _e.append(
                             _E(
                                 ("reference_images", _i1),
@@ -333,7 +336,7 @@ class Input:
                 if _len(_x0) > 12:
                     _e.append(_E(("reference_videos",), _x0, "an array of at most 12 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not (_isinstance(_x1, _str) and _v.is_media_uri(_x1, "video")):
+                    if not _isinstance(_x1, _str) or _MEDIA_7(_x1) is None:
                         _e.append(
                             _E(
                                 ("reference_videos", _i1),
@@ -343,7 +346,7 @@ class Input:
                         )
                 for _i1, _x1 in _enumerate(_x0):
                     if _isinstance(_x1, _str):
-                        if not _v.is_media_uri(_x1, "video"):
+                        if _MEDIA_7(_x1) is None:
                             _e.append(
                                 _E(
                                     ("reference_videos", _i1),
@@ -366,8 +369,8 @@ class Input:
         if resolution is not UNSET:
             _x0 = resolution
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM6:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM5, _x0)))
+                if _x0 not in _ENUM9:
+                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM8, _x0)))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '480p', '768p'"))
         self.resolution = resolution
@@ -386,8 +389,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

@@ -98,8 +98,9 @@ OUTPUT_SCHEMA: Final[dict[str, Any]] = {
 VALIDATIONS: Final[dict[str, list[dict[str, Any]]]] = {}
 """RunComfy's rules on file contents (size, aspect ratio, pixels), by field: metadata the client cannot
 check on a URL; the server applies them."""
-_ENUM1: Final[Any] = ("480p", "768p")
-_ENUM2: Final[Any] = frozenset(_ENUM1)
+_MEDIA_1: Final[Any] = _v.MEDIA_URI["image"].fullmatch
+_ENUM2: Final[Any] = ("480p", "768p")
+_ENUM3: Final[Any] = frozenset(_ENUM2)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -170,7 +171,7 @@ class Input:
         self.duration = duration
         _x0 = image
         if _isinstance(_x0, _str):
-            if not _v.is_media_uri(_x0, "image"):
+            if _MEDIA_1(_x0) is None:
                 _e.append(
                     _E(("image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
@@ -180,7 +181,7 @@ class Input:
         if last_image is not UNSET:
             _x0 = last_image
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "image"):
+                if _MEDIA_1(_x0) is None:
                     _e.append(
                         _E(
                             ("last_image",),
@@ -200,8 +201,8 @@ class Input:
         if resolution is not UNSET:
             _x0 = resolution
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM2:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM1, _x0)))
+                if _x0 not in _ENUM3:
+                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM2, _x0)))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '480p', '768p'"))
         self.resolution = resolution
@@ -220,8 +221,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

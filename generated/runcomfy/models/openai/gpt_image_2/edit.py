@@ -100,12 +100,13 @@ VALIDATIONS: Final[dict[str, list[dict[str, Any]]]] = {}
 check on a URL; the server applies them."""
 _ENUM1: Final[Any] = ("1:1", "3:2", "2:3", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 _ENUM2: Final[Any] = frozenset(_ENUM1)
-_ENUM3: Final[Any] = ("png", "jpeg", "webp")
-_ENUM4: Final[Any] = frozenset(_ENUM3)
-_ENUM5: Final[Any] = ("low", "medium", "high")
-_ENUM6: Final[Any] = frozenset(_ENUM5)
-_ENUM7: Final[Any] = ("1k", "2k", "4k")
-_ENUM8: Final[Any] = frozenset(_ENUM7)
+_MEDIA_3: Final[Any] = _v.MEDIA_URI["image"].fullmatch
+_ENUM4: Final[Any] = ("png", "jpeg", "webp")
+_ENUM5: Final[Any] = frozenset(_ENUM4)
+_ENUM6: Final[Any] = ("low", "medium", "high")
+_ENUM7: Final[Any] = frozenset(_ENUM6)
+_ENUM8: Final[Any] = ("1k", "2k", "4k")
+_ENUM9: Final[Any] = frozenset(_ENUM8)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -184,7 +185,7 @@ class Input:
             if _len(_x0) < 1 or _len(_x0) > 10:
                 _e.append(_E(("images",), _x0, "an array of 1 to 10 items"))
             for _i1, _x1 in _enumerate(_x0):
-                if not (_isinstance(_x1, _str) and _v.is_media_uri(_x1, "image")):
+                if not _isinstance(_x1, _str) or _MEDIA_3(_x1) is None:
                     _e.append(
                         _E(
                             ("images", _i1),
@@ -194,7 +195,7 @@ class Input:
                     )
             for _i1, _x1 in _enumerate(_x0):
                 if _isinstance(_x1, _str):
-                    if not _v.is_media_uri(_x1, "image"):
+                    if _MEDIA_3(_x1) is None:
                         _e.append(
                             _E(
                                 ("images", _i1),
@@ -216,8 +217,8 @@ class Input:
         if output_format is not UNSET:
             _x0 = output_format
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM4:
-                    _e.append(_E(("output_format",), _x0, _v.one_of_values(_ENUM3, _x0)))
+                if _x0 not in _ENUM5:
+                    _e.append(_E(("output_format",), _x0, _v.one_of_values(_ENUM4, _x0)))
             else:
                 _e.append(_E(("output_format",), _x0, "one of 'png', 'jpeg', 'webp'"))
         self.output_format = output_format
@@ -228,16 +229,16 @@ class Input:
         if quality is not UNSET:
             _x0 = quality
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM6:
-                    _e.append(_E(("quality",), _x0, _v.one_of_values(_ENUM5, _x0)))
+                if _x0 not in _ENUM7:
+                    _e.append(_E(("quality",), _x0, _v.one_of_values(_ENUM6, _x0)))
             else:
                 _e.append(_E(("quality",), _x0, "one of 'low', 'medium', 'high'"))
         self.quality = quality
         if resolution is not UNSET:
             _x0 = resolution
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM8:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM7, _x0)))
+                if _x0 not in _ENUM9:
+                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM8, _x0)))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '1k', '2k', '4k'"))
         self.resolution = resolution
@@ -247,8 +248,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

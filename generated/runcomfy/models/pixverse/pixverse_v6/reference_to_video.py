@@ -115,8 +115,10 @@ VALIDATIONS: Final[dict[str, list[dict[str, Any]]]] = {}
 check on a URL; the server applies them."""
 _ENUM1: Final[Any] = ("16:9", "4:3", "1:1", "3:4", "9:16", "2:3", "3:2", "21:9")
 _ENUM2: Final[Any] = frozenset(_ENUM1)
-_ENUM3: Final[Any] = ("360p", "540p", "720p", "1080p")
-_ENUM4: Final[Any] = frozenset(_ENUM3)
+_MEDIA_3: Final[Any] = _v.MEDIA_URI["image"].fullmatch
+_ENUM4: Final[Any] = ("360p", "540p", "720p", "1080p")
+_ENUM5: Final[Any] = frozenset(_ENUM4)
+_MEDIA_6: Final[Any] = _v.MEDIA_URI["video"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -223,7 +225,7 @@ class Input:
                 if _len(_x0) > 7:
                     _e.append(_E(("images",), _x0, "an array of at most 7 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not (_isinstance(_x1, _str) and _v.is_media_uri(_x1, "image")):
+                    if not _isinstance(_x1, _str) or _MEDIA_3(_x1) is None:
                         _e.append(
                             _E(
                                 ("images", _i1),
@@ -233,7 +235,7 @@ class Input:
                         )
                 for _i1, _x1 in _enumerate(_x0):
                     if _isinstance(_x1, _str):
-                        if not _v.is_media_uri(_x1, "image"):
+                        if _MEDIA_3(_x1) is None:
                             _e.append(
                                 _E(
                                     ("images", _i1),
@@ -260,8 +262,8 @@ class Input:
         if resolution is not UNSET:
             _x0 = resolution
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM4:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM3, _x0)))
+                if _x0 not in _ENUM5:
+                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM4, _x0)))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '360p', '540p', '720p', '1080p'"))
         self.resolution = resolution
@@ -281,7 +283,7 @@ class Input:
                 if _len(_x0) > 16:
                     _e.append(_E(("videos",), _x0, "an array of at most 16 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not (_isinstance(_x1, _str) and _v.is_media_uri(_x1, "video")):
+                    if not _isinstance(_x1, _str) or _MEDIA_6(_x1) is None:
                         _e.append(
                             _E(
                                 ("videos", _i1),
@@ -291,7 +293,7 @@ class Input:
                         )
                 for _i1, _x1 in _enumerate(_x0):
                     if _isinstance(_x1, _str):
-                        if not _v.is_media_uri(_x1, "video"):
+                        if _MEDIA_6(_x1) is None:
                             _e.append(
                                 _E(
                                     ("videos", _i1),
@@ -317,8 +319,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

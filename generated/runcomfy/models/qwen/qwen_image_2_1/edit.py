@@ -136,10 +136,11 @@ _ENUM1: Final[Any] = ("auto", "1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16",
 _ENUM2: Final[Any] = frozenset(_ENUM1)
 _ENUM3: Final[Any] = ("opaque", "transparent")
 _ENUM4: Final[Any] = frozenset(_ENUM3)
-_ENUM5: Final[Any] = ("png", "webp", "jpeg")
-_ENUM6: Final[Any] = frozenset(_ENUM5)
-_ENUM7: Final[Any] = ("1K", "2K")
-_ENUM8: Final[Any] = frozenset(_ENUM7)
+_MEDIA_5: Final[Any] = _v.MEDIA_URI["image"].fullmatch
+_ENUM6: Final[Any] = ("png", "webp", "jpeg")
+_ENUM7: Final[Any] = frozenset(_ENUM6)
+_ENUM8: Final[Any] = ("1K", "2K")
+_ENUM9: Final[Any] = frozenset(_ENUM8)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -251,7 +252,7 @@ class Input:
             if _len(_x0) < 1 or _len(_x0) > 10:
                 _e.append(_E(("image_urls",), _x0, "an array of 1 to 10 items"))
             for _i1, _x1 in _enumerate(_x0):
-                if not (_isinstance(_x1, _str) and _v.is_media_uri(_x1, "image")):
+                if not _isinstance(_x1, _str) or _MEDIA_5(_x1) is None:
                     _e.append(
                         _E(
                             ("image_urls", _i1),
@@ -261,7 +262,7 @@ class Input:
                     )
             for _i1, _x1 in _enumerate(_x0):
                 if _isinstance(_x1, _str):
-                    if not _v.is_media_uri(_x1, "image"):
+                    if _MEDIA_5(_x1) is None:
                         _e.append(
                             _E(
                                 ("image_urls", _i1),
@@ -283,7 +284,7 @@ class Input:
         if mask_url is not UNSET:
             _x0 = mask_url
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "image"):
+                if _MEDIA_5(_x0) is None:
                     _e.append(
                         _E(
                             ("mask_url",),
@@ -299,8 +300,8 @@ class Input:
         if output_format is not UNSET:
             _x0 = output_format
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM6:
-                    _e.append(_E(("output_format",), _x0, _v.one_of_values(_ENUM5, _x0)))
+                if _x0 not in _ENUM7:
+                    _e.append(_E(("output_format",), _x0, _v.one_of_values(_ENUM6, _x0)))
             else:
                 _e.append(_E(("output_format",), _x0, "one of 'png', 'webp', 'jpeg'"))
         self.output_format = output_format
@@ -311,8 +312,8 @@ class Input:
         if resolution is not UNSET:
             _x0 = resolution
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM8:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM7, _x0)))
+                if _x0 not in _ENUM9:
+                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM8, _x0)))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '1K', '2K'"))
         self.resolution = resolution
@@ -331,8 +332,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

@@ -101,8 +101,10 @@ _ENUM3: Final[Any] = ("auto", "origin")
 _ENUM4: Final[Any] = frozenset(_ENUM3)
 _ENUM5: Final[Any] = (2, 3, 4, 5, 6, 7, 8, 9, 10)
 _ENUM6: Final[Any] = frozenset(_ENUM5)
-_ENUM7: Final[Any] = ("720p", "1080p")
-_ENUM8: Final[Any] = frozenset(_ENUM7)
+_MEDIA_7: Final[Any] = _v.MEDIA_URI["image"].fullmatch
+_ENUM8: Final[Any] = ("720p", "1080p")
+_ENUM9: Final[Any] = frozenset(_ENUM8)
+_MEDIA_10: Final[Any] = _v.MEDIA_URI["video"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -200,7 +202,7 @@ class Input:
         if reference_image_url is not UNSET:
             _x0 = reference_image_url
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "image"):
+                if _MEDIA_7(_x0) is None:
                     _e.append(
                         _E(
                             ("reference_image_url",),
@@ -220,8 +222,8 @@ class Input:
         if resolution is not UNSET:
             _x0 = resolution
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM8:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM7, _x0)))
+                if _x0 not in _ENUM9:
+                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM8, _x0)))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720p', '1080p'"))
         self.resolution = resolution
@@ -238,7 +240,7 @@ class Input:
         self.seed = seed
         _x0 = video_url
         if _isinstance(_x0, _str):
-            if not _v.is_media_uri(_x0, "video"):
+            if _MEDIA_10(_x0) is None:
                 _e.append(
                     _E(("video_url",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
                 )
@@ -253,8 +255,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

@@ -100,10 +100,12 @@ OUTPUT_SCHEMA: Final[dict[str, Any]] = {
 VALIDATIONS: Final[dict[str, list[dict[str, Any]]]] = {}
 """RunComfy's rules on file contents (size, aspect ratio, pixels), by field: metadata the client cannot
 check on a URL; the server applies them."""
-_ENUM1: Final[Any] = (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-_ENUM2: Final[Any] = frozenset(_ENUM1)
-_ENUM3: Final[Any] = ("720p", "1080p")
-_ENUM4: Final[Any] = frozenset(_ENUM3)
+_MEDIA_1: Final[Any] = _v.MEDIA_URI["audio"].fullmatch
+_ENUM2: Final[Any] = (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+_ENUM3: Final[Any] = frozenset(_ENUM2)
+_MEDIA_4: Final[Any] = _v.MEDIA_URI["image"].fullmatch
+_ENUM5: Final[Any] = ("720p", "1080p")
+_ENUM6: Final[Any] = frozenset(_ENUM5)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -174,7 +176,7 @@ class Input:
         if audio_url is not UNSET:
             _x0 = audio_url
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "audio"):
+                if _MEDIA_1(_x0) is None:
                     _e.append(
                         _E(
                             ("audio_url",),
@@ -190,8 +192,8 @@ class Input:
         if duration is not UNSET:
             _x0 = duration
             if _type(_x0) is _int or _v.is_integer(_x0):
-                if _x0 not in _ENUM2:
-                    _e.append(_E(("duration",), _x0, _v.one_of_values(_ENUM1, _x0)))
+                if _x0 not in _ENUM3:
+                    _e.append(_E(("duration",), _x0, _v.one_of_values(_ENUM2, _x0)))
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
@@ -208,7 +210,7 @@ class Input:
         if end_image_url is not UNSET:
             _x0 = end_image_url
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "image"):
+                if _MEDIA_4(_x0) is None:
                     _e.append(
                         _E(
                             ("end_image_url",),
@@ -227,7 +229,7 @@ class Input:
         self.end_image_url = end_image_url
         _x0 = image_url
         if _isinstance(_x0, _str):
-            if not _v.is_media_uri(_x0, "image"):
+            if _MEDIA_4(_x0) is None:
                 _e.append(
                     _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
@@ -254,8 +256,8 @@ class Input:
         if resolution is not UNSET:
             _x0 = resolution
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM4:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM3, _x0)))
+                if _x0 not in _ENUM6:
+                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM5, _x0)))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720p', '1080p'"))
         self.resolution = resolution
@@ -276,8 +278,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

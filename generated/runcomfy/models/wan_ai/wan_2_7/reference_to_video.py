@@ -114,8 +114,10 @@ _ENUM1: Final[Any] = ("16:9", "9:16", "1:1", "4:3", "3:4")
 _ENUM2: Final[Any] = frozenset(_ENUM1)
 _ENUM3: Final[Any] = (2, 3, 4, 5, 6, 7, 8, 9, 10)
 _ENUM4: Final[Any] = frozenset(_ENUM3)
-_ENUM5: Final[Any] = ("720p", "1080p")
-_ENUM6: Final[Any] = frozenset(_ENUM5)
+_MEDIA_5: Final[Any] = _v.MEDIA_URI["image"].fullmatch
+_MEDIA_6: Final[Any] = _v.MEDIA_URI["video"].fullmatch
+_ENUM7: Final[Any] = ("720p", "1080p")
+_ENUM8: Final[Any] = frozenset(_ENUM7)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -231,7 +233,7 @@ class Input:
                 if _len(_x0) > 5:
                     _e.append(_E(("reference_image_urls",), _x0, "an array of at most 5 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not (_isinstance(_x1, _str) and _v.is_media_uri(_x1, "image")):
+                    if not _isinstance(_x1, _str) or _MEDIA_5(_x1) is None:
                         _e.append(
                             _E(
                                 ("reference_image_urls", _i1),
@@ -241,7 +243,7 @@ class Input:
                         )
                 for _i1, _x1 in _enumerate(_x0):
                     if _isinstance(_x1, _str):
-                        if not _v.is_media_uri(_x1, "image"):
+                        if _MEDIA_5(_x1) is None:
                             _e.append(
                                 _E(
                                     ("reference_image_urls", _i1),
@@ -268,7 +270,7 @@ class Input:
                 if _len(_x0) > 5:
                     _e.append(_E(("reference_video_urls",), _x0, "an array of at most 5 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not (_isinstance(_x1, _str) and _v.is_media_uri(_x1, "video")):
+                    if not _isinstance(_x1, _str) or _MEDIA_6(_x1) is None:
                         _e.append(
                             _E(
                                 ("reference_video_urls", _i1),
@@ -278,7 +280,7 @@ class Input:
                         )
                 for _i1, _x1 in _enumerate(_x0):
                     if _isinstance(_x1, _str):
-                        if not _v.is_media_uri(_x1, "video"):
+                        if _MEDIA_6(_x1) is None:
                             _e.append(
                                 _E(
                                     ("reference_video_urls", _i1),
@@ -301,8 +303,8 @@ class Input:
         if resolution is not UNSET:
             _x0 = resolution
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM6:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM5, _x0)))
+                if _x0 not in _ENUM8:
+                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM7, _x0)))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720p', '1080p'"))
         self.resolution = resolution
@@ -323,8 +325,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

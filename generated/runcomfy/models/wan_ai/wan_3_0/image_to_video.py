@@ -82,6 +82,7 @@ _ENUM1: Final[Any] = ("adaptive", "16:9", "9:16", "1:1", "4:3", "3:4")
 _ENUM2: Final[Any] = frozenset(_ENUM1)
 _ENUM3: Final[Any] = ("480p", "720p", "1080p")
 _ENUM4: Final[Any] = frozenset(_ENUM3)
+_MEDIA_5: Final[Any] = _v.MEDIA_URI["image"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -195,7 +196,7 @@ class Input:
         self.seed = seed
         _x0 = image_url
         if _isinstance(_x0, _str):
-            if not _v.is_media_uri(_x0, "image"):
+            if _MEDIA_5(_x0) is None:
                 _e.append(
                     _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
@@ -207,7 +208,7 @@ class Input:
         if end_image_url is not UNSET:
             _x0 = end_image_url
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "image"):
+                if _MEDIA_5(_x0) is None:
                     _e.append(
                         _E(
                             ("end_image_url",),
@@ -230,8 +231,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

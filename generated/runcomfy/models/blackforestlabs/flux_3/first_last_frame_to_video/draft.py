@@ -108,6 +108,7 @@ _ENUM1: Final[Any] = ("auto", "21:9", "2:1", "16:9", "4:3", "1:1", "3:4", "9:16"
 _ENUM2: Final[Any] = frozenset(_ENUM1)
 _ENUM3: Final[Any] = (5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20)
 _ENUM4: Final[Any] = frozenset(_ENUM3)
+_MEDIA_5: Final[Any] = _v.MEDIA_URI["image"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -200,7 +201,7 @@ class Input:
         self.duration = duration
         _x0 = end_image_url
         if _isinstance(_x0, _str):
-            if not _v.is_media_uri(_x0, "image"):
+            if _MEDIA_5(_x0) is None:
                 _e.append(
                     _E(
                         ("end_image_url",),
@@ -235,7 +236,7 @@ class Input:
         self.safety_tolerance = safety_tolerance
         _x0 = start_image_url
         if _isinstance(_x0, _str):
-            if not _v.is_media_uri(_x0, "image"):
+            if _MEDIA_5(_x0) is None:
                 _e.append(
                     _E(
                         ("start_image_url",),
@@ -258,8 +259,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

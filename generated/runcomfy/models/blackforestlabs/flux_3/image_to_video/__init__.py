@@ -145,8 +145,9 @@ _ENUM3: Final[Any] = (
     "20",
 )
 _ENUM4: Final[Any] = frozenset(_ENUM3)
-_ENUM5: Final[Any] = ("720p", "1080p")
-_ENUM6: Final[Any] = frozenset(_ENUM5)
+_MEDIA_5: Final[Any] = _v.MEDIA_URI["image"].fullmatch
+_ENUM6: Final[Any] = ("720p", "1080p")
+_ENUM7: Final[Any] = frozenset(_ENUM6)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -253,7 +254,7 @@ class Input:
         self.generate_audio = generate_audio
         _x0 = image_url
         if _isinstance(_x0, _str):
-            if not _v.is_media_uri(_x0, "image"):
+            if _MEDIA_5(_x0) is None:
                 _e.append(
                     _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
@@ -269,8 +270,8 @@ class Input:
         if resolution is not UNSET:
             _x0 = resolution
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM6:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM5, _x0)))
+                if _x0 not in _ENUM7:
+                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM6, _x0)))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720p', '1080p'"))
         self.resolution = resolution
@@ -291,8 +292,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

@@ -139,6 +139,7 @@ _ENUM3: Final[Any] = (
     "20",
 )
 _ENUM4: Final[Any] = frozenset(_ENUM3)
+_MEDIA_5: Final[Any] = _v.MEDIA_URI["image"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -239,7 +240,7 @@ class Input:
         self.generate_audio = generate_audio
         _x0 = image_url
         if _isinstance(_x0, _str):
-            if not _v.is_media_uri(_x0, "image"):
+            if _MEDIA_5(_x0) is None:
                 _e.append(
                     _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
@@ -269,8 +270,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

@@ -111,6 +111,9 @@ VALIDATIONS: Final[dict[str, list[dict[str, Any]]]] = {}
 check on a URL; the server applies them."""
 _ENUM1: Final[Any] = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "adaptive")
 _ENUM2: Final[Any] = frozenset(_ENUM1)
+_MEDIA_3: Final[Any] = _v.MEDIA_URI["audio"].fullmatch
+_MEDIA_4: Final[Any] = _v.MEDIA_URI["image"].fullmatch
+_MEDIA_5: Final[Any] = _v.MEDIA_URI["video"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -195,7 +198,7 @@ class Input:
                 if _len(_x0) > 3:
                     _e.append(_E(("audios",), _x0, "an array of at most 3 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not (_isinstance(_x1, _str) and _v.is_media_uri(_x1, "audio")):
+                    if not _isinstance(_x1, _str) or _MEDIA_3(_x1) is None:
                         _e.append(
                             _E(
                                 ("audios", _i1),
@@ -205,7 +208,7 @@ class Input:
                         )
                 for _i1, _x1 in _enumerate(_x0):
                     if _isinstance(_x1, _str):
-                        if not _v.is_media_uri(_x1, "audio"):
+                        if _MEDIA_3(_x1) is None:
                             _e.append(
                                 _E(
                                     ("audios", _i1),
@@ -248,7 +251,7 @@ class Input:
                 if _len(_x0) > 9:
                     _e.append(_E(("images",), _x0, "an array of at most 9 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not (_isinstance(_x1, _str) and _v.is_media_uri(_x1, "image")):
+                    if not _isinstance(_x1, _str) or _MEDIA_4(_x1) is None:
                         _e.append(
                             _E(
                                 ("images", _i1),
@@ -258,7 +261,7 @@ class Input:
                         )
                 for _i1, _x1 in _enumerate(_x0):
                     if _isinstance(_x1, _str):
-                        if not _v.is_media_uri(_x1, "image"):
+                        if _MEDIA_4(_x1) is None:
                             _e.append(
                                 _E(
                                     ("images", _i1),
@@ -289,7 +292,7 @@ class Input:
                 if _len(_x0) > 3:
                     _e.append(_E(("videos",), _x0, "an array of at most 3 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not (_isinstance(_x1, _str) and _v.is_media_uri(_x1, "video")):
+                    if not _isinstance(_x1, _str) or _MEDIA_5(_x1) is None:
                         _e.append(
                             _E(
                                 ("videos", _i1),
@@ -299,7 +302,7 @@ class Input:
                         )
                 for _i1, _x1 in _enumerate(_x0):
                     if _isinstance(_x1, _str):
-                        if not _v.is_media_uri(_x1, "video"):
+                        if _MEDIA_5(_x1) is None:
                             _e.append(
                                 _E(
                                     ("videos", _i1),
@@ -325,8 +328,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

@@ -103,8 +103,9 @@ _ENUM1: Final[Any] = ("16:9", "9:16", "1:1")
 _ENUM2: Final[Any] = frozenset(_ENUM1)
 _ENUM3: Final[Any] = (3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
 _ENUM4: Final[Any] = frozenset(_ENUM3)
-_ENUM5: Final[Any] = ("customize", "intelligent")
-_ENUM6: Final[Any] = frozenset(_ENUM5)
+_MEDIA_5: Final[Any] = _v.MEDIA_URI["image"].fullmatch
+_ENUM6: Final[Any] = ("customize", "intelligent")
+_ENUM7: Final[Any] = frozenset(_ENUM6)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -190,7 +191,7 @@ class Input:
                 if _len(_x0) > 16:
                     _e.append(_E(("images",), _x0, "an array of at most 16 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not (_isinstance(_x1, _str) and _v.is_media_uri(_x1, "image")):
+                    if not _isinstance(_x1, _str) or _MEDIA_5(_x1) is None:
                         _e.append(
                             _E(
                                 ("images", _i1),
@@ -209,8 +210,8 @@ class Input:
         if shot_type is not UNSET:
             _x0 = shot_type
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM6:
-                    _e.append(_E(("shot_type",), _x0, _v.one_of_values(_ENUM5, _x0)))
+                if _x0 not in _ENUM7:
+                    _e.append(_E(("shot_type",), _x0, _v.one_of_values(_ENUM6, _x0)))
             else:
                 _e.append(_E(("shot_type",), _x0, "one of 'customize', 'intelligent'"))
         self.shot_type = shot_type
@@ -225,8 +226,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

@@ -93,8 +93,10 @@ OUTPUT_SCHEMA: Final[dict[str, Any]] = {
 VALIDATIONS: Final[dict[str, list[dict[str, Any]]]] = {}
 """RunComfy's rules on file contents (size, aspect ratio, pixels), by field: metadata the client cannot
 check on a URL; the server applies them."""
-_ENUM1: Final[Any] = ("customize",)
-_ENUM2: Final[Any] = frozenset(_ENUM1)
+_MEDIA_1: Final[Any] = _v.MEDIA_URI["image"].fullmatch
+_ENUM2: Final[Any] = ("customize",)
+_ENUM3: Final[Any] = frozenset(_ENUM2)
+_MEDIA_4: Final[Any] = _v.MEDIA_URI["video"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -153,7 +155,7 @@ class Input:
                 if _len(_x0) < 0 or _len(_x0) > 4:
                     _e.append(_E(("images",), _x0, "an array of 0 to 4 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not (_isinstance(_x1, _str) and _v.is_media_uri(_x1, "image")):
+                    if not _isinstance(_x1, _str) or _MEDIA_1(_x1) is None:
                         _e.append(
                             _E(
                                 ("images", _i1),
@@ -177,14 +179,14 @@ class Input:
         if shot_type is not UNSET:
             _x0 = shot_type
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM2:
-                    _e.append(_E(("shot_type",), _x0, _v.one_of_values(_ENUM1, _x0)))
+                if _x0 not in _ENUM3:
+                    _e.append(_E(("shot_type",), _x0, _v.one_of_values(_ENUM2, _x0)))
             else:
                 _e.append(_E(("shot_type",), _x0, "'customize'"))
         self.shot_type = shot_type
         _x0 = video
         if _isinstance(_x0, _str):
-            if not _v.is_media_uri(_x0, "video"):
+            if _MEDIA_4(_x0) is None:
                 _e.append(
                     _E(("video",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
                 )
@@ -197,8 +199,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

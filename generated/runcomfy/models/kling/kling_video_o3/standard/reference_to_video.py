@@ -113,8 +113,10 @@ VALIDATIONS: Final[dict[str, list[dict[str, Any]]]] = {}
 check on a URL; the server applies them."""
 _ENUM1: Final[Any] = ("16:9", "9:16", "1:1")
 _ENUM2: Final[Any] = frozenset(_ENUM1)
-_ENUM3: Final[Any] = ("customize", "intelligent")
-_ENUM4: Final[Any] = frozenset(_ENUM3)
+_MEDIA_3: Final[Any] = _v.MEDIA_URI["image"].fullmatch
+_ENUM4: Final[Any] = ("customize", "intelligent")
+_ENUM5: Final[Any] = frozenset(_ENUM4)
+_MEDIA_6: Final[Any] = _v.MEDIA_URI["video"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -210,7 +212,7 @@ class Input:
                 if _len(_x0) < 0 or _len(_x0) > 7:
                     _e.append(_E(("images",), _x0, "an array of 0 to 7 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not (_isinstance(_x1, _str) and _v.is_media_uri(_x1, "image")):
+                    if not _isinstance(_x1, _str) or _MEDIA_3(_x1) is None:
                         _e.append(
                             _E(
                                 ("images", _i1),
@@ -234,8 +236,8 @@ class Input:
         if shot_type is not UNSET:
             _x0 = shot_type
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM4:
-                    _e.append(_E(("shot_type",), _x0, _v.one_of_values(_ENUM3, _x0)))
+                if _x0 not in _ENUM5:
+                    _e.append(_E(("shot_type",), _x0, _v.one_of_values(_ENUM4, _x0)))
             else:
                 _e.append(_E(("shot_type",), _x0, "one of 'customize', 'intelligent'"))
         self.shot_type = shot_type
@@ -247,7 +249,7 @@ class Input:
         if video is not UNSET:
             _x0 = video
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "video"):
+                if _MEDIA_6(_x0) is None:
                     _e.append(
                         _E(("video",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
                     )
@@ -262,8 +264,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

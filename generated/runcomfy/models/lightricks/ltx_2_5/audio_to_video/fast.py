@@ -95,6 +95,8 @@ VALIDATIONS: Final[dict[str, list[dict[str, Any]]]] = {}
 check on a URL; the server applies them."""
 _ENUM1: Final[Any] = ("auto", "16:9", "9:16")
 _ENUM2: Final[Any] = frozenset(_ENUM1)
+_MEDIA_3: Final[Any] = _v.MEDIA_URI["audio"].fullmatch
+_MEDIA_4: Final[Any] = _v.MEDIA_URI["image"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -156,7 +158,7 @@ class Input:
         self.aspect_ratio = aspect_ratio
         _x0 = audio_url
         if _isinstance(_x0, _str):
-            if not _v.is_media_uri(_x0, "audio"):
+            if _MEDIA_3(_x0) is None:
                 _e.append(
                     _E(("audio_url",), _x0, "an audio URL (https://, http://) or data:audio/...;base64, URI")
                 )
@@ -176,7 +178,7 @@ class Input:
         if image_url is not UNSET:
             _x0 = image_url
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "image"):
+                if _MEDIA_4(_x0) is None:
                     _e.append(
                         _E(
                             ("image_url",),
@@ -200,8 +202,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

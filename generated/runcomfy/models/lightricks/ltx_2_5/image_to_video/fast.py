@@ -138,10 +138,11 @@ _ENUM3: Final[Any] = (
 _ENUM4: Final[Any] = frozenset(_ENUM3)
 _ENUM5: Final[Any] = ("auto", "6", "8", "10", "12", "14", "16", "18", "20")
 _ENUM6: Final[Any] = frozenset(_ENUM5)
-_ENUM7: Final[Any] = (24, 25, 48, 50)
-_ENUM8: Final[Any] = frozenset(_ENUM7)
-_ENUM9: Final[Any] = ("720p", "1080p", "1440p", "2160p")
-_ENUM10: Final[Any] = frozenset(_ENUM9)
+_MEDIA_7: Final[Any] = _v.MEDIA_URI["image"].fullmatch
+_ENUM8: Final[Any] = (24, 25, 48, 50)
+_ENUM9: Final[Any] = frozenset(_ENUM8)
+_ENUM10: Final[Any] = ("720p", "1080p", "1440p", "2160p")
+_ENUM11: Final[Any] = frozenset(_ENUM10)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -274,7 +275,7 @@ class Input:
         if end_image_url is not UNSET:
             _x0 = end_image_url
             if _isinstance(_x0, _str):
-                if not _v.is_media_uri(_x0, "image"):
+                if _MEDIA_7(_x0) is None:
                     _e.append(
                         _E(
                             ("end_image_url",),
@@ -294,8 +295,8 @@ class Input:
         if fps is not UNSET:
             _x0 = fps
             if _type(_x0) is _int or _v.is_integer(_x0):
-                if _x0 not in _ENUM8:
-                    _e.append(_E(("fps",), _x0, _v.one_of_values(_ENUM7, _x0)))
+                if _x0 not in _ENUM9:
+                    _e.append(_E(("fps",), _x0, _v.one_of_values(_ENUM8, _x0)))
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
@@ -309,7 +310,7 @@ class Input:
         self.generate_audio = generate_audio
         _x0 = image_url
         if _isinstance(_x0, _str):
-            if not _v.is_media_uri(_x0, "image"):
+            if _MEDIA_7(_x0) is None:
                 _e.append(
                     _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
@@ -325,8 +326,8 @@ class Input:
         if resolution is not UNSET:
             _x0 = resolution
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM10:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM9, _x0)))
+                if _x0 not in _ENUM11:
+                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM10, _x0)))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720p', '1080p', '1440p', '2160p'"))
         self.resolution = resolution
@@ -336,8 +337,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:

@@ -101,8 +101,9 @@ VALIDATIONS: Final[dict[str, list[dict[str, Any]]]] = {}
 check on a URL; the server applies them."""
 _ENUM1: Final[Any] = ("1:1", "16:9", "9:16", "4:3", "3:4")
 _ENUM2: Final[Any] = frozenset(_ENUM1)
-_ENUM3: Final[Any] = ("1k", "2k")
-_ENUM4: Final[Any] = frozenset(_ENUM3)
+_MEDIA_3: Final[Any] = _v.MEDIA_URI["image"].fullmatch
+_ENUM4: Final[Any] = ("1k", "2k")
+_ENUM5: Final[Any] = frozenset(_ENUM4)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -179,7 +180,7 @@ class Input:
             if _len(_x0) < 1 or _len(_x0) > 3:
                 _e.append(_E(("image_urls",), _x0, "an array of 1 to 3 items"))
             for _i1, _x1 in _enumerate(_x0):
-                if not (_isinstance(_x1, _str) and _v.is_media_uri(_x1, "image")):
+                if not _isinstance(_x1, _str) or _MEDIA_3(_x1) is None:
                     _e.append(
                         _E(
                             ("image_urls", _i1),
@@ -197,8 +198,8 @@ class Input:
         if resolution is not UNSET:
             _x0 = resolution
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM4:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM3, _x0)))
+                if _x0 not in _ENUM5:
+                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM4, _x0)))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '1k', '2k'"))
         self.resolution = resolution
@@ -217,8 +218,11 @@ class Input:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict and data.keys() <= cls._KEYS and data.keys() >= cls._REQUIRED:
-            return cls(**data)
+        if _type(data) is _dict:
+            try:
+                return cls(**data)
+            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+                pass
         return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:
