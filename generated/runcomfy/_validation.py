@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from fractions import Fraction
 from typing import Any, TypeVar
 
 from .errors import MISSING, UNKNOWN_FIELD, ErrorDetail, ValidationError
@@ -30,9 +29,8 @@ _M = TypeVar("_M")
 # field's kind. Generated modules call these patterns' ``fullmatch`` directly (one C call per value).
 MEDIA_URI = {
     kind: re.compile(
-        r"https?://[^\s/?#]+(?:[/?#]\S*)?"
-        rf"|data:{kind}/[A-Za-z0-9][A-Za-z0-9.+-]*(?:;[A-Za-z0-9.+-]+=[^;,\s]*)*;base64,[A-Za-z0-9+/]+={{0,2}}",
-        re.IGNORECASE,
+        r"(?i:https?)://[^\s/?#]+(?:[/?#]\S*)?"
+        rf"|(?i:data:{kind})/[A-Za-z0-9][A-Za-z0-9.+-]*(?:;[A-Za-z0-9.+-]+=[^;,\s]*)*(?i:;base64),[A-Za-z0-9+/]+={{0,2}}"
     )
     for kind in ("image", "video", "audio")
 }
@@ -118,6 +116,8 @@ def is_multiple_of(value: float, divisor: float) -> bool:
         try:
             return int(quotient) == quotient
         except OverflowError:
+            from fractions import Fraction  # rare: keep `decimal` out of the import of every model
+
             return (Fraction(value) / Fraction(divisor)).denominator == 1
     return not value % divisor
 

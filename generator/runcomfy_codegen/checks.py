@@ -179,8 +179,15 @@ class Emitter:
         self.functions.append(lines)
         return name
 
-    def media_matcher(self, kind: str) -> str:
-        return self.constant("MEDIA_", f"_v.MEDIA_URI[{py_literal(kind)}].fullmatch")
+    def media_invalid(self, kind: str, var: str, *, typed: bool) -> str:
+        """A test that is true when ``var`` is not a valid media URI (``typed``: it is known to be a str).
+
+        A plain ``https://host...`` URL is recognised with string methods (no whitespace: printable and no
+        space); anything else goes to the full pattern, which alone decides."""
+        match = self.constant("MEDIA_", f"_v.MEDIA_URI[{py_literal(kind)}].fullmatch")
+        fast = f'{var}[:8] == "https://" and {var}[8:9] not in "/?#" and {var}.isprintable() and " " not in {var}'
+        invalid = f"not ({fast}) and {match}({var}) is None"
+        return invalid if typed else f"_type({var}) is not _str or {invalid}"
 
     # --- statements --------------------------------------------------------------------------------
 
@@ -338,8 +345,8 @@ class Emitter:
             lines += [f"if {regex}.search({var}) is None:"]
             lines += [INDENT + self.error(path, var, f"a string matching the pattern {node.pattern!r}")]
         if node.format in ("image_uri", "video_uri", "audio_uri"):
-            match = self.media_matcher(node.format.split("_")[0])
-            lines += [f"if {match}({var}) is None:", INDENT + self.error(path, var, media_text(node.format))]
+            test = self.media_invalid(node.format.split("_")[0], var, typed=True)
+            lines += [f"if {test}:", INDENT + self.error(path, var, media_text(node.format))]
         elif node.format == "uri":
             lines += [
                 f"if not _v.is_uri({var}):",
@@ -373,8 +380,7 @@ class Emitter:
         if node.format in ("image_uris", "video_uris", "audio_uris"):
             kind = node.format.split("_")[0]
             lines += [f"for {index}, {item} in _enumerate({var}):"]
-            match = self.media_matcher(kind)
-            lines += [f"{INDENT}if not _isinstance({item}, _str) or {match}({item}) is None:"]
+            lines += [f"{INDENT}if {self.media_invalid(kind, item, typed=False)}:"]
             lines += [INDENT * 2 + self.error(path.child(index), item, media_text(kind + "_uri"))]
         if node.items is not None and not (node.items.types is None and not _constrains(node.items)):
             body = self.check(node.items, item, path.child(index), depth + 1)

@@ -161,7 +161,10 @@ class Input:
         _x0: Any
         _x0 = audio
         if _isinstance(_x0, _str):
-            if _MEDIA_1(_x0) is None:
+            if (
+                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
+                and _MEDIA_1(_x0) is None
+            ):
                 _e.append(
                     _E(("audio",), _x0, "an audio URL (https://, http://) or data:audio/...;base64, URI")
                 )

@@ -299,7 +299,16 @@ class Input:
                 if _len(_x0) > 3:
                     _e.append(_E(("audio_urls",), _x0, "an array of at most 3 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not _isinstance(_x1, _str) or _MEDIA_1(_x1) is None:
+                    if (
+                        _type(_x1) is not _str
+                        or not (
+                            _x1[:8] == "https://"
+                            and _x1[8:9] not in "/?#"
+                            and _x1.isprintable()
+                            and " " not in _x1
+                        )
+                        and _MEDIA_1(_x1) is None
+                    ):
                         _e.append(
                             _E(
                                 ("audio_urls", _i1),
@@ -309,7 +318,15 @@ class Input:
                         )
                 for _i1, _x1 in _enumerate(_x0):
                     if _isinstance(_x1, _str):
-                        if _MEDIA_1(_x1) is None:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_1(_x1) is None
+                        ):
                             _e.append(
                                 _E(
                                     ("audio_urls", _i1),
@@ -332,7 +349,15 @@ class Input:
         if image_url is not UNSET:
             _x0 = image_url
             if _isinstance(_x0, _str):
-                if _MEDIA_2(_x0) is None:
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_2(_x0) is None
+                ):
                     _e.append(
                         _E(
                             ("image_url",),

@@ -240,7 +240,16 @@ class Input:
                 if _len(_x0) < 0 or _len(_x0) > 16:
                     _e.append(_E(("reference_audios",), _x0, "an array of 0 to 16 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not _isinstance(_x1, _str) or _MEDIA_3(_x1) is None:
+                    if (
+                        _type(_x1) is not _str
+                        or not (
+                            _x1[:8] == "https://"
+                            and _x1[8:9] not in "/?#"
+                            and _x1.isprintable()
+                            and " " not in _x1
+                        )
+                        and _MEDIA_3(_x1) is None
+                    ):
                         _e.append(
                             _E(
                                 ("reference_audios", _i1),
@@ -259,7 +268,16 @@ class Input:
                 if _len(_x0) < 0 or _len(_x0) > 16:
                     _e.append(_E(("reference_images",), _x0, "an array of 0 to 16 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not _isinstance(_x1, _str) or _MEDIA_4(_x1) is None:
+                    if (
+                        _type(_x1) is not _str
+                        or not (
+                            _x1[:8] == "https://"
+                            and _x1[8:9] not in "/?#"
+                            and _x1.isprintable()
+                            and " " not in _x1
+                        )
+                        and _MEDIA_4(_x1) is None
+                    ):
                         _e.append(
                             _E(
                                 ("reference_images", _i1),
@@ -281,7 +299,10 @@ class Input:
         self.resolution = resolution
         _x0 = video
         if _isinstance(_x0, _str):
-            if _MEDIA_7(_x0) is None:
+            if (
+                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
+                and _MEDIA_7(_x0) is None
+            ):
                 _e.append(
                     _E(("video",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
                 )

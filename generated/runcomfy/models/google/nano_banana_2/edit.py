@@ -241,7 +241,15 @@ class Input:
                 _e.append(_E(("image_urls",), _x0, "an array of 1 to 20 items"))
             for _i1, _x1 in _enumerate(_x0):
                 if _isinstance(_x1, _str):
-                    if _MEDIA_1(_x1) is None:
+                    if (
+                        not (
+                            _x1[:8] == "https://"
+                            and _x1[8:9] not in "/?#"
+                            and _x1.isprintable()
+                            and " " not in _x1
+                        )
+                        and _MEDIA_1(_x1) is None
+                    ):
                         _e.append(
                             _E(
                                 ("image_urls", _i1),

@@ -287,7 +287,10 @@ class Input:
         self.duration = duration
         _x0 = image_url_1
         if _isinstance(_x0, _str):
-            if _MEDIA_5(_x0) is None:
+            if (
+                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
+                and _MEDIA_5(_x0) is None
+            ):
                 _e.append(
                     _E(
                         ("image_url_1",),
@@ -303,7 +306,15 @@ class Input:
         if image_url_2 is not UNSET:
             _x0 = image_url_2
             if _isinstance(_x0, _str):
-                if _MEDIA_5(_x0) is None:
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_5(_x0) is None
+                ):
                     _e.append(
                         _E(
                             ("image_url_2",),
@@ -323,7 +334,15 @@ class Input:
         if image_url_3 is not UNSET:
             _x0 = image_url_3
             if _isinstance(_x0, _str):
-                if _MEDIA_5(_x0) is None:
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_5(_x0) is None
+                ):
                     _e.append(
                         _E(
                             ("image_url_3",),
@@ -343,7 +362,15 @@ class Input:
         if image_url_4 is not UNSET:
             _x0 = image_url_4
             if _isinstance(_x0, _str):
-                if _MEDIA_5(_x0) is None:
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_5(_x0) is None
+                ):
                     _e.append(
                         _E(
                             ("image_url_4",),
@@ -363,7 +390,15 @@ class Input:
         if image_url_5 is not UNSET:
             _x0 = image_url_5
             if _isinstance(_x0, _str):
-                if _MEDIA_5(_x0) is None:
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_5(_x0) is None
+                ):
                     _e.append(
                         _E(
                             ("image_url_5",),
@@ -383,7 +418,15 @@ class Input:
         if image_url_6 is not UNSET:
             _x0 = image_url_6
             if _isinstance(_x0, _str):
-                if _MEDIA_5(_x0) is None:
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_5(_x0) is None
+                ):
                     _e.append(
                         _E(
                             ("image_url_6",),
@@ -403,7 +446,15 @@ class Input:
         if image_url_7 is not UNSET:
             _x0 = image_url_7
             if _isinstance(_x0, _str):
-                if _MEDIA_5(_x0) is None:
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_5(_x0) is None
+                ):
                     _e.append(
                         _E(
                             ("image_url_7",),
@@ -423,7 +474,15 @@ class Input:
         if image_url_8 is not UNSET:
             _x0 = image_url_8
             if _isinstance(_x0, _str):
-                if _MEDIA_5(_x0) is None:
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_5(_x0) is None
+                ):
                     _e.append(
                         _E(
                             ("image_url_8",),
@@ -443,7 +502,15 @@ class Input:
         if image_url_9 is not UNSET:
             _x0 = image_url_9
             if _isinstance(_x0, _str):
-                if _MEDIA_5(_x0) is None:
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_5(_x0) is None
+                ):
                     _e.append(
                         _E(
                             ("image_url_9",),

@@ -236,7 +236,15 @@ class Input:
         if reference_image_url_1 is not UNSET:
             _x0 = reference_image_url_1
             if _isinstance(_x0, _str):
-                if _MEDIA_3(_x0) is None:
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_3(_x0) is None
+                ):
                     _e.append(
                         _E(
                             ("reference_image_url_1",),
@@ -256,7 +264,15 @@ class Input:
         if reference_image_url_2 is not UNSET:
             _x0 = reference_image_url_2
             if _isinstance(_x0, _str):
-                if _MEDIA_3(_x0) is None:
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_3(_x0) is None
+                ):
                     _e.append(
                         _E(
                             ("reference_image_url_2",),
@@ -276,7 +292,15 @@ class Input:
         if reference_image_url_3 is not UNSET:
             _x0 = reference_image_url_3
             if _isinstance(_x0, _str):
-                if _MEDIA_3(_x0) is None:
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_3(_x0) is None
+                ):
                     _e.append(
                         _E(
                             ("reference_image_url_3",),
@@ -296,7 +320,15 @@ class Input:
         if reference_image_url_4 is not UNSET:
             _x0 = reference_image_url_4
             if _isinstance(_x0, _str):
-                if _MEDIA_3(_x0) is None:
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_3(_x0) is None
+                ):
                     _e.append(
                         _E(
                             ("reference_image_url_4",),
@@ -316,7 +348,15 @@ class Input:
         if reference_image_url_5 is not UNSET:
             _x0 = reference_image_url_5
             if _isinstance(_x0, _str):
-                if _MEDIA_3(_x0) is None:
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_3(_x0) is None
+                ):
                     _e.append(
                         _E(
                             ("reference_image_url_5",),
@@ -354,7 +394,10 @@ class Input:
         self.seed = seed
         _x0 = video_url
         if _isinstance(_x0, _str):
-            if _MEDIA_6(_x0) is None:
+            if (
+                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
+                and _MEDIA_6(_x0) is None
+            ):
                 _e.append(
                     _E(("video_url",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
                 )

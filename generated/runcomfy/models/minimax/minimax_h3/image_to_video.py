@@ -158,7 +158,10 @@ class Input:
         self.duration = _x0
         _x0 = image
         if _isinstance(_x0, _str):
-            if _MEDIA_1(_x0) is None:
+            if (
+                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
+                and _MEDIA_1(_x0) is None
+            ):
                 _e.append(
                     _E(("image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
@@ -168,7 +171,15 @@ class Input:
         if last_image is not UNSET:
             _x0 = last_image
             if _isinstance(_x0, _str):
-                if _MEDIA_1(_x0) is None:
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_1(_x0) is None
+                ):
                     _e.append(
                         _E(
                             ("last_image",),

@@ -264,7 +264,16 @@ class Input:
                 if _len(_x0) > 12:
                     _e.append(_E(("reference_audios",), _x0, "an array of at most 12 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not _isinstance(_x1, _str) or _MEDIA_5(_x1) is None:
+                    if (
+                        _type(_x1) is not _str
+                        or not (
+                            _x1[:8] == "https://"
+                            and _x1[8:9] not in "/?#"
+                            and _x1.isprintable()
+                            and " " not in _x1
+                        )
+                        and _MEDIA_5(_x1) is None
+                    ):
                         _e.append(
                             _E(
                                 ("reference_audios", _i1),
@@ -274,7 +283,15 @@ class Input:
                         )
                 for _i1, _x1 in _enumerate(_x0):
                     if _isinstance(_x1, _str):
-                        if _MEDIA_5(_x1) is None:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_5(_x1) is None
+                        ):
                             _e.append(
                                 _E(
                                     ("reference_audios", _i1),
@@ -300,7 +317,16 @@ class Input:
             if _len(_x0) > 12:
                 _e.append(_E(("reference_images",), _x0, "an array of at most 12 items"))
             for _i1, _x1 in _enumerate(_x0):
-                if not _isinstance(_x1, _str) or _MEDIA_6(_x1) is None:
+                if (
+                    _type(_x1) is not _str
+                    or not (
+                        _x1[:8] == "https://"
+                        and _x1[8:9] not in "/?#"
+                        and _x1.isprintable()
+                        and " " not in _x1
+                    )
+                    and _MEDIA_6(_x1) is None
+                ):
                     _e.append(
                         _E(
                             ("reference_images", _i1),
@@ -310,7 +336,15 @@ class Input:
                     )
             for _i1, _x1 in _enumerate(_x0):
                 if _isinstance(_x1, _str):
-                    if _MEDIA_6(_x1) is None:
+                    if (
+                        not (
+                            _x1[:8] == "https://"
+                            and _x1[8:9] not in "/?#"
+                            and _x1.isprintable()
+                            and " " not in _x1
+                        )
+                        and _MEDIA_6(_x1) is None
+                    ):
                         _e.append(
                             _E(
                                 ("reference_images", _i1),
@@ -336,7 +370,16 @@ class Input:
                 if _len(_x0) > 12:
                     _e.append(_E(("reference_videos",), _x0, "an array of at most 12 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not _isinstance(_x1, _str) or _MEDIA_7(_x1) is None:
+                    if (
+                        _type(_x1) is not _str
+                        or not (
+                            _x1[:8] == "https://"
+                            and _x1[8:9] not in "/?#"
+                            and _x1.isprintable()
+                            and " " not in _x1
+                        )
+                        and _MEDIA_7(_x1) is None
+                    ):
                         _e.append(
                             _E(
                                 ("reference_videos", _i1),
@@ -346,7 +389,15 @@ class Input:
                         )
                 for _i1, _x1 in _enumerate(_x0):
                     if _isinstance(_x1, _str):
-                        if _MEDIA_7(_x1) is None:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_7(_x1) is None
+                        ):
                             _e.append(
                                 _E(
                                     ("reference_videos", _i1),

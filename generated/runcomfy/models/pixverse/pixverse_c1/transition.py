@@ -182,7 +182,10 @@ class Input:
         self.duration = duration
         _x0 = end_image
         if _isinstance(_x0, _str):
-            if _MEDIA_1(_x0) is None:
+            if (
+                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
+                and _MEDIA_1(_x0) is None
+            ):
                 _e.append(
                     _E(("end_image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
@@ -198,7 +201,10 @@ class Input:
         self.generate_audio_switch = generate_audio_switch
         _x0 = image
         if _isinstance(_x0, _str):
-            if _MEDIA_1(_x0) is None:
+            if (
+                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
+                and _MEDIA_1(_x0) is None
+            ):
                 _e.append(
                     _E(("image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )

@@ -225,7 +225,16 @@ class Input:
                 if _len(_x0) > 7:
                     _e.append(_E(("images",), _x0, "an array of at most 7 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not _isinstance(_x1, _str) or _MEDIA_3(_x1) is None:
+                    if (
+                        _type(_x1) is not _str
+                        or not (
+                            _x1[:8] == "https://"
+                            and _x1[8:9] not in "/?#"
+                            and _x1.isprintable()
+                            and " " not in _x1
+                        )
+                        and _MEDIA_3(_x1) is None
+                    ):
                         _e.append(
                             _E(
                                 ("images", _i1),
@@ -235,7 +244,15 @@ class Input:
                         )
                 for _i1, _x1 in _enumerate(_x0):
                     if _isinstance(_x1, _str):
-                        if _MEDIA_3(_x1) is None:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_3(_x1) is None
+                        ):
                             _e.append(
                                 _E(
                                     ("images", _i1),
@@ -283,7 +300,16 @@ class Input:
                 if _len(_x0) > 16:
                     _e.append(_E(("videos",), _x0, "an array of at most 16 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not _isinstance(_x1, _str) or _MEDIA_6(_x1) is None:
+                    if (
+                        _type(_x1) is not _str
+                        or not (
+                            _x1[:8] == "https://"
+                            and _x1[8:9] not in "/?#"
+                            and _x1.isprintable()
+                            and " " not in _x1
+                        )
+                        and _MEDIA_6(_x1) is None
+                    ):
                         _e.append(
                             _E(
                                 ("videos", _i1),
@@ -293,7 +319,15 @@ class Input:
                         )
                 for _i1, _x1 in _enumerate(_x0):
                     if _isinstance(_x1, _str):
-                        if _MEDIA_6(_x1) is None:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_6(_x1) is None
+                        ):
                             _e.append(
                                 _E(
                                     ("videos", _i1),

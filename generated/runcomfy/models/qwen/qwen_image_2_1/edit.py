@@ -252,7 +252,16 @@ class Input:
             if _len(_x0) < 1 or _len(_x0) > 10:
                 _e.append(_E(("image_urls",), _x0, "an array of 1 to 10 items"))
             for _i1, _x1 in _enumerate(_x0):
-                if not _isinstance(_x1, _str) or _MEDIA_5(_x1) is None:
+                if (
+                    _type(_x1) is not _str
+                    or not (
+                        _x1[:8] == "https://"
+                        and _x1[8:9] not in "/?#"
+                        and _x1.isprintable()
+                        and " " not in _x1
+                    )
+                    and _MEDIA_5(_x1) is None
+                ):
                     _e.append(
                         _E(
                             ("image_urls", _i1),
@@ -262,7 +271,15 @@ class Input:
                     )
             for _i1, _x1 in _enumerate(_x0):
                 if _isinstance(_x1, _str):
-                    if _MEDIA_5(_x1) is None:
+                    if (
+                        not (
+                            _x1[:8] == "https://"
+                            and _x1[8:9] not in "/?#"
+                            and _x1.isprintable()
+                            and " " not in _x1
+                        )
+                        and _MEDIA_5(_x1) is None
+                    ):
                         _e.append(
                             _E(
                                 ("image_urls", _i1),
@@ -284,7 +301,15 @@ class Input:
         if mask_url is not UNSET:
             _x0 = mask_url
             if _isinstance(_x0, _str):
-                if _MEDIA_5(_x0) is None:
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_5(_x0) is None
+                ):
                     _e.append(
                         _E(
                             ("mask_url",),

@@ -202,7 +202,15 @@ class Input:
         if reference_image_url is not UNSET:
             _x0 = reference_image_url
             if _isinstance(_x0, _str):
-                if _MEDIA_7(_x0) is None:
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_7(_x0) is None
+                ):
                     _e.append(
                         _E(
                             ("reference_image_url",),
@@ -240,7 +248,10 @@ class Input:
         self.seed = seed
         _x0 = video_url
         if _isinstance(_x0, _str):
-            if _MEDIA_10(_x0) is None:
+            if (
+                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
+                and _MEDIA_10(_x0) is None
+            ):
                 _e.append(
                     _E(("video_url",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
                 )

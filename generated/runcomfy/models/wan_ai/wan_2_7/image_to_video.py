@@ -176,7 +176,15 @@ class Input:
         if audio_url is not UNSET:
             _x0 = audio_url
             if _isinstance(_x0, _str):
-                if _MEDIA_1(_x0) is None:
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_1(_x0) is None
+                ):
                     _e.append(
                         _E(
                             ("audio_url",),
@@ -210,7 +218,15 @@ class Input:
         if end_image_url is not UNSET:
             _x0 = end_image_url
             if _isinstance(_x0, _str):
-                if _MEDIA_4(_x0) is None:
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_4(_x0) is None
+                ):
                     _e.append(
                         _E(
                             ("end_image_url",),
@@ -229,7 +245,10 @@ class Input:
         self.end_image_url = end_image_url
         _x0 = image_url
         if _isinstance(_x0, _str):
-            if _MEDIA_4(_x0) is None:
+            if (
+                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
+                and _MEDIA_4(_x0) is None
+            ):
                 _e.append(
                     _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )

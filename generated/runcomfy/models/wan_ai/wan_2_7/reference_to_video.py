@@ -233,7 +233,16 @@ class Input:
                 if _len(_x0) > 5:
                     _e.append(_E(("reference_image_urls",), _x0, "an array of at most 5 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not _isinstance(_x1, _str) or _MEDIA_5(_x1) is None:
+                    if (
+                        _type(_x1) is not _str
+                        or not (
+                            _x1[:8] == "https://"
+                            and _x1[8:9] not in "/?#"
+                            and _x1.isprintable()
+                            and " " not in _x1
+                        )
+                        and _MEDIA_5(_x1) is None
+                    ):
                         _e.append(
                             _E(
                                 ("reference_image_urls", _i1),
@@ -243,7 +252,15 @@ class Input:
                         )
                 for _i1, _x1 in _enumerate(_x0):
                     if _isinstance(_x1, _str):
-                        if _MEDIA_5(_x1) is None:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_5(_x1) is None
+                        ):
                             _e.append(
                                 _E(
                                     ("reference_image_urls", _i1),
@@ -270,7 +287,16 @@ class Input:
                 if _len(_x0) > 5:
                     _e.append(_E(("reference_video_urls",), _x0, "an array of at most 5 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not _isinstance(_x1, _str) or _MEDIA_6(_x1) is None:
+                    if (
+                        _type(_x1) is not _str
+                        or not (
+                            _x1[:8] == "https://"
+                            and _x1[8:9] not in "/?#"
+                            and _x1.isprintable()
+                            and " " not in _x1
+                        )
+                        and _MEDIA_6(_x1) is None
+                    ):
                         _e.append(
                             _E(
                                 ("reference_video_urls", _i1),
@@ -280,7 +306,15 @@ class Input:
                         )
                 for _i1, _x1 in _enumerate(_x0):
                     if _isinstance(_x1, _str):
-                        if _MEDIA_6(_x1) is None:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_6(_x1) is None
+                        ):
                             _e.append(
                                 _E(
                                     ("reference_video_urls", _i1),

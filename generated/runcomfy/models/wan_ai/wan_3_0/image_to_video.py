@@ -196,7 +196,10 @@ class Input:
         self.seed = seed
         _x0 = image_url
         if _isinstance(_x0, _str):
-            if _MEDIA_5(_x0) is None:
+            if (
+                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
+                and _MEDIA_5(_x0) is None
+            ):
                 _e.append(
                     _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
@@ -208,7 +211,15 @@ class Input:
         if end_image_url is not UNSET:
             _x0 = end_image_url
             if _isinstance(_x0, _str):
-                if _MEDIA_5(_x0) is None:
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_5(_x0) is None
+                ):
                     _e.append(
                         _E(
                             ("end_image_url",),

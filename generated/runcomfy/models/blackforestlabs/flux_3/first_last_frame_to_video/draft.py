@@ -201,7 +201,10 @@ class Input:
         self.duration = duration
         _x0 = end_image_url
         if _isinstance(_x0, _str):
-            if _MEDIA_5(_x0) is None:
+            if (
+                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
+                and _MEDIA_5(_x0) is None
+            ):
                 _e.append(
                     _E(
                         ("end_image_url",),
@@ -236,7 +239,10 @@ class Input:
         self.safety_tolerance = safety_tolerance
         _x0 = start_image_url
         if _isinstance(_x0, _str):
-            if _MEDIA_5(_x0) is None:
+            if (
+                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
+                and _MEDIA_5(_x0) is None
+            ):
                 _e.append(
                     _E(
                         ("start_image_url",),

@@ -157,7 +157,10 @@ class Input:
         self.duration = duration
         _x0 = first_frame
         if _isinstance(_x0, _str):
-            if _MEDIA_1(_x0) is None:
+            if (
+                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
+                and _MEDIA_1(_x0) is None
+            ):
                 _e.append(
                     _E(
                         ("first_frame",),
@@ -177,7 +180,10 @@ class Input:
         self.generate_audio = generate_audio
         _x0 = last_frame
         if _isinstance(_x0, _str):
-            if _MEDIA_1(_x0) is None:
+            if (
+                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
+                and _MEDIA_1(_x0) is None
+            ):
                 _e.append(
                     _E(("last_frame",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )

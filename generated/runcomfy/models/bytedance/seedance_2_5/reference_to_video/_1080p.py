@@ -171,7 +171,16 @@ class Input:
                 if _len(_x0) > 9:
                     _e.append(_E(("images",), _x0, "an array of at most 9 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not _isinstance(_x1, _str) or _MEDIA_3(_x1) is None:
+                    if (
+                        _type(_x1) is not _str
+                        or not (
+                            _x1[:8] == "https://"
+                            and _x1[8:9] not in "/?#"
+                            and _x1.isprintable()
+                            and " " not in _x1
+                        )
+                        and _MEDIA_3(_x1) is None
+                    ):
                         _e.append(
                             _E(
                                 ("images", _i1),
@@ -190,7 +199,16 @@ class Input:
                 if _len(_x0) > 3:
                     _e.append(_E(("videos",), _x0, "an array of at most 3 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not _isinstance(_x1, _str) or _MEDIA_4(_x1) is None:
+                    if (
+                        _type(_x1) is not _str
+                        or not (
+                            _x1[:8] == "https://"
+                            and _x1[8:9] not in "/?#"
+                            and _x1.isprintable()
+                            and " " not in _x1
+                        )
+                        and _MEDIA_4(_x1) is None
+                    ):
                         _e.append(
                             _E(
                                 ("videos", _i1),
@@ -209,7 +227,16 @@ class Input:
                 if _len(_x0) > 3:
                     _e.append(_E(("audios",), _x0, "an array of at most 3 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not _isinstance(_x1, _str) or _MEDIA_5(_x1) is None:
+                    if (
+                        _type(_x1) is not _str
+                        or not (
+                            _x1[:8] == "https://"
+                            and _x1[8:9] not in "/?#"
+                            and _x1.isprintable()
+                            and " " not in _x1
+                        )
+                        and _MEDIA_5(_x1) is None
+                    ):
                         _e.append(
                             _E(
                                 ("audios", _i1),

@@ -192,7 +192,15 @@ class Input:
         if end_image_url is not UNSET:
             _x0 = end_image_url
             if _isinstance(_x0, _str):
-                if _MEDIA_1(_x0) is None:
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_1(_x0) is None
+                ):
                     _e.append(
                         _E(
                             ("end_image_url",),
@@ -233,7 +241,10 @@ class Input:
         self.shot_type = shot_type
         _x0 = start_image_url
         if _isinstance(_x0, _str):
-            if _MEDIA_1(_x0) is None:
+            if (
+                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
+                and _MEDIA_1(_x0) is None
+            ):
                 _e.append(
                     _E(
                         ("start_image_url",),

@@ -212,7 +212,16 @@ class Input:
                 if _len(_x0) < 0 or _len(_x0) > 7:
                     _e.append(_E(("images",), _x0, "an array of 0 to 7 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if not _isinstance(_x1, _str) or _MEDIA_3(_x1) is None:
+                    if (
+                        _type(_x1) is not _str
+                        or not (
+                            _x1[:8] == "https://"
+                            and _x1[8:9] not in "/?#"
+                            and _x1.isprintable()
+                            and " " not in _x1
+                        )
+                        and _MEDIA_3(_x1) is None
+                    ):
                         _e.append(
                             _E(
                                 ("images", _i1),
@@ -249,7 +258,15 @@ class Input:
         if video is not UNSET:
             _x0 = video
             if _isinstance(_x0, _str):
-                if _MEDIA_6(_x0) is None:
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_6(_x0) is None
+                ):
                     _e.append(
                         _E(("video",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
                     )

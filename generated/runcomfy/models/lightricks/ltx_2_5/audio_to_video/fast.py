@@ -158,7 +158,10 @@ class Input:
         self.aspect_ratio = aspect_ratio
         _x0 = audio_url
         if _isinstance(_x0, _str):
-            if _MEDIA_3(_x0) is None:
+            if (
+                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
+                and _MEDIA_3(_x0) is None
+            ):
                 _e.append(
                     _E(("audio_url",), _x0, "an audio URL (https://, http://) or data:audio/...;base64, URI")
                 )
@@ -178,7 +181,15 @@ class Input:
         if image_url is not UNSET:
             _x0 = image_url
             if _isinstance(_x0, _str):
-                if _MEDIA_4(_x0) is None:
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_4(_x0) is None
+                ):
                     _e.append(
                         _E(
                             ("image_url",),

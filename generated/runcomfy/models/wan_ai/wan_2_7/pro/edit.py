@@ -218,7 +218,16 @@ class Input:
             if _len(_x0) < 1 or _len(_x0) > 4:
                 _e.append(_E(("image_urls",), _x0, "an array of 1 to 4 items"))
             for _i1, _x1 in _enumerate(_x0):
-                if not _isinstance(_x1, _str) or _MEDIA_3(_x1) is None:
+                if (
+                    _type(_x1) is not _str
+                    or not (
+                        _x1[:8] == "https://"
+                        and _x1[8:9] not in "/?#"
+                        and _x1.isprintable()
+                        and " " not in _x1
+                    )
+                    and _MEDIA_3(_x1) is None
+                ):
                     _e.append(
                         _E(
                             ("image_urls", _i1),
@@ -228,7 +237,15 @@ class Input:
                     )
             for _i1, _x1 in _enumerate(_x0):
                 if _isinstance(_x1, _str):
-                    if _MEDIA_3(_x1) is None:
+                    if (
+                        not (
+                            _x1[:8] == "https://"
+                            and _x1[8:9] not in "/?#"
+                            and _x1.isprintable()
+                            and " " not in _x1
+                        )
+                        and _MEDIA_3(_x1) is None
+                    ):
                         _e.append(
                             _E(
                                 ("image_urls", _i1),
