@@ -21,12 +21,21 @@ class ErrorDetail:
     ``value`` is the offending value itself; ``expected`` says in words what would have been valid.
     """
 
-    __slots__ = ("expected", "path", "value")
+    __slots__ = ("_choices", "_expected", "path", "value")
 
-    def __init__(self, path: Sequence[str | int], value: object, expected: str) -> None:
+    def __init__(
+        self, path: Sequence[str | int], value: object, expected: str = "", *, choices: Sequence[object] = ()
+    ) -> None:
         self.path: tuple[str | int, ...] = tuple(path)
         self.value = value
-        self.expected = expected
+        self._expected = expected
+        self._choices = choices  # for "one of ...": the text (with its "did you mean") is made when read
+
+    @property
+    def expected(self) -> str:
+        if not self._expected and self._choices:
+            self._expected = choices_text(self._choices, self.value)
+        return self._expected
 
     @property
     def location(self) -> str:
@@ -38,7 +47,7 @@ class ErrorDetail:
 
     def prefixed(self, prefix: Sequence[str | int]) -> ErrorDetail:
         """The same detail, located below ``prefix``."""
-        return ErrorDetail((*prefix, *self.path), self.value, self.expected)
+        return ErrorDetail((*prefix, *self.path), self.value, self._expected, choices=self._choices)
 
     def __str__(self) -> str:
         if self.expected.startswith(UNKNOWN_FIELD):
@@ -82,6 +91,29 @@ def describe_value(value: object) -> str:
     return f"{text} ({type(value).__name__})" if isinstance(value, (bool, float)) else text
 
 
+def choices_text(values: Sequence[object], value: object) -> str:
+    """``one of 'a', 'b', ...`` with a "did you mean" for a near miss."""
+    shown = ", ".join(repr(v) if not isinstance(v, bool) else str(v).lower() for v in values[:12])
+    if len(values) > 12:
+        shown += f", ... ({len(values) - 12} more)"
+    text = f"one of {shown}" if len(values) > 1 else shown
+    hint = suggest(value, [v for v in values if isinstance(v, str)])
+    return text + (f" (did you mean {hint!r}?)" if hint else "")
+
+
+def suggest(value: object, candidates: Sequence[str]) -> str | None:
+    """The candidate closest to ``value``, if one is close (same letters in another case, or difflib)."""
+    if not isinstance(value, str) or not candidates:
+        return None
+    import difflib  # only on the error path
+
+    lowered = {candidate.lower(): candidate for candidate in candidates}
+    if value.lower() in lowered:
+        return lowered[value.lower()]
+    close = difflib.get_close_matches(value, list(candidates), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 class ValidationError(RunComfyError, ValueError):
     """An input did not match its model's schema. Raised before any network call.
 
@@ -92,13 +124,14 @@ class ValidationError(RunComfyError, ValueError):
     def __init__(self, errors: Iterable[ErrorDetail], *, model: str | None = None) -> None:
         self.errors: list[ErrorDetail] = list(errors)
         self.model = model
-        super().__init__(self._message())
-
-    def _message(self) -> str:
         count = len(self.errors)
-        where = f" for {self.model}" if self.model else ""
-        head = f"{count} validation error{'s' if count != 1 else ''}{where}"
-        return "\n  ".join([head + ":", *(str(error) for error in self.errors)])
+        super().__init__(
+            f"{count} validation error{'s' if count != 1 else ''}" + (f" for {model}" if model else "")
+        )
+
+    def __str__(self) -> str:
+        """Every error, one a line (made when read: raising and catching stays cheap)."""
+        return "\n  ".join([f"{self.args[0]}:", *(str(error) for error in self.errors)])
 
     def prefixed(self, prefix: Sequence[str | int]) -> list[ErrorDetail]:
         """The errors, located below ``prefix`` (used when a nested object is validated)."""

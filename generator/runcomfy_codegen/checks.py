@@ -243,7 +243,7 @@ class Emitter:
         values = self.constant("ENUM", tuple_literal(node.enum))
         return (
             f"not _v.json_in({var}, {values})",
-            [f"_e.append(_E({path.code()}, {var}, _v.one_of_values({values}, {var})))"],
+            [f"_e.append(_E({path.code()}, {var}, choices={values}))"],
         )
 
     @staticmethod
@@ -304,7 +304,7 @@ class Emitter:
         )
         return [
             f"if {var} not in {allowed}:",
-            INDENT + f"_e.append(_E({path.code()}, {var}, _v.one_of_values({ordered}, {var})))",
+            INDENT + f"_e.append(_E({path.code()}, {var}, choices={ordered}))",
         ]
 
     def _numeric(self, node: Node, var: str, path: Path, word: str) -> list[str]:

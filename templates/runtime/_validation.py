@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from .errors import MISSING, UNKNOWN_FIELD, ErrorDetail, ValidationError
+from .errors import MISSING, UNKNOWN_FIELD, ErrorDetail, ValidationError, suggest
 
 __all__ = ["BUILTINS", "MISSING", "ErrorDetail", "ValidationError"]
 
@@ -188,28 +188,6 @@ def build(cls: Callable[..., _M], data: Any, path: Path, errors: list[ErrorDetai
 
 
 # --- messages --------------------------------------------------------------------------------------
-
-
-def one_of_values(values: Sequence[Any], value: object) -> str:
-    """``one of 'a', 'b', ...`` with a "did you mean" for a near miss."""
-    shown = ", ".join(repr(v) if not isinstance(v, bool) else str(v).lower() for v in values[:12])
-    if len(values) > 12:
-        shown += f", ... ({len(values) - 12} more)"
-    text = f"one of {shown}" if len(values) > 1 else shown
-    hint = suggest(value, [v for v in values if isinstance(v, str)])
-    return text + (f" (did you mean {hint!r}?)" if hint else "")
-
-
-def suggest(value: object, candidates: Sequence[str]) -> str | None:
-    if not isinstance(value, str) or not candidates:
-        return None
-    import difflib  # only on the error path
-
-    lowered = {candidate.lower(): candidate for candidate in candidates}
-    if value.lower() in lowered:
-        return lowered[value.lower()]
-    close = difflib.get_close_matches(value, list(candidates), n=1, cutoff=0.6)
-    return close[0] if close else None
 
 
 # --- dataclass support -----------------------------------------------------------------------------

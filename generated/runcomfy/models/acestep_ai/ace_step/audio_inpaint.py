@@ -209,7 +209,7 @@ class Input:
             _x0 = end_time_relative_to
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM3:
-                    _e.append(_E(("end_time_relative_to",), _x0, _v.one_of_values(_ENUM2, _x0)))
+                    _e.append(_E(("end_time_relative_to",), _x0, choices=_ENUM2))
             else:
                 _e.append(_E(("end_time_relative_to",), _x0, "one of 'start', 'end'"))
         self.end_time_relative_to = end_time_relative_to
@@ -241,7 +241,7 @@ class Input:
             _x0 = start_time_relative_to
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM3:
-                    _e.append(_E(("start_time_relative_to",), _x0, _v.one_of_values(_ENUM2, _x0)))
+                    _e.append(_E(("start_time_relative_to",), _x0, choices=_ENUM2))
             else:
                 _e.append(_E(("start_time_relative_to",), _x0, "one of 'start', 'end'"))
         self.start_time_relative_to = start_time_relative_to

@@ -157,7 +157,7 @@ class Input:
             _x0 = ratio
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
-                    _e.append(_E(("ratio",), _x0, _v.one_of_values(_ENUM1, _x0)))
+                    _e.append(_E(("ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("ratio",), _x0, "one of '16:9', '9:16', '1:1'"))
         self.ratio = ratio
@@ -165,7 +165,7 @@ class Input:
             _x0 = resolution
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM3, _x0)))
+                    _e.append(_E(("resolution",), _x0, choices=_ENUM3))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720P', '1080P'"))
         self.resolution = resolution

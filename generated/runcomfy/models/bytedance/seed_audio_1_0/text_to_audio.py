@@ -374,7 +374,7 @@ class Input:
             _x0 = output_format
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
-                    _e.append(_E(("output_format",), _x0, _v.one_of_values(_ENUM3, _x0)))
+                    _e.append(_E(("output_format",), _x0, choices=_ENUM3))
             else:
                 _e.append(_E(("output_format",), _x0, "one of 'wav', 'mp3', 'ogg_opus'"))
         self.output_format = output_format
@@ -397,7 +397,7 @@ class Input:
             _x0 = sample_rate
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _x0 not in _ENUM6:
-                    _e.append(_E(("sample_rate",), _x0, _v.one_of_values(_ENUM5, _x0)))
+                    _e.append(_E(("sample_rate",), _x0, choices=_ENUM5))
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
@@ -416,7 +416,7 @@ class Input:
             _x0 = voice
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM8:
-                    _e.append(_E(("voice",), _x0, _v.one_of_values(_ENUM7, _x0)))
+                    _e.append(_E(("voice",), _x0, choices=_ENUM7))
             else:
                 _e.append(
                     _E(

@@ -191,7 +191,7 @@ class Input:
             _x0 = aspect_ratio
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, _v.one_of_values(_ENUM1, _x0)))
+                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(
                     _E(
@@ -205,7 +205,7 @@ class Input:
             _x0 = resolution
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM3, _x0)))
+                    _e.append(_E(("resolution",), _x0, choices=_ENUM3))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '1K', '2K'"))
         self.resolution = resolution
@@ -213,7 +213,7 @@ class Input:
             _x0 = output_format
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM6:
-                    _e.append(_E(("output_format",), _x0, _v.one_of_values(_ENUM5, _x0)))
+                    _e.append(_E(("output_format",), _x0, choices=_ENUM5))
             else:
                 _e.append(_E(("output_format",), _x0, "one of 'png', 'jpeg'"))
         self.output_format = output_format

@@ -292,7 +292,7 @@ class Input:
             _x0 = aspect_ratio
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM3:
-                    _e.append(_E(("aspect_ratio",), _x0, _v.one_of_values(_ENUM2, _x0)))
+                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM2))
             else:
                 _e.append(
                     _E(
@@ -306,7 +306,7 @@ class Input:
             _x0 = resolution
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM5:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM4, _x0)))
+                    _e.append(_E(("resolution",), _x0, choices=_ENUM4))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '0.5K', '1K', '2K', '4K'"))
         self.resolution = resolution
@@ -314,7 +314,7 @@ class Input:
             _x0 = output_format
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM7:
-                    _e.append(_E(("output_format",), _x0, _v.one_of_values(_ENUM6, _x0)))
+                    _e.append(_E(("output_format",), _x0, choices=_ENUM6))
             else:
                 _e.append(_E(("output_format",), _x0, "one of 'jpeg', 'png', 'webp'"))
         self.output_format = output_format
@@ -322,7 +322,7 @@ class Input:
             _x0 = safety_tolerance
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _x0 not in _ENUM9:
-                    _e.append(_E(("safety_tolerance",), _x0, _v.one_of_values(_ENUM8, _x0)))
+                    _e.append(_E(("safety_tolerance",), _x0, choices=_ENUM8))
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:

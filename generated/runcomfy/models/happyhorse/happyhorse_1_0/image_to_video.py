@@ -166,7 +166,7 @@ class Input:
             _x0 = duration
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _x0 not in _ENUM2:
-                    _e.append(_E(("duration",), _x0, _v.one_of_values(_ENUM1, _x0)))
+                    _e.append(_E(("duration",), _x0, choices=_ENUM1))
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
@@ -200,7 +200,7 @@ class Input:
             _x0 = resolution
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM5:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM4, _x0)))
+                    _e.append(_E(("resolution",), _x0, choices=_ENUM4))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720P', '1080P'"))
         self.resolution = resolution

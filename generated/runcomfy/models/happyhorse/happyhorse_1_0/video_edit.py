@@ -222,7 +222,7 @@ class Input:
             _x0 = audio_setting
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
-                    _e.append(_E(("audio_setting",), _x0, _v.one_of_values(_ENUM1, _x0)))
+                    _e.append(_E(("audio_setting",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("audio_setting",), _x0, "one of 'auto', 'origin'"))
         self.audio_setting = audio_setting
@@ -377,7 +377,7 @@ class Input:
             _x0 = resolution
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM5:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM4, _x0)))
+                    _e.append(_E(("resolution",), _x0, choices=_ENUM4))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720P', '1080P'"))
         self.resolution = resolution

@@ -143,7 +143,7 @@ class Input:
             _x0 = output_format
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
-                    _e.append(_E(("output_format",), _x0, _v.one_of_values(_ENUM1, _x0)))
+                    _e.append(_E(("output_format",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("output_format",), _x0, "one of 'png', 'jpeg'"))
         self.output_format = output_format
@@ -155,7 +155,7 @@ class Input:
             _x0 = rendering_speed
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
-                    _e.append(_E(("rendering_speed",), _x0, _v.one_of_values(_ENUM3, _x0)))
+                    _e.append(_E(("rendering_speed",), _x0, choices=_ENUM3))
             else:
                 _e.append(_E(("rendering_speed",), _x0, "one of 'TURBO', 'BALANCED', 'QUALITY'"))
         self.rendering_speed = rendering_speed
@@ -163,7 +163,7 @@ class Input:
             _x0 = size
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM6:
-                    _e.append(_E(("size",), _x0, _v.one_of_values(_ENUM5, _x0)))
+                    _e.append(_E(("size",), _x0, choices=_ENUM5))
             else:
                 _e.append(_E(("size",), _x0, "one of '1:1', '3:4', '4:3', '16:9', '9:16'"))
         self.size = size

@@ -248,7 +248,7 @@ class Input:
         _x0 = prompt_expansion_mode
         if _isinstance(_x0, _str):
             if _x0 not in _ENUM3:
-                _e.append(_E(("prompt_expansion_mode",), _x0, _v.one_of_values(_ENUM2, _x0)))
+                _e.append(_E(("prompt_expansion_mode",), _x0, choices=_ENUM2))
         else:
             _e.append(_E(("prompt_expansion_mode",), _x0, "one of 'balanced', 'quality'"))
         self.prompt_expansion_mode = _x0
@@ -256,7 +256,7 @@ class Input:
             _x0 = resolution
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM5:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM4, _x0)))
+                    _e.append(_E(("resolution",), _x0, choices=_ENUM4))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '480p', '768p'"))
         self.resolution = resolution

@@ -220,7 +220,7 @@ class Input:
             _x0 = aspect_ratio
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, _v.one_of_values(_ENUM1, _x0)))
+                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(
                     _E(
@@ -253,7 +253,7 @@ class Input:
         _x0 = prompt_expansion_mode
         if _isinstance(_x0, _str):
             if _x0 not in _ENUM4:
-                _e.append(_E(("prompt_expansion_mode",), _x0, _v.one_of_values(_ENUM3, _x0)))
+                _e.append(_E(("prompt_expansion_mode",), _x0, choices=_ENUM3))
         else:
             _e.append(_E(("prompt_expansion_mode",), _x0, "one of 'balanced', 'quality'"))
         self.prompt_expansion_mode = _x0
@@ -421,7 +421,7 @@ class Input:
             _x0 = resolution
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM9:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM8, _x0)))
+                    _e.append(_E(("resolution",), _x0, choices=_ENUM8))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '480p', '768p'"))
         self.resolution = resolution

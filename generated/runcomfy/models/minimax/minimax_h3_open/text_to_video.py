@@ -154,7 +154,7 @@ class Input:
             _x0 = aspect_ratio
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, _v.one_of_values(_ENUM1, _x0)))
+                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(
                     _E(("aspect_ratio",), _x0, "one of '21:9', '16:9', '4:3', '1:1', '3:4', '9:16', '9:21'")
@@ -164,7 +164,7 @@ class Input:
             _x0 = duration
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _x0 not in _ENUM4:
-                    _e.append(_E(("duration",), _x0, _v.one_of_values(_ENUM3, _x0)))
+                    _e.append(_E(("duration",), _x0, choices=_ENUM3))
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
@@ -179,7 +179,7 @@ class Input:
             _x0 = resolution
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM6:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM5, _x0)))
+                    _e.append(_E(("resolution",), _x0, choices=_ENUM5))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '480p', '768p'"))
         self.resolution = resolution

@@ -169,7 +169,7 @@ class Input:
             _x0 = aspect_ratio
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, _v.one_of_values(_ENUM1, _x0)))
+                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(
                     _E(
@@ -235,7 +235,7 @@ class Input:
             _x0 = output_format
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM5:
-                    _e.append(_E(("output_format",), _x0, _v.one_of_values(_ENUM4, _x0)))
+                    _e.append(_E(("output_format",), _x0, choices=_ENUM4))
             else:
                 _e.append(_E(("output_format",), _x0, "one of 'png', 'jpeg', 'webp'"))
         self.output_format = output_format
@@ -247,7 +247,7 @@ class Input:
             _x0 = quality
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM7:
-                    _e.append(_E(("quality",), _x0, _v.one_of_values(_ENUM6, _x0)))
+                    _e.append(_E(("quality",), _x0, choices=_ENUM6))
             else:
                 _e.append(_E(("quality",), _x0, "one of 'low', 'medium', 'high'"))
         self.quality = quality
@@ -255,7 +255,7 @@ class Input:
             _x0 = resolution
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM9:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM8, _x0)))
+                    _e.append(_E(("resolution",), _x0, choices=_ENUM8))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '1k', '2k', '4k'"))
         self.resolution = resolution

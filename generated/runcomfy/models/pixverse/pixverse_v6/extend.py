@@ -182,7 +182,7 @@ class Input:
             _x0 = resolution
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM1, _x0)))
+                    _e.append(_E(("resolution",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '360p', '540p', '720p', '1080p'"))
         self.resolution = resolution

@@ -223,7 +223,7 @@ class Input:
             _x0 = aspect_ratio
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, _v.one_of_values(_ENUM1, _x0)))
+                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(
                     _E(
@@ -237,7 +237,7 @@ class Input:
             _x0 = background
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
-                    _e.append(_E(("background",), _x0, _v.one_of_values(_ENUM3, _x0)))
+                    _e.append(_E(("background",), _x0, choices=_ENUM3))
             else:
                 _e.append(_E(("background",), _x0, "one of 'opaque', 'transparent'"))
         self.background = background
@@ -326,7 +326,7 @@ class Input:
             _x0 = output_format
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM7:
-                    _e.append(_E(("output_format",), _x0, _v.one_of_values(_ENUM6, _x0)))
+                    _e.append(_E(("output_format",), _x0, choices=_ENUM6))
             else:
                 _e.append(_E(("output_format",), _x0, "one of 'png', 'webp', 'jpeg'"))
         self.output_format = output_format
@@ -338,7 +338,7 @@ class Input:
             _x0 = resolution
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM9:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM8, _x0)))
+                    _e.append(_E(("resolution",), _x0, choices=_ENUM8))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '1K', '2K'"))
         self.resolution = resolution

@@ -172,7 +172,7 @@ class Input:
             _x0 = aspect_ratio
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, _v.one_of_values(_ENUM1, _x0)))
+                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16', '1:1', '4:3', '3:4'"))
         self.aspect_ratio = aspect_ratio
@@ -180,7 +180,7 @@ class Input:
             _x0 = audio_setting
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
-                    _e.append(_E(("audio_setting",), _x0, _v.one_of_values(_ENUM3, _x0)))
+                    _e.append(_E(("audio_setting",), _x0, choices=_ENUM3))
             else:
                 _e.append(_E(("audio_setting",), _x0, "one of 'auto', 'origin'"))
         self.audio_setting = audio_setting
@@ -188,7 +188,7 @@ class Input:
             _x0 = duration
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _x0 not in _ENUM6:
-                    _e.append(_E(("duration",), _x0, _v.one_of_values(_ENUM5, _x0)))
+                    _e.append(_E(("duration",), _x0, choices=_ENUM5))
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
@@ -231,7 +231,7 @@ class Input:
             _x0 = resolution
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM9:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM8, _x0)))
+                    _e.append(_E(("resolution",), _x0, choices=_ENUM8))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720p', '1080p'"))
         self.resolution = resolution

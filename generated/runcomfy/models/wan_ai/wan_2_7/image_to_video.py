@@ -201,7 +201,7 @@ class Input:
             _x0 = duration
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _x0 not in _ENUM3:
-                    _e.append(_E(("duration",), _x0, _v.one_of_values(_ENUM2, _x0)))
+                    _e.append(_E(("duration",), _x0, choices=_ENUM2))
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
@@ -276,7 +276,7 @@ class Input:
             _x0 = resolution
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM6:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM5, _x0)))
+                    _e.append(_E(("resolution",), _x0, choices=_ENUM5))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720p', '1080p'"))
         self.resolution = resolution

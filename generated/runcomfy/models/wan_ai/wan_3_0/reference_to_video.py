@@ -216,7 +216,7 @@ class Input:
             _x0 = aspect_ratio
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, _v.one_of_values(_ENUM1, _x0)))
+                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(
                     _E(("aspect_ratio",), _x0, "one of '16:9', '9:16', '1:1', '4:3', '3:4', 'adaptive'")
@@ -413,7 +413,7 @@ class Input:
             _x0 = resolution
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM7:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM6, _x0)))
+                    _e.append(_E(("resolution",), _x0, choices=_ENUM6))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '480p', '720p', '1080p'"))
         self.resolution = resolution

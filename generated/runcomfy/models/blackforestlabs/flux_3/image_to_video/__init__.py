@@ -223,7 +223,7 @@ class Input:
             _x0 = aspect_ratio
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, _v.one_of_values(_ENUM1, _x0)))
+                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(
                     _E(
@@ -237,7 +237,7 @@ class Input:
             _x0 = duration
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
-                    _e.append(_E(("duration",), _x0, _v.one_of_values(_ENUM3, _x0)))
+                    _e.append(_E(("duration",), _x0, choices=_ENUM3))
             else:
                 _e.append(
                     _E(
@@ -274,7 +274,7 @@ class Input:
             _x0 = resolution
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM7:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM6, _x0)))
+                    _e.append(_E(("resolution",), _x0, choices=_ENUM6))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720p', '1080p'"))
         self.resolution = resolution

@@ -167,7 +167,7 @@ class Input:
             _x0 = aspect_ratio
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, _v.one_of_values(_ENUM1, _x0)))
+                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16', '1:1'"))
         self.aspect_ratio = aspect_ratio
@@ -175,7 +175,7 @@ class Input:
             _x0 = duration
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _x0 not in _ENUM4:
-                    _e.append(_E(("duration",), _x0, _v.one_of_values(_ENUM3, _x0)))
+                    _e.append(_E(("duration",), _x0, choices=_ENUM3))
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
@@ -220,7 +220,7 @@ class Input:
             _x0 = shot_type
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM7:
-                    _e.append(_E(("shot_type",), _x0, _v.one_of_values(_ENUM6, _x0)))
+                    _e.append(_E(("shot_type",), _x0, choices=_ENUM6))
             else:
                 _e.append(_E(("shot_type",), _x0, "one of 'customize', 'intelligent'"))
         self.shot_type = shot_type

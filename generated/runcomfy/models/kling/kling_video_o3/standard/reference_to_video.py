@@ -190,7 +190,7 @@ class Input:
             _x0 = aspect_ratio
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, _v.one_of_values(_ENUM1, _x0)))
+                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16', '1:1'"))
         self.aspect_ratio = aspect_ratio
@@ -246,7 +246,7 @@ class Input:
             _x0 = shot_type
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM5:
-                    _e.append(_E(("shot_type",), _x0, _v.one_of_values(_ENUM4, _x0)))
+                    _e.append(_E(("shot_type",), _x0, choices=_ENUM4))
             else:
                 _e.append(_E(("shot_type",), _x0, "one of 'customize', 'intelligent'"))
         self.shot_type = shot_type

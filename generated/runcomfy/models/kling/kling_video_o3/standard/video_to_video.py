@@ -188,7 +188,7 @@ class Input:
             _x0 = shot_type
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM3:
-                    _e.append(_E(("shot_type",), _x0, _v.one_of_values(_ENUM2, _x0)))
+                    _e.append(_E(("shot_type",), _x0, choices=_ENUM2))
             else:
                 _e.append(_E(("shot_type",), _x0, "'customize'"))
         self.shot_type = shot_type

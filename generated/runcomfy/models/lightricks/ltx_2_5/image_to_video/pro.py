@@ -244,7 +244,7 @@ class Input:
             _x0 = aspect_ratio
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, _v.one_of_values(_ENUM1, _x0)))
+                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("aspect_ratio",), _x0, "one of 'auto', '16:9', '9:16'"))
         self.aspect_ratio = aspect_ratio
@@ -252,7 +252,7 @@ class Input:
             _x0 = camera_motion
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
-                    _e.append(_E(("camera_motion",), _x0, _v.one_of_values(_ENUM3, _x0)))
+                    _e.append(_E(("camera_motion",), _x0, choices=_ENUM3))
             else:
                 _e.append(
                     _E(
@@ -266,7 +266,7 @@ class Input:
             _x0 = duration
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM6:
-                    _e.append(_E(("duration",), _x0, _v.one_of_values(_ENUM5, _x0)))
+                    _e.append(_E(("duration",), _x0, choices=_ENUM5))
             else:
                 _e.append(_E(("duration",), _x0, "one of 'auto', '6', '8', '10'"))
         self.duration = duration
@@ -302,7 +302,7 @@ class Input:
             _x0 = fps
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _x0 not in _ENUM9:
-                    _e.append(_E(("fps",), _x0, _v.one_of_values(_ENUM8, _x0)))
+                    _e.append(_E(("fps",), _x0, choices=_ENUM8))
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
@@ -336,7 +336,7 @@ class Input:
             _x0 = resolution
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM11:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM10, _x0)))
+                    _e.append(_E(("resolution",), _x0, choices=_ENUM10))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720p', '1080p'"))
         self.resolution = resolution

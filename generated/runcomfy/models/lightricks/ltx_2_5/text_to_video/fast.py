@@ -221,7 +221,7 @@ class Input:
             _x0 = aspect_ratio
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, _v.one_of_values(_ENUM1, _x0)))
+                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16'"))
         self.aspect_ratio = aspect_ratio
@@ -229,7 +229,7 @@ class Input:
             _x0 = camera_motion
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
-                    _e.append(_E(("camera_motion",), _x0, _v.one_of_values(_ENUM3, _x0)))
+                    _e.append(_E(("camera_motion",), _x0, choices=_ENUM3))
             else:
                 _e.append(
                     _E(
@@ -243,7 +243,7 @@ class Input:
             _x0 = duration
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM6:
-                    _e.append(_E(("duration",), _x0, _v.one_of_values(_ENUM5, _x0)))
+                    _e.append(_E(("duration",), _x0, choices=_ENUM5))
             else:
                 _e.append(
                     _E(("duration",), _x0, "one of 'auto', '6', '8', '10', '12', '14', '16', '18', '20'")
@@ -253,7 +253,7 @@ class Input:
             _x0 = fps
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _x0 not in _ENUM8:
-                    _e.append(_E(("fps",), _x0, _v.one_of_values(_ENUM7, _x0)))
+                    _e.append(_E(("fps",), _x0, choices=_ENUM7))
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
@@ -273,7 +273,7 @@ class Input:
             _x0 = resolution
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM10:
-                    _e.append(_E(("resolution",), _x0, _v.one_of_values(_ENUM9, _x0)))
+                    _e.append(_E(("resolution",), _x0, choices=_ENUM9))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720p', '1080p', '1440p', '2160p'"))
         self.resolution = resolution

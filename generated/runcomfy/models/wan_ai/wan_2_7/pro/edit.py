@@ -202,7 +202,7 @@ class Input:
             _x0 = image_size
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
-                    _e.append(_E(("image_size",), _x0, _v.one_of_values(_ENUM1, _x0)))
+                    _e.append(_E(("image_size",), _x0, choices=_ENUM1))
             else:
                 _e.append(
                     _E(
