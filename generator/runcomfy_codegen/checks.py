@@ -327,19 +327,23 @@ class Emitter:
             lines.append(INDENT + self.error(path, var, f"a multiple of {py_literal(node.multiple_of)}"))
         return lines
 
+    def _length(self, var: str, path: Path, low: int | None, high: int | None, what: str, unit: str) -> list[str]:
+        """One check of ``len(var)`` against min/max (length, items or properties)."""
+        if low is None and high is None:
+            return []
+        failing = [f"_len({var}) < {low}"] if low is not None else []
+        failing += [f"_len({var}) > {high}"] if high is not None else []
+        plural = "properties" if unit == "property" else unit + "s"
+        if low is not None and high is not None:
+            text = f"{what} of {low} to {high} {plural}"
+        else:
+            bound = low if low is not None else high
+            text = f"{what} of {'at least' if low is not None else 'at most'} {bound} {unit if bound == 1 else plural}"
+        return [f"if {' or '.join(failing)}:", INDENT + self.error(path, var, text)]
+
     def _string(self, node: Node, var: str, path: Path) -> list[str]:
         lines: list[str] = []
-        low, high = node.min_length, node.max_length
-        if low is not None or high is not None:
-            failing = [f"_len({var}) < {low}"] if low is not None else []
-            failing += [f"_len({var}) > {high}"] if high is not None else []
-            if low is not None and high is not None:
-                text = f"a string of {low} to {high} characters"
-            elif low is not None:
-                text = f"a string of at least {low} character{'s' if low != 1 else ''}"
-            else:
-                text = f"a string of at most {high} character{'s' if high != 1 else ''}"
-            lines += [f"if {' or '.join(failing)}:", INDENT + self.error(path, var, text)]
+        lines += self._length(var, path, node.min_length, node.max_length, "a string", "character")
         if node.pattern is not None:
             regex = self.constant("PATTERN", f"_re.compile({py_literal(node.pattern)})")
             lines += [f"if {regex}.search({var}) is None:"]
@@ -356,17 +360,7 @@ class Emitter:
 
     def _array(self, node: Node, var: str, path: Path, depth: int) -> list[str]:
         lines = [f"{var} = _list({var})"]
-        low, high = node.min_items, node.max_items
-        if low is not None or high is not None:
-            failing = [f"_len({var}) < {low}"] if low is not None else []
-            failing += [f"_len({var}) > {high}"] if high is not None else []
-            if low is not None and high is not None:
-                text = f"an array of {low} to {high} items"
-            elif low is not None:
-                text = f"an array of at least {low} item{'s' if low != 1 else ''}"
-            else:
-                text = f"an array of at most {high} item{'s' if high != 1 else ''}"
-            lines += [f"if {' or '.join(failing)}:", INDENT + self.error(path, var, text)]
+        lines += self._length(var, path, node.min_items, node.max_items, "an array", "item")
         if node.unique_items:
             lines += [
                 f"if not _v.is_unique({var}):",
@@ -428,17 +422,7 @@ class Emitter:
                     + py_literal(f"a value (required when {source!r} is given)")
                     + "))"
                 ]
-        low, high = node.min_properties, node.max_properties
-        if low is not None:
-            lines += [
-                f"if _len({var}) < {low}:",
-                INDENT + self.error(path, var, f"an object of at least {low} properties"),
-            ]
-        if high is not None:
-            lines += [
-                f"if _len({var}) > {high}:",
-                INDENT + self.error(path, var, f"an object of at most {high} properties"),
-            ]
+        lines += self._length(var, path, node.min_properties, node.max_properties, "an object", "property")
         if node.property_names is not None:
             check = self.function(node.property_names)
             lines += [f"for {key} in {var}:", f"{INDENT}{check}({key}, {path.code()}, _e)"]

@@ -14,18 +14,10 @@ MODEL_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Za-z0-9._
 
 # Names a model module defines itself; a model id segment that maps to one of them gets a trailing "_"
 # (a sub-model module would otherwise shadow the attribute of the parent model's package).
+# The public names of every model module (its ``__all__``, with its class names).
+MODULE_EXPORTS = ("MODEL_ID", "DISPLAY_NAME", "OUTPUT_TYPE", "INPUT_SCHEMA", "OUTPUT_SCHEMA", "VALIDATIONS", "Output")
 MODULE_RESERVED = frozenset(
-    {
-        "MODEL_ID",
-        "DISPLAY_NAME",
-        "OUTPUT_TYPE",
-        "INPUT_SCHEMA",
-        "OUTPUT_SCHEMA",
-        "VALIDATIONS",
-        "Input",
-        "Output",
-    }
-    | {"UNSET", "Unset", "annotations", "dataclasses", "typing", "models", "load", "MODELS"}
+    {*MODULE_EXPORTS, "Input"} | {"UNSET", "Unset", "annotations", "dataclasses", "typing", "models", "load", "MODELS"}
 )
 # Names a field may not take, or it would shadow what the class body and its annotations refer to:
 # the dataclass's own members, the names its annotations use, and the module's globals. (Builtins the

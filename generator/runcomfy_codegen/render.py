@@ -14,6 +14,7 @@ import jinja2
 from . import checks
 from .ir import Field, ModelSpec, Node, ObjectModel
 from .literals import doc_text, py_literal, short
+from .naming import MODULE_EXPORTS
 
 GENERATOR = "runcomfy-codegen"
 
@@ -195,18 +196,7 @@ def render_model(env: jinja2.Environment, spec: ModelSpec, header: str) -> str:
         ],
         uses_re="_re." in code,
         uses_literal="Literal[" in code,
-        exports=sorted(
-            [
-                "MODEL_ID",
-                "DISPLAY_NAME",
-                "OUTPUT_TYPE",
-                "INPUT_SCHEMA",
-                "OUTPUT_SCHEMA",
-                "VALIDATIONS",
-                "Output",
-            ]
-            + [cls.name for cls in classes]
-        ),
+        exports=sorted([*MODULE_EXPORTS, *(cls.name for cls in classes)]),
     )
 
 
