@@ -45,11 +45,7 @@ class OutputModel:
 
     def to_dict(self) -> dict[str, Any]:
         """The ``output`` object back as JSON data (unset keys left out, extra keys kept)."""
-        data = {
-            key: getattr(self, name)
-            for key, (name, _) in self._SHAPES.items()
-            if getattr(self, name) is not None
-        }
+        data = {key: getattr(self, name) for key, (name, _) in self._SHAPES.items() if getattr(self, name) is not None}
         data.update(getattr(self, "extra", {}))
         return data
 

@@ -134,9 +134,7 @@ def is_uri(value: str) -> bool:
 # --- combinators and nested objects ----------------------------------------------------------------
 
 
-def any_of(
-    value: Any, path: Path, errors: list[ErrorDetail], branches: Sequence[Check], expected: str
-) -> Any:
+def any_of(value: Any, path: Path, errors: list[ErrorDetail], branches: Sequence[Check], expected: str) -> Any:
     for branch in branches:
         trial: list[ErrorDetail] = []
         result = branch(value, path, trial)
@@ -146,9 +144,7 @@ def any_of(
     return value
 
 
-def one_of(
-    value: Any, path: Path, errors: list[ErrorDetail], branches: Sequence[Check], expected: str
-) -> Any:
+def one_of(value: Any, path: Path, errors: list[ErrorDetail], branches: Sequence[Check], expected: str) -> Any:
     matches = []
     for branch in branches:
         trial: list[ErrorDetail] = []

@@ -125,9 +125,7 @@ class ValidationError(RunComfyError, ValueError):
         self.errors: list[ErrorDetail] = list(errors)
         self.model = model
         count = len(self.errors)
-        super().__init__(
-            f"{count} validation error{'s' if count != 1 else ''}" + (f" for {model}" if model else "")
-        )
+        super().__init__(f"{count} validation error{'s' if count != 1 else ''}" + (f" for {model}" if model else ""))
 
     def __str__(self) -> str:
         """Every error, one a line (made when read: raising and catching stays cheap)."""

@@ -187,7 +187,7 @@ class Emitter:
         match = self.constant("MEDIA_", f"_v.MEDIA_URI[{py_literal(kind)}].fullmatch")
         fast = f'{var}[:8] == "https://" and {var}[8:9] not in "/?#" and {var}.isprintable() and " " not in {var}'
         invalid = f"not ({fast}) and {match}({var}) is None"
-        return invalid if typed else f"_type({var}) is not _str or {invalid}"
+        return invalid if typed else f"_type({var}) is not _str or ({invalid})"
 
     # --- statements --------------------------------------------------------------------------------
 

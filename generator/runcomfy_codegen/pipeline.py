@@ -36,7 +36,6 @@ STANDARD_OUTPUT_KEYS: dict[str, tuple[str, str]] = {
 }
 # RunComfy's API pages leave some text as untranslated page keys ("modelApiDoc_outDescImage").
 PAGE_KEY = re.compile(r"modelApiDoc_\w+")
-RUNTIME_FILES = ("__init__.py", "_types.py", "errors.py", "_validation.py", "_output.py", "py.typed")
 
 
 @dataclasses.dataclass
@@ -135,11 +134,20 @@ def parse_all(files: list[SchemaFile]) -> tuple[list[ModelSpec], list[str], list
     return specs, notes, errors
 
 
-def render_package(specs: list[ModelSpec]) -> dict[str, str]:
-    """Relative path (below the output directory) → source, for the whole ``runcomfy`` package."""
-    env = render.make_environment()
+def runtime_files() -> dict[str, bytes]:
+    """``templates/runtime/**`` → ``runcomfy/**``, byte for byte (support code, not generated)."""
     runtime = render.templates_dir() / "runtime"
-    sources = {f"runcomfy/{name}": (runtime / name).read_text(encoding="utf-8") for name in RUNTIME_FILES}
+    return {
+        f"runcomfy/{path.relative_to(runtime).as_posix()}": path.read_bytes()
+        for path in sorted(runtime.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo")
+    }
+
+
+def render_package(specs: list[ModelSpec]) -> dict[str, str]:
+    """Relative path (below the output directory) → source, for the generated modules of ``runcomfy``."""
+    env = render.make_environment()
+    sources: dict[str, str] = {}
     modules = {spec.module: spec for spec in specs}
     packages: dict[str, set[str]] = {"runcomfy.models": set()}
     for spec in specs:
@@ -180,7 +188,7 @@ def generate(schemas_dir: Path, out_dir: Path, *, check: bool = False) -> Result
     if errors:
         raise GenerationError(errors)
     sources = format_sources(render_package(specs))
-    encoded = {path: text.encode("utf-8") for path, text in sources.items()}
+    encoded = {**runtime_files(), **{path: text.encode("utf-8") for path, text in sources.items()}}
     plan = plan_changes(out_dir, encoded)
     if not check:
         apply_plan(out_dir, encoded, plan)

@@ -233,9 +233,8 @@ class Input:
                 if _len(_x0) > 5:
                     _e.append(_E(("reference_image_urls",), _x0, "an array of at most 5 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if (
-                        _type(_x1) is not _str
-                        or not (
+                    if _type(_x1) is not _str or (
+                        not (
                             _x1[:8] == "https://"
                             and _x1[8:9] not in "/?#"
                             and _x1.isprintable()
@@ -287,9 +286,8 @@ class Input:
                 if _len(_x0) > 5:
                     _e.append(_E(("reference_video_urls",), _x0, "an array of at most 5 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if (
-                        _type(_x1) is not _str
-                        or not (
+                    if _type(_x1) is not _str or (
+                        not (
                             _x1[:8] == "https://"
                             and _x1[8:9] not in "/?#"
                             and _x1.isprintable()

@@ -254,9 +254,8 @@ class Input:
                 if _len(_x0) > 16:
                     _e.append(_E(("reference_audios",), _x0, "an array of at most 16 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if (
-                        _type(_x1) is not _str
-                        or not (
+                    if _type(_x1) is not _str or (
+                        not (
                             _x1[:8] == "https://"
                             and _x1[8:9] not in "/?#"
                             and _x1.isprintable()
@@ -308,9 +307,8 @@ class Input:
                 if _len(_x0) > 16:
                     _e.append(_E(("reference_images",), _x0, "an array of at most 16 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if (
-                        _type(_x1) is not _str
-                        or not (
+                    if _type(_x1) is not _str or (
+                        not (
                             _x1[:8] == "https://"
                             and _x1[8:9] not in "/?#"
                             and _x1.isprintable()
@@ -362,9 +360,8 @@ class Input:
                 if _len(_x0) > 16:
                     _e.append(_E(("reference_videos",), _x0, "an array of at most 16 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if (
-                        _type(_x1) is not _str
-                        or not (
+                    if _type(_x1) is not _str or (
+                        not (
                             _x1[:8] == "https://"
                             and _x1[8:9] not in "/?#"
                             and _x1.isprintable()

@@ -154,9 +154,8 @@ class Input:
                 if _len(_x0) > 16:
                     _e.append(_E(("images",), _x0, "an array of at most 16 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if (
-                        _type(_x1) is not _str
-                        or not (
+                    if _type(_x1) is not _str or (
+                        not (
                             _x1[:8] == "https://"
                             and _x1[8:9] not in "/?#"
                             and _x1.isprintable()
