@@ -15,7 +15,10 @@ MODEL_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Za-z0-9._
 # Names a model module defines itself; a model id segment that maps to one of them gets a trailing "_"
 # (a sub-model module would otherwise shadow the attribute of the parent model's package).
 # The public names of every model module (its ``__all__``, with its class names).
-MODULE_EXPORTS = ("MODEL_ID", "DISPLAY_NAME", "OUTPUT_TYPE", "INPUT_SCHEMA", "OUTPUT_SCHEMA", "VALIDATIONS", "Output")
+MODULE_EXPORTS = (
+    "MODEL_ID", "DISPLAY_NAME", "OUTPUT_TYPE", "INPUT_SCHEMA", "OUTPUT_SCHEMA", "VALIDATIONS",
+    "Output", "submit", "run",
+)  # fmt: skip
 MODULE_RESERVED = frozenset(
     {*MODULE_EXPORTS, "Input"} | {"UNSET", "Unset", "annotations", "dataclasses", "typing", "models", "load", "MODELS"}
 )
@@ -23,7 +26,7 @@ MODULE_RESERVED = frozenset(
 # the dataclass's own members, the names its annotations use, and the module's globals. (Builtins the
 # generated __init__ calls are reached through ``_``-prefixed aliases, so a field may be called ``type``.)
 MEMBER_RESERVED = frozenset(
-    {"self", "to_dict", "from_dict", "extra"}
+    {"self", "to_dict", "from_dict", "extra", "client", "timeout", "on_update"}
     | {"str", "int", "float", "bool", "list", "dict", "None", "Any", "Literal", "ClassVar", "Mapping"}
     | MODULE_RESERVED
 )

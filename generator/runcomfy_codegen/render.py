@@ -62,6 +62,7 @@ class ClassView:
     names: dict[str, str]  # JSON name → Python name
     required: list[str]  # JSON names
     same_names: bool
+    is_input: bool
 
 
 def field_doc(field: Field) -> tuple[str, str]:
@@ -118,7 +119,7 @@ def _bounds_text(node: Node) -> str:
     return text.strip()
 
 
-def class_view(model: ObjectModel, emitter: checks.Emitter, doc: str) -> ClassView:
+def class_view(model: ObjectModel, emitter: checks.Emitter, doc: str, *, is_input: bool = False) -> ClassView:
     fields = []
     for field in model.fields:
         body = emitter.check(field.node, "_x0", checks.Path((py_literal(field.json_name),)), depth=0)
@@ -144,6 +145,7 @@ def class_view(model: ObjectModel, emitter: checks.Emitter, doc: str) -> ClassVi
         names=names,
         required=[field.json_name for field in model.fields if field.required],
         same_names=all(k == v for k, v in names.items()),
+        is_input=is_input,
     )
 
 
@@ -176,7 +178,7 @@ def nested_doc(model: ObjectModel) -> str:
 def render_model(env: jinja2.Environment, spec: ModelSpec, header: str) -> str:
     emitter = checks.Emitter()
     classes = [class_view(model, emitter, nested_doc(model)) for model in spec.nested_models]
-    classes.append(class_view(spec.input_model, emitter, input_doc(spec)))
+    classes.append(class_view(spec.input_model, emitter, input_doc(spec), is_input=True))
     code = "\n".join(
         [line for cls in classes for f in cls.fields for line in f.check]
         + [expr for _, expr in emitter.constants]

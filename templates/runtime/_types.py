@@ -6,9 +6,11 @@ the server's own default applies. It is falsy, a singleton that survives ``copy`
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Any, ClassVar, Final, Generic, Literal, TypeVar
 
-__all__ = ["UNSET", "Unset"]
+__all__ = ["UNSET", "ModelInput", "Unset"]
+
+O = TypeVar("O")  # noqa: E741 - the Output type of a model
 
 
 class Unset:
@@ -39,3 +41,15 @@ class Unset:
 
 
 UNSET: Final[Unset] = Unset()
+
+
+class ModelInput(Generic[O]):
+    """Base of every generated ``Input``: ties it to its model id and its ``Output`` type, so that
+    ``client.run(edit.Input(...))`` is typed ``Result[edit.Output]``."""
+
+    __slots__ = ()
+    _model_id: ClassVar[str]
+    _output: ClassVar[type[Any]]
+
+    def to_dict(self) -> dict[str, Any]:  # pragma: no cover - every generated Input defines it
+        raise NotImplementedError

@@ -218,6 +218,18 @@ def from_dict(cls: type[_M], data: Any, names: Mapping[str, str], required: froz
     raise ValidationError(errors, model=model)
 
 
+def input_of(cls: Callable[..., _M], given: _M | None, fields: Mapping[str, Any]) -> _M:
+    """The ``Input`` a per-model ``submit()``/``run()`` was called with: the one passed, or one built
+    (and so validated) from its keyword arguments."""
+    if given is not None:
+        if fields:
+            raise TypeError(f"pass either an Input or its fields, not both (got {', '.join(fields)})")
+        if not isinstance(given, cls):  # type: ignore[arg-type]
+            raise TypeError(f"expected {getattr(cls, '__qualname__', cls)}, got {type(given).__name__}")
+        return given
+    return cls(**fields)
+
+
 def to_json(value: Any) -> Any:
     """A field value as JSON data: nested dataclasses as dicts, containers copied."""
     if isinstance(value, (list, tuple)):

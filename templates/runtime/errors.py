@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import builtins
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-__all__ = ["ErrorDetail", "RunComfyError", "ValidationError"]
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "AuthenticationError",
+    "ErrorDetail",
+    "InsufficientBalanceError",
+    "InvalidInputError",
+    "JobCancelledError",
+    "JobFailedError",
+    "NotFoundError",
+    "RateLimitError",
+    "RunComfyError",
+    "ServerError",
+    "SubmitUncertainError",
+    "TimeoutError",
+    "ValidationError",
+]
 
 _MAX_VALUE_REPR = 80
 UNKNOWN_FIELD = "unknown field"
@@ -141,3 +159,114 @@ class ValidationError(RunComfyError, ValueError):
 
 def _rebuild_validation_error(errors: list[ErrorDetail], model: str | None) -> ValidationError:
     return ValidationError(errors, model=model)
+
+
+# --- errors of the HTTP API and of jobs ------------------------------------------------------------
+
+
+class APIError(RunComfyError):
+    """The API answered with an error (an HTTP error status, or HTTP 200 carrying an error body).
+
+    ``status_code`` is the HTTP status, ``error_code`` RunComfy's numeric code when the body has one,
+    ``request_id`` the job's id when the call concerned a job, ``body`` the parsed answer (or its text).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        error_code: int | None = None,
+        request_id: str | None = None,
+        body: object = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.error_code = error_code
+        self.request_id = request_id
+        self.body = body
+        self.retry_after = retry_after
+        details = [f"HTTP {status_code}" if status_code is not None else None]
+        details += [f"error_code {error_code}" if error_code is not None else None]
+        details += [f"request {request_id}" if request_id else None]
+        shown = ", ".join(d for d in details if d)
+        super().__init__(f"{message} ({shown})" if shown else message)
+
+
+class AuthenticationError(APIError):
+    """Missing, expired or revoked token, inactive account, or a resource of another user
+    (HTTP 401/403, error codes 400004 and 403001)."""
+
+
+class InsufficientBalanceError(APIError):
+    """No balance left on the account (HTTP 402, error code 400002)."""
+
+
+class NotFoundError(APIError):
+    """Unknown model id or request id, or a request that expired (HTTP 404, error codes 400001, 404001)."""
+
+
+class InvalidInputError(APIError):
+    """The server rejected the input (HTTP 400/422). ``ValidationError`` catches most of these before
+    any call; this one carries the server's own ``detail``."""
+
+
+class RateLimitError(APIError):
+    """Too many requests (HTTP 429), after the retries allowed. ``retry_after`` is the server's hint."""
+
+
+class ServerError(APIError):
+    """The API failed (HTTP 5xx, or an answer that is not the JSON it should be), after the retries."""
+
+
+class APIConnectionError(RunComfyError):
+    """The API could not be reached, or the connection broke, after the retries allowed."""
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        self.request_id = request_id
+        super().__init__(message)
+
+
+class SubmitUncertainError(APIConnectionError):
+    """A submit failed in a way that does not prove the server never received it: the job may exist
+    (and be billed). It is not retried automatically; check your RunComfy dashboard before resubmitting."""
+
+
+class JobFailedError(RunComfyError):
+    """The job ended ``failed``. ``error`` is the API's error value, whatever its shape."""
+
+    def __init__(self, request_id: str, error: object, body: Mapping[str, Any] | None = None) -> None:
+        self.request_id = request_id
+        self.error = error
+        self.body = body
+        super().__init__(f"job {request_id} failed: {_error_text(error)}")
+
+
+class JobCancelledError(RunComfyError):
+    """The job ended ``cancelled`` (by this client or elsewhere)."""
+
+    def __init__(self, request_id: str) -> None:
+        self.request_id = request_id
+        super().__init__(f"job {request_id} was cancelled")
+
+
+class TimeoutError(RunComfyError, builtins.TimeoutError):
+    """The overall deadline of ``run()`` / ``result()`` passed. ``cancelled`` says whether the job,
+    still queued, was cancelled; a job already running is left to finish and can be resumed by id."""
+
+    def __init__(self, request_id: str | None, waited: float, *, status: str | None = None, cancelled: bool = False):
+        self.request_id = request_id
+        self.waited = waited
+        self.status = status
+        self.cancelled = cancelled
+        state = f", last status {status}" if status else ""
+        outcome = "; the queued job was cancelled" if cancelled else ""
+        super().__init__(f"job {request_id} not finished after {waited:.1f} s{state}{outcome}")
+
+
+def _error_text(error: object) -> str:
+    if isinstance(error, Mapping):
+        for key in ("message", "error_message", "detail", "error"):
+            if isinstance(error.get(key), str):
+                return str(error[key])
+    return describe_value(error) if error is not None else "no error detail"

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -105,7 +112,7 @@ _MEDIA_1: Final[Any] = _v.MEDIA_URI["audio"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of ACE-Step AudioOutpaint (``acestep-ai/ace-step/audio-outpaint``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -156,6 +163,7 @@ class Input:
             lyrics: Optional lyrics to guide vocals in the extended sections. Leave blank to let the model write lyrics, or use [inst] / [instrumental] for no vocals. Optional: not sent when unset. The server's default: ''. Accepts a string.
             seed: Random seed for reproducibility. Use -1 to randomize. Optional: not sent when unset. The server's default: -1. Accepts an integer. Value >= -1 and <= 2147483647.
             tags: Comma-separated genre, mood, and instrument tags that steer the style of the generated extensions. Required. Accepts a string. Example: ''
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -238,6 +246,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "audio": "audio",
         "extend_after_duration": "extend_after_duration",
@@ -282,3 +291,87 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    audio: str,
+    extend_after_duration: float | Unset = UNSET,
+    extend_before_duration: float | Unset = UNSET,
+    lyrics: str | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    tags: str,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'acestep-ai/ace-step/audio-outpaint' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    audio: str,
+    extend_after_duration: float | Unset = UNSET,
+    extend_before_duration: float | Unset = UNSET,
+    lyrics: str | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    tags: str,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'acestep-ai/ace-step/audio-outpaint' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        audio: Source audio to extend. Provide an HTTPS URL to an MP3, WAV, or FLAC file (up to 60 minutes). Required. Accepts an audio URL (https://, http://) or data:audio/...;base64, URI.
+        extend_after_duration: Seconds of new audio to generate after the original track. Set 0 to skip extending the end. Optional: not sent when unset. The server's default: 30. Accepts a number. Value >= 0 and <= 240.
+        extend_before_duration: Seconds of new audio to generate before the original track. Set 0 to skip extending the start. Optional: not sent when unset. The server's default: 0. Accepts a number. Value >= 0 and <= 240.
+        lyrics: Optional lyrics to guide vocals in the extended sections. Leave blank to let the model write lyrics, or use [inst] / [instrumental] for no vocals. Optional: not sent when unset. The server's default: ''. Accepts a string.
+        seed: Random seed for reproducibility. Use -1 to randomize. Optional: not sent when unset. The server's default: -1. Accepts an integer. Value >= -1 and <= 2147483647.
+        tags: Comma-separated genre, mood, and instrument tags that steer the style of the generated extensions. Required. Accepts a string. Example: ''
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

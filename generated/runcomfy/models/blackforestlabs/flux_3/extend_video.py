@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -151,7 +158,7 @@ _MEDIA_7: Final[Any] = _v.MEDIA_URI["video"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of FLUX 3 Extend (``blackforestlabs/flux-3/extend-video``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -216,6 +223,7 @@ class Input:
             resolution: Resolution of the generated video. Optional: not sent when unset. The server's default: '720p'. Accepts one of '720p', '1080p'.
             safety_tolerance: The safety tolerance level for the generated video. 0 is the strictest and 4 is the most permissive. Optional: not sent when unset. The server's default: 2. Accepts an integer. Value >= 0 and <= 4.
             video_url: URL of the input video. MP4, under 50 MB and under 15 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -322,6 +330,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "aspect_ratio": "aspect_ratio",
         "duration": "duration",
@@ -367,3 +376,96 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    aspect_ratio: Literal["auto", "21:9", "2:1", "16:9", "4:3", "1:1", "3:4", "9:16"] | Unset = UNSET,
+    duration: Literal[
+        "auto", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18", "19", "20"
+    ]
+    | Unset = UNSET,
+    generate_audio: bool | Unset = UNSET,
+    prompt: str,
+    resolution: Literal["720p", "1080p"] | Unset = UNSET,
+    safety_tolerance: int | Unset = UNSET,
+    video_url: str,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'blackforestlabs/flux-3/extend-video' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    aspect_ratio: Literal["auto", "21:9", "2:1", "16:9", "4:3", "1:1", "3:4", "9:16"] | Unset = UNSET,
+    duration: Literal[
+        "auto", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18", "19", "20"
+    ]
+    | Unset = UNSET,
+    generate_audio: bool | Unset = UNSET,
+    prompt: str,
+    resolution: Literal["720p", "1080p"] | Unset = UNSET,
+    safety_tolerance: int | Unset = UNSET,
+    video_url: str,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'blackforestlabs/flux-3/extend-video' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        aspect_ratio: Aspect ratio of the generated video. auto lets the model choose. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '21:9', '2:1', '16:9', '4:3', '1:1', '3:4', '9:16'.
+        duration: Duration of the generated video in seconds. auto lets the model choose. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '5', '6', '7', '8', '9', '10', '11', '12', '13', '14', '15', ... (5 more).
+        generate_audio: Whether to generate audio for the video. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: The text prompt describing how the video continues from the source clip's final frames. Required. Accepts a string. Example: ''
+        resolution: Resolution of the generated video. Optional: not sent when unset. The server's default: '720p'. Accepts one of '720p', '1080p'.
+        safety_tolerance: The safety tolerance level for the generated video. 0 is the strictest and 4 is the most permissive. Optional: not sent when unset. The server's default: 2. Accepts an integer. Value >= 0 and <= 4.
+        video_url: URL of the input video. MP4, under 50 MB and under 15 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

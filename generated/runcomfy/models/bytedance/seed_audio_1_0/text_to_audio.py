@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -174,7 +181,7 @@ _ENUM8: Final[Any] = frozenset(_ENUM7)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of Seed Audio 1.0 T2A (``bytedance/seed-audio-1.0/text-to-audio``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -289,6 +296,7 @@ class Input:
             speed: Read speed. 1.0 is normal, 0.5 is half speed, 2.0 is double speed. Optional: not sent when unset. The server's default: 1. Accepts a number. Value >= 0.5 and <= 2.
             voice: Preset voice used for synthesis. Optional: not sent when unset. The server's default: 'vivi_mixed_en_zh_ja_es_id'. Accepts one of 'vivi_mixed_en_zh_ja_es_id', 'mindy_en_es_id_pt_zh', 'kian_en_zh', 'cedric_en_zh', 'sophie_en_zh', 'jean_en_zh', 'magnus_en_zh', 'mabel_en_zh', 'nadia_en_zh', 'opal_en_zh', 'pearl_en_zh', 'quentin_en_zh', ... (8 more).
             volume: Output loudness. 1.0 is normal, 0.5 is half, 2.0 is double. Optional: not sent when unset. The server's default: 1. Accepts a number. Value >= 0.5 and <= 2.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -471,6 +479,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "audio_urls": "audio_urls",
         "image_url": "image_url",
@@ -518,3 +527,140 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    audio_urls: list[str] | Unset = UNSET,
+    image_url: str | Unset = UNSET,
+    output_format: Literal["wav", "mp3", "ogg_opus"] | Unset = UNSET,
+    pitch: int | Unset = UNSET,
+    prompt: str,
+    sample_rate: Literal[8000, 16000, 24000, 32000, 44100, 48000] | Unset = UNSET,
+    speed: float | Unset = UNSET,
+    voice: Literal[
+        "vivi_mixed_en_zh_ja_es_id",
+        "mindy_en_es_id_pt_zh",
+        "kian_en_zh",
+        "cedric_en_zh",
+        "sophie_en_zh",
+        "jean_en_zh",
+        "magnus_en_zh",
+        "mabel_en_zh",
+        "nadia_en_zh",
+        "opal_en_zh",
+        "pearl_en_zh",
+        "quentin_en_zh",
+        "corinne_mixed_en_zh",
+        "esther_mixed_en_zh",
+        "lyla_mixed_en_zh",
+        "tracy_es_zh",
+        "sandy_es_mixed_en_zh",
+        "felix_zh",
+        "celeste_zh",
+        "monkey_king_zh",
+    ]
+    | Unset = UNSET,
+    volume: float | Unset = UNSET,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'bytedance/seed-audio-1.0/text-to-audio' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    audio_urls: list[str] | Unset = UNSET,
+    image_url: str | Unset = UNSET,
+    output_format: Literal["wav", "mp3", "ogg_opus"] | Unset = UNSET,
+    pitch: int | Unset = UNSET,
+    prompt: str,
+    sample_rate: Literal[8000, 16000, 24000, 32000, 44100, 48000] | Unset = UNSET,
+    speed: float | Unset = UNSET,
+    voice: Literal[
+        "vivi_mixed_en_zh_ja_es_id",
+        "mindy_en_es_id_pt_zh",
+        "kian_en_zh",
+        "cedric_en_zh",
+        "sophie_en_zh",
+        "jean_en_zh",
+        "magnus_en_zh",
+        "mabel_en_zh",
+        "nadia_en_zh",
+        "opal_en_zh",
+        "pearl_en_zh",
+        "quentin_en_zh",
+        "corinne_mixed_en_zh",
+        "esther_mixed_en_zh",
+        "lyla_mixed_en_zh",
+        "tracy_es_zh",
+        "sandy_es_mixed_en_zh",
+        "felix_zh",
+        "celeste_zh",
+        "monkey_king_zh",
+    ]
+    | Unset = UNSET,
+    volume: float | Unset = UNSET,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'bytedance/seed-audio-1.0/text-to-audio' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        audio_urls: Up to 3 reference clips, cited in the prompt as @Audio1, @Audio2, @Audio3. Each clip up to 30s, 10MB, wav/mp3/pcm/ogg_opus. Optional: not sent when unset. Accepts an array. 0 to 3 items.
+        image_url: A single reference image (jpeg/png/webp, up to 10MB). Cannot be combined with audio references. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        output_format: Output audio container. Optional: not sent when unset. The server's default: 'mp3'. Accepts one of 'wav', 'mp3', 'ogg_opus'.
+        pitch: Voice pitch shift in semitones. 0 is normal, -12 lowers by one octave, 12 raises by one octave. Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= -12 and <= 12.
+        prompt: Text to synthesize. Cite reference clips in order with @Audio1, @Audio2, @Audio3. Required. Accepts a string. Example: ''
+        sample_rate: Sample rate of the output audio in Hz. Optional: not sent when unset. The server's default: 24000. Accepts one of 8000, 16000, 24000, 32000, 44100, 48000.
+        speed: Read speed. 1.0 is normal, 0.5 is half speed, 2.0 is double speed. Optional: not sent when unset. The server's default: 1. Accepts a number. Value >= 0.5 and <= 2.
+        voice: Preset voice used for synthesis. Optional: not sent when unset. The server's default: 'vivi_mixed_en_zh_ja_es_id'. Accepts one of 'vivi_mixed_en_zh_ja_es_id', 'mindy_en_es_id_pt_zh', 'kian_en_zh', 'cedric_en_zh', 'sophie_en_zh', 'jean_en_zh', 'magnus_en_zh', 'mabel_en_zh', 'nadia_en_zh', 'opal_en_zh', 'pearl_en_zh', 'quentin_en_zh', ... (8 more).
+        volume: Output loudness. 1.0 is normal, 0.5 is half, 2.0 is double. Optional: not sent when unset. The server's default: 1. Accepts a number. Value >= 0.5 and <= 2.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

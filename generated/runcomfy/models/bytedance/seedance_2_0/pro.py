@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -126,7 +133,7 @@ _MEDIA_7: Final[Any] = _v.MEDIA_URI["video"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of Seedance 2.0 Pro (``bytedance/seedance-2.0/pro``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -193,6 +200,7 @@ class Input:
             resolution: Optional: not sent when unset. The server's default: '720p'. Accepts one of '480p', '720p', '1080p', '4k'.
             seed: Random seed for the video generation. Optional: not sent when unset. Accepts an integer.
             videos: Reference videos for multimodal reference mode (0–3). Support mp4、mov. Video duration must be between 2 and 15 seconds. Optional: not sent when unset. Accepts an array. 0 to 3 items.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -444,6 +452,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "aspect_ratio": "aspect_ratio",
         "audios": "audios",
@@ -491,3 +500,96 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    aspect_ratio: Literal["adaptive", "16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | Unset = UNSET,
+    audios: list[str] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    generate_audio: bool | Unset = UNSET,
+    images: list[str] | Unset = UNSET,
+    prompt: str,
+    resolution: Literal["480p", "720p", "1080p", "4k"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    videos: list[str] | Unset = UNSET,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'bytedance/seedance-2.0/pro' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    aspect_ratio: Literal["adaptive", "16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | Unset = UNSET,
+    audios: list[str] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    generate_audio: bool | Unset = UNSET,
+    images: list[str] | Unset = UNSET,
+    prompt: str,
+    resolution: Literal["480p", "720p", "1080p", "4k"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    videos: list[str] | Unset = UNSET,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'bytedance/seedance-2.0/pro' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        aspect_ratio: Seedance 2.0 Pro default is adaptive (model picks closest ratio; actual ratio is returned on task query). Optional: not sent when unset. The server's default: 'adaptive'. Accepts one of 'adaptive', '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'.
+        audios: Reference audio for multimodal reference mode (0–3). Support wav、mp3. Audio duration must be between 2 and 15 seconds. Size should be less than 15MB. Optional: not sent when unset. Accepts an array. 0 to 3 items.
+        duration: Integer seconds in [4, 15]. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 4 and <= 15.
+        generate_audio: When true, the model outputs video with synchronized audio (speech, SFX, music). Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        images: Reference images for multimodal reference mode (0–9). Support jpeg、png、webp、bmp、tiff、gif. Optional: not sent when unset. Accepts an array. 0 to 9 items.
+        prompt: Text prompt for the video (Chinese ~≤500 characters, English ~≤1000 words recommended). Required. Accepts a string. Example: ''
+        resolution: Optional: not sent when unset. The server's default: '720p'. Accepts one of '480p', '720p', '1080p', '4k'.
+        seed: Random seed for the video generation. Optional: not sent when unset. Accepts an integer.
+        videos: Reference videos for multimodal reference mode (0–3). Support mp4、mov. Video duration must be between 2 and 15 seconds. Optional: not sent when unset. Accepts an array. 0 to 3 items.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -117,7 +124,7 @@ _ENUM5: Final[Any] = frozenset(_ENUM4)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of Seedance 2.0 Mini I2V (``bytedance/seedance-2.0-mini/image-to-video``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -180,6 +187,7 @@ class Input:
             last_image: Optional end frame to steer how the clip finishes or continues. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
             prompt: Describe the motion, action, camera movement, and mood you want added to the start image. Required. Accepts a string. Example: ''
             resolution: Output video resolution tier. Optional: not sent when unset. The server's default: '720p'. Accepts one of '480p', '720p'.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -295,6 +303,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "aspect_ratio": "aspect_ratio",
         "duration": "duration",
@@ -341,3 +350,93 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    enable_web_search: bool | Unset = UNSET,
+    generate_audio: bool | Unset = UNSET,
+    image: str,
+    last_image: str | Unset = UNSET,
+    prompt: str,
+    resolution: Literal["480p", "720p"] | Unset = UNSET,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'bytedance/seedance-2.0-mini/image-to-video' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    enable_web_search: bool | Unset = UNSET,
+    generate_audio: bool | Unset = UNSET,
+    image: str,
+    last_image: str | Unset = UNSET,
+    prompt: str,
+    resolution: Literal["480p", "720p"] | Unset = UNSET,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'bytedance/seedance-2.0-mini/image-to-video' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        aspect_ratio: Output aspect ratio. Leave on the default or match the framing your start image needs. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'.
+        duration: Length of the generated video in seconds. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 4 and <= 15.
+        enable_web_search: Allow the model to pull in real-time information when the prompt needs it. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        generate_audio: Generate native audio synchronized with the output video. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        image: Starting frame that guides the first frame and overall look of the clip. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        last_image: Optional end frame to steer how the clip finishes or continues. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        prompt: Describe the motion, action, camera movement, and mood you want added to the start image. Required. Accepts a string. Example: ''
+        resolution: Output video resolution tier. Optional: not sent when unset. The server's default: '720p'. Accepts one of '480p', '720p'.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

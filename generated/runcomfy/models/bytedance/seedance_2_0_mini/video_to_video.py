@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -128,7 +135,7 @@ _MEDIA_7: Final[Any] = _v.MEDIA_URI["video"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of Seedance 2.0 Mini V2V (``bytedance/seedance-2.0-mini/video-to-video``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -197,6 +204,7 @@ class Input:
             reference_images: Optional image URLs that steer subject identity, style, or visual direction for the edit. Optional: not sent when unset. Accepts an array. 0 to 16 items.
             resolution: Output video resolution tier. Optional: not sent when unset. The server's default: '720p'. Accepts one of '480p', '720p'.
             video: Public URL of the video you want to edit. Clips longer than 15 seconds are trimmed to the first 15 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -344,6 +352,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "aspect_ratio": "aspect_ratio",
         "duration": "duration",
@@ -391,3 +400,96 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    enable_web_search: bool | Unset = UNSET,
+    generate_audio: bool | Unset = UNSET,
+    prompt: str,
+    reference_audios: list[Any] | Unset = UNSET,
+    reference_images: list[Any] | Unset = UNSET,
+    resolution: Literal["480p", "720p"] | Unset = UNSET,
+    video: str,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'bytedance/seedance-2.0-mini/video-to-video' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    enable_web_search: bool | Unset = UNSET,
+    generate_audio: bool | Unset = UNSET,
+    prompt: str,
+    reference_audios: list[Any] | Unset = UNSET,
+    reference_images: list[Any] | Unset = UNSET,
+    resolution: Literal["480p", "720p"] | Unset = UNSET,
+    video: str,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'bytedance/seedance-2.0-mini/video-to-video' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        aspect_ratio: Output aspect ratio. Leave on the default or pick a framing; the output adapts to the input when this is not set. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'.
+        duration: Length of the edited video in seconds. Auto-detected from the input video when left at the default. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 4 and <= 15.
+        enable_web_search: Allow the model to pull in real-time information when the prompt needs it. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        generate_audio: Generate native audio for the edited output. Turn off to keep the input video's original audio track. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Describe the change you want applied to the source video, such as a new look, lighting, weather, or background. Required. Accepts a string. Example: ''
+        reference_audios: Optional audio URLs that guide the generated audio track. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+        reference_images: Optional image URLs that steer subject identity, style, or visual direction for the edit. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+        resolution: Output video resolution tier. Optional: not sent when unset. The server's default: '720p'. Accepts one of '480p', '720p'.
+        video: Public URL of the video you want to edit. Clips longer than 15 seconds are trimmed to the first 15 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

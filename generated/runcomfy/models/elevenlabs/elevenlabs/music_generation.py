@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -107,7 +114,7 @@ _ENUM2: Final[Any] = frozenset(_ENUM1)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of ElevenLabs Music (``elevenlabs/elevenlabs/music-generation``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -152,6 +159,7 @@ class Input:
             music_length_ms: Output duration in milliseconds (5000-300000 ms, i.e. 5s-300s) Optional: not sent when unset. The server's default: 40000. Accepts an integer. Value >= 5000 and <= 300000.
             output_format: Output format (see options below) Optional: not sent when unset. The server's default: 'mp3_standard'. Accepts one of 'mp3_standard', 'mp3_high_quality', 'wav_16khz', 'wav_22khz', 'wav_24khz', 'wav_cd_quality'.
             prompt: Style description and lyrics with structure markers Required. Accepts a string. Example: ''
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -217,6 +225,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "force_instrumental": "force_instrumental",
         "music_length_ms": "music_length_ms",
@@ -259,3 +268,87 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    force_instrumental: bool | Unset = UNSET,
+    music_length_ms: int | Unset = UNSET,
+    output_format: Literal[
+        "mp3_standard", "mp3_high_quality", "wav_16khz", "wav_22khz", "wav_24khz", "wav_cd_quality"
+    ]
+    | Unset = UNSET,
+    prompt: str,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'elevenlabs/elevenlabs/music-generation' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    force_instrumental: bool | Unset = UNSET,
+    music_length_ms: int | Unset = UNSET,
+    output_format: Literal[
+        "mp3_standard", "mp3_high_quality", "wav_16khz", "wav_22khz", "wav_24khz", "wav_cd_quality"
+    ]
+    | Unset = UNSET,
+    prompt: str,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'elevenlabs/elevenlabs/music-generation' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        force_instrumental: Generate instrumental only without vocals Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        music_length_ms: Output duration in milliseconds (5000-300000 ms, i.e. 5s-300s) Optional: not sent when unset. The server's default: 40000. Accepts an integer. Value >= 5000 and <= 300000.
+        output_format: Output format (see options below) Optional: not sent when unset. The server's default: 'mp3_standard'. Accepts one of 'mp3_standard', 'mp3_high_quality', 'wav_16khz', 'wav_22khz', 'wav_24khz', 'wav_cd_quality'.
+        prompt: Style description and lyrics with structure markers Required. Accepts a string. Example: ''
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -149,7 +156,7 @@ _ENUM9: Final[Any] = frozenset(_ENUM8)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of Nano Banana 2 Edit (``google/nano-banana-2/edit``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -227,6 +234,7 @@ class Input:
             safety_tolerance: The safety tolerance level for content moderation. 1 is the most strict and 6 is the least strict. Optional: not sent when unset. The server's default: 4. Accepts one of 1, 2, 3, 4, 5, 6.
             limit_generations: If true, limits each round of prompting to one generation. Optional: not sent when unset. The server's default: True. Accepts a boolean.
             enable_web_search: Enable web search for latest information in generation. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -378,6 +386,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "prompt": "prompt",
         "image_urls": "image_urls",
@@ -426,3 +435,101 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    prompt: str,
+    image_urls: list[str],
+    num_images: int | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    aspect_ratio: Literal["auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16"]
+    | Unset = UNSET,
+    resolution: Literal["0.5K", "1K", "2K", "4K"] | Unset = UNSET,
+    output_format: Literal["jpeg", "png", "webp"] | Unset = UNSET,
+    safety_tolerance: Literal[1, 2, 3, 4, 5, 6] | Unset = UNSET,
+    limit_generations: bool | Unset = UNSET,
+    enable_web_search: bool | Unset = UNSET,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'google/nano-banana-2/edit' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    prompt: str,
+    image_urls: list[str],
+    num_images: int | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    aspect_ratio: Literal["auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16"]
+    | Unset = UNSET,
+    resolution: Literal["0.5K", "1K", "2K", "4K"] | Unset = UNSET,
+    output_format: Literal["jpeg", "png", "webp"] | Unset = UNSET,
+    safety_tolerance: Literal[1, 2, 3, 4, 5, 6] | Unset = UNSET,
+    limit_generations: bool | Unset = UNSET,
+    enable_web_search: bool | Unset = UNSET,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'google/nano-banana-2/edit' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        prompt: The prompt for image editing. Required. Accepts a string. Example: 'Keep the subject identity unchanged, convert the backgro...
+        image_urls: The URLs of the images to use for image-to-image generation or image editing. Required. Accepts an array. 1 to 20 items. Example: ['https://playgrounds-storage-public.runcomfy.net/tools/7...
+        num_images: The number of images to generate. Optional: not sent when unset. The server's default: 1. Accepts an integer. Value >= 1 and <= 4.
+        seed: The seed for the random number generator. Optional: not sent when unset. The server's default: 0. Accepts an integer.
+        aspect_ratio: The aspect ratio of the generated image. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '21:9', '16:9', '3:2', '4:3', '5:4', '1:1', '4:5', '3:4', '2:3', '9:16'.
+        resolution: The resolution of the image to generate. Optional: not sent when unset. The server's default: '1K'. Accepts one of '0.5K', '1K', '2K', '4K'.
+        output_format: The format of the generated image. Optional: not sent when unset. The server's default: 'png'. Accepts one of 'jpeg', 'png', 'webp'.
+        safety_tolerance: The safety tolerance level for content moderation. 1 is the most strict and 6 is the least strict. Optional: not sent when unset. The server's default: 4. Accepts one of 1, 2, 3, 4, 5, 6.
+        limit_generations: If true, limits each round of prompting to one generation. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        enable_web_search: Enable web search for latest information in generation. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

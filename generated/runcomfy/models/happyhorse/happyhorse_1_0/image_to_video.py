@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -108,7 +115,7 @@ _ENUM5: Final[Any] = frozenset(_ENUM4)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of HappyHorse 1.0 I2V (``happyhorse/happyhorse-1.0/image-to-video``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -159,6 +166,7 @@ class Input:
             resolution: Output video resolution. HappyHorse 1.0 I2V supports 720P or 1080P. Optional: not sent when unset. The server's default: '1080P'. Accepts one of '720P', '1080P'.
             seed: Optional seed for reproducible generations. Use 0 to let the provider randomize. Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
             watermark: Whether to keep the provider watermark on the generated video. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -251,6 +259,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "duration": "duration",
         "image_url": "image_url",
@@ -295,3 +304,87 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    duration: Literal[3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] | Unset = UNSET,
+    image_url: str,
+    prompt: str,
+    resolution: Literal["720P", "1080P"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    watermark: bool | Unset = UNSET,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'happyhorse/happyhorse-1.0/image-to-video' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    duration: Literal[3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] | Unset = UNSET,
+    image_url: str,
+    prompt: str,
+    resolution: Literal["720P", "1080P"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    watermark: bool | Unset = UNSET,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'happyhorse/happyhorse-1.0/image-to-video' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        duration: Output video duration in seconds. Allowed values: 3–15. Optional: not sent when unset. The server's default: 5. Accepts one of 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, ... (1 more).
+        image_url: Source image to animate (first frame). Formats: JPEG, JPG, PNG, or WEBP. Min 300px per side; aspect between 1:2.5 and 2.5:1; max 10MB. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        prompt: Describe the motion, camera, lighting, and atmosphere. Up to 5000 non-Chinese characters or 2500 Chinese characters (longer input is truncated). Required. Accepts a string. 0 to 5000 characters. Example: ''
+        resolution: Output video resolution. HappyHorse 1.0 I2V supports 720P or 1080P. Optional: not sent when unset. The server's default: '1080P'. Accepts one of '720P', '1080P'.
+        seed: Optional seed for reproducible generations. Use 0 to let the provider randomize. Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
+        watermark: Whether to keep the provider watermark on the generated video. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

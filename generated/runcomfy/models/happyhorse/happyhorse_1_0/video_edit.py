@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -134,7 +141,7 @@ _MEDIA_6: Final[Any] = _v.MEDIA_URI["video"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of HappyHorse 1.0 VideoEdit (``happyhorse/happyhorse-1.0/video-edit``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -215,6 +222,7 @@ class Input:
             seed: Optional seed for reproducible generations. Use 0 to let the provider randomize. Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
             video_url: Source video that HappyHorse 1.0 Video Edit will edit. Format: MP4 or MOV (H.264 recommended). Duration 3–60s, long side ≤2160px, short side ≥320px, aspect ratio 1:2.5–2.5:1, file size ≤100MB, frame rate >8fps. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
             watermark: Whether to keep the provider \"Happy Horse\" watermark on the generated video. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -452,6 +460,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "audio_setting": "audio_setting",
         "prompt": "prompt",
@@ -501,3 +510,102 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    audio_setting: Literal["auto", "origin"] | Unset = UNSET,
+    prompt: str,
+    reference_image_url_1: str | Unset = UNSET,
+    reference_image_url_2: str | Unset = UNSET,
+    reference_image_url_3: str | Unset = UNSET,
+    reference_image_url_4: str | Unset = UNSET,
+    reference_image_url_5: str | Unset = UNSET,
+    resolution: Literal["720P", "1080P"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    video_url: str,
+    watermark: bool | Unset = UNSET,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'happyhorse/happyhorse-1.0/video-edit' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    audio_setting: Literal["auto", "origin"] | Unset = UNSET,
+    prompt: str,
+    reference_image_url_1: str | Unset = UNSET,
+    reference_image_url_2: str | Unset = UNSET,
+    reference_image_url_3: str | Unset = UNSET,
+    reference_image_url_4: str | Unset = UNSET,
+    reference_image_url_5: str | Unset = UNSET,
+    resolution: Literal["720P", "1080P"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    video_url: str,
+    watermark: bool | Unset = UNSET,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'happyhorse/happyhorse-1.0/video-edit' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        audio_setting: Audio handling for HappyHorse 1.0 Video Edit. `auto` lets the model decide; `origin` keeps the original audio track of the input video. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', 'origin'.
+        prompt: Text instruction describing the edit — style change, local replacement, outfit swap, or other modification you want HappyHorse 1.0 Video Edit to apply. Max 2500 Chinese characters or 5000 non-Chinese characters. Required. Accepts a string. 0 to 5000 characters. Example: ''
+        reference_image_url_1: Optional reference image to guide HappyHorse 1.0 Video Edit (e.g. an outfit, pattern, or style). JPEG, JPG, PNG, or WEBP. Min 300px on each side, aspect ratio 1:2.5–2.5:1, file size ≤10MB. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        reference_image_url_2: Optional second reference image for HappyHorse 1.0 Video Edit. Leave empty if not needed. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        reference_image_url_3: Optional third reference image for HappyHorse 1.0 Video Edit. Leave empty if not needed. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        reference_image_url_4: Optional fourth reference image for HappyHorse 1.0 Video Edit. Leave empty if not needed. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        reference_image_url_5: Optional fifth reference image for HappyHorse 1.0 Video Edit. Leave empty if not needed. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        resolution: Output resolution tier for HappyHorse 1.0 Video Edit. Choose 720P or 1080P. Optional: not sent when unset. The server's default: '1080P'. Accepts one of '720P', '1080P'.
+        seed: Optional seed for reproducible generations. Use 0 to let the provider randomize. Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
+        video_url: Source video that HappyHorse 1.0 Video Edit will edit. Format: MP4 or MOV (H.264 recommended). Duration 3–60s, long side ≤2160px, short side ≥320px, aspect ratio 1:2.5–2.5:1, file size ≤100MB, frame rate >8fps. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+        watermark: Whether to keep the provider \"Happy Horse\" watermark on the generated video. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

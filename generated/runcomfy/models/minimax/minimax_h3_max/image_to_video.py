@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -117,7 +124,7 @@ _ENUM5: Final[Any] = frozenset(_ENUM4)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of MiniMax H3 Max I2V (``minimax/minimax-h3-max/image-to-video``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -180,6 +187,7 @@ class Input:
             prompt_expansion_mode: How much effort to spend rewriting the prompt before generation. balanced returns quickly; quality spends longer on a richer prompt. Required. Accepts one of 'balanced', 'quality'. Example: 'balanced'
             resolution: The native generation resolution of the video. Optional: not sent when unset. The server's default: '768p'. Accepts one of '480p', '768p'.
             seed: Random seed. A random seed is selected when omitted. Use -1 for random. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -303,6 +311,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "duration": "duration",
         "enable_safety_checker": "enable_safety_checker",
@@ -349,3 +358,93 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    duration: int | Unset = UNSET,
+    enable_safety_checker: bool | Unset = UNSET,
+    end_image_url: str | Unset = UNSET,
+    image_url: str,
+    prompt: str,
+    prompt_expansion_mode: Literal["balanced", "quality"],
+    resolution: Literal["480p", "768p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'minimax/minimax-h3-max/image-to-video' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    duration: int | Unset = UNSET,
+    enable_safety_checker: bool | Unset = UNSET,
+    end_image_url: str | Unset = UNSET,
+    image_url: str,
+    prompt: str,
+    prompt_expansion_mode: Literal["balanced", "quality"],
+    resolution: Literal["480p", "768p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'minimax/minimax-h3-max/image-to-video' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        duration: The duration of the video in seconds. Optional: not sent when unset. The server's default: 8. Accepts an integer. Value >= 5 and <= 15.
+        enable_safety_checker: If set to true, the safety checker will be enabled. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        end_image_url: Optional URL of the image to use as the last frame for first-to-last keyframe generation. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url: URL of the image to use as the first frame. Output aspect ratio follows this image. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        prompt: Text prompt for video generation: motion, camera, lighting, style, and optional audio. Required. Accepts a string. Example: ''
+        prompt_expansion_mode: How much effort to spend rewriting the prompt before generation. balanced returns quickly; quality spends longer on a richer prompt. Required. Accepts one of 'balanced', 'quality'. Example: 'balanced'
+        resolution: The native generation resolution of the video. Optional: not sent when unset. The server's default: '768p'. Accepts one of '480p', '768p'.
+        seed: Random seed. A random seed is selected when omitted. Use -1 for random. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -138,7 +145,7 @@ _ENUM9: Final[Any] = frozenset(_ENUM8)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of MiniMax H3 Max Reference (``minimax/minimax-h3-max/reference-to-video``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -213,6 +220,7 @@ class Input:
             reference_videos: Motion reference clips (about 2-15s each; combined duration at most 15s), cited as Video 1, Video 2. Combined with images and audios, at most 12 reference files. Optional: not sent when unset. Accepts an array. 0 to 12 items.
             resolution: Native generation resolution. 480p is faster/cheaper; 768p is the sharper default. Optional: not sent when unset. The server's default: '768p'. Accepts one of '480p', '768p'.
             seed: Fixed seed for reproducible results. Use -1 for a random seed. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -469,6 +477,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "aspect_ratio": "aspect_ratio",
         "duration": "duration",
@@ -517,3 +526,99 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    aspect_ratio: Literal["adaptive", "21:9", "16:9", "4:3", "1:1", "3:4", "9:16"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    enable_safety_checker: bool | Unset = UNSET,
+    prompt: str,
+    prompt_expansion_mode: Literal["balanced", "quality"],
+    reference_audios: list[str] | Unset = UNSET,
+    reference_images: list[str],
+    reference_videos: list[str] | Unset = UNSET,
+    resolution: Literal["480p", "768p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'minimax/minimax-h3-max/reference-to-video' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    aspect_ratio: Literal["adaptive", "21:9", "16:9", "4:3", "1:1", "3:4", "9:16"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    enable_safety_checker: bool | Unset = UNSET,
+    prompt: str,
+    prompt_expansion_mode: Literal["balanced", "quality"],
+    reference_audios: list[str] | Unset = UNSET,
+    reference_images: list[str],
+    reference_videos: list[str] | Unset = UNSET,
+    resolution: Literal["480p", "768p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'minimax/minimax-h3-max/reference-to-video' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        aspect_ratio: Output aspect ratio. adaptive follows the reference framing when possible. Optional: not sent when unset. The server's default: 'adaptive'. Accepts one of 'adaptive', '21:9', '16:9', '4:3', '1:1', '3:4', '9:16'.
+        duration: Length of the generated video in seconds (5-15). Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 5 and <= 15.
+        enable_safety_checker: If set to true, the safety checker will be enabled. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Describe the scene, motion, camera, and audio. Refer to assets as Image 1, Image 2, Video 1, Audio 1, and say what each reference supplies. Required. Accepts a string. Example: ''
+        prompt_expansion_mode: How much effort to spend rewriting the prompt before generation. balanced returns quickly; quality spends longer on a richer prompt. Required. Accepts one of 'balanced', 'quality'. Example: 'balanced'
+        reference_audios: Optional voice or ambience clips (about 2-15s each; combined duration at most 15s). Cannot be the only reference; provide at least one image or video with them. Optional: not sent when unset. Accepts an array. 0 to 12 items.
+        reference_images: Subject or style reference image URLs, cited in the prompt as Image 1, Image 2, and so on. Combined with videos and audios, at most 12 reference files. Required. Accepts an array. 0 to 12 items.
+        reference_videos: Motion reference clips (about 2-15s each; combined duration at most 15s), cited as Video 1, Video 2. Combined with images and audios, at most 12 reference files. Optional: not sent when unset. Accepts an array. 0 to 12 items.
+        resolution: Native generation resolution. 480p is faster/cheaper; 768p is the sharper default. Optional: not sent when unset. The server's default: '768p'. Accepts one of '480p', '768p'.
+        seed: Fixed seed for reproducible results. Use -1 for a random seed. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -104,7 +111,7 @@ _ENUM3: Final[Any] = frozenset(_ENUM2)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of MiniMax H3 Open I2V (``minimax/minimax-h3-open/image-to-video``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -155,6 +162,7 @@ class Input:
             prompt: Motion, camera, and optional Audio: line. Keep identity consistent with the still. Required. Accepts a string. Example: ''
             resolution: Output resolution. 480p is faster/cheaper; 768p is sharper. Optional: not sent when unset. The server's default: '480p'. Accepts one of '480p', '768p'.
             seed: Fixed seed for reproducible results. Use -1 for a random seed. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -257,6 +265,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "duration": "duration",
         "image": "image",
@@ -301,3 +310,87 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    duration: int | Unset = UNSET,
+    image: str,
+    last_image: str | Unset = UNSET,
+    prompt: str,
+    resolution: Literal["480p", "768p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'minimax/minimax-h3-open/image-to-video' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    duration: int | Unset = UNSET,
+    image: str,
+    last_image: str | Unset = UNSET,
+    prompt: str,
+    resolution: Literal["480p", "768p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'minimax/minimax-h3-open/image-to-video' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        duration: Length of the generated video in seconds (5–15). Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 5 and <= 15.
+        image: First-frame image URL. Output framing follows this image's aspect ratio. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        last_image: Optional last-frame image to guide the ending pose or composition. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        prompt: Motion, camera, and optional Audio: line. Keep identity consistent with the still. Required. Accepts a string. Example: ''
+        resolution: Output resolution. 480p is faster/cheaper; 768p is sharper. Optional: not sent when unset. The server's default: '480p'. Accepts one of '480p', '768p'.
+        seed: Fixed seed for reproducible results. Use -1 for a random seed. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

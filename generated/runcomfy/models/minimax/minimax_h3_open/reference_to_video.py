@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -125,7 +132,7 @@ _ENUM7: Final[Any] = frozenset(_ENUM6)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of MiniMax H3 Open Reference (``minimax/minimax-h3-open/reference-to-video``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -188,6 +195,7 @@ class Input:
             reference_videos: Up to 3 reference video URLs guiding movement or pacing. Available at 480p output only; their soundtracks are used automatically. Optional: not sent when unset. Accepts an array. 0 to 3 items.
             resolution: Output resolution. 480p is faster/cheaper; 768p is the native canvas. Reference videos require 480p. Optional: not sent when unset. The server's default: '480p'. Accepts one of '480p', '768p'.
             seed: Fixed seed for reproducible results. Use -1 for a random seed. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -425,6 +433,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "aspect_ratio": "aspect_ratio",
         "duration": "duration",
@@ -471,3 +480,93 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    aspect_ratio: Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "9:21"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    prompt: str,
+    reference_audios: list[str] | Unset = UNSET,
+    reference_images: list[str],
+    reference_videos: list[str] | Unset = UNSET,
+    resolution: Literal["480p", "768p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'minimax/minimax-h3-open/reference-to-video' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    aspect_ratio: Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "9:21"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    prompt: str,
+    reference_audios: list[str] | Unset = UNSET,
+    reference_images: list[str],
+    reference_videos: list[str] | Unset = UNSET,
+    resolution: Literal["480p", "768p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'minimax/minimax-h3-open/reference-to-video' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        aspect_ratio: Output aspect ratio. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '21:9', '16:9', '4:3', '1:1', '3:4', '9:16', '9:21'.
+        duration: Length of the generated video in seconds (5-15). Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 5 and <= 15.
+        prompt: Describe the scene, motion, camera, and an Audio: line. Name what each reference supplies (identity, style, motion, or voice). Required. Accepts a string. Example: ''
+        reference_audios: Up to 3 reference audio URLs (each trimmed to 15s). Cannot be provided without an image or video reference. Optional: not sent when unset. Accepts an array. 0 to 3 items.
+        reference_images: Up to 9 reference image URLs guiding subject, product, style, or composition. At least one reference image or video is required. Required. Accepts an array. 0 to 9 items.
+        reference_videos: Up to 3 reference video URLs guiding movement or pacing. Available at 480p output only; their soundtracks are used automatically. Optional: not sent when unset. Accepts an array. 0 to 3 items.
+        resolution: Output resolution. 480p is faster/cheaper; 768p is the native canvas. Reference videos require 480p. Optional: not sent when unset. The server's default: '480p'. Accepts one of '480p', '768p'.
+        seed: Fixed seed for reproducible results. Use -1 for a random seed. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

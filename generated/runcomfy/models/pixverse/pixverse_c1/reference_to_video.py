@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -122,7 +129,7 @@ _MEDIA_6: Final[Any] = _v.MEDIA_URI["video"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of PixVerse C1 Reference (``pixverse/pixverse-c1/reference-to-video``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -185,6 +192,7 @@ class Input:
             resolution: Output quality tier shown as video resolution. Optional: not sent when unset. The server's default: '720p'. Accepts one of '360p', '540p', '720p', '1080p'.
             seed: Seed used to reproduce or vary a generation. Optional: not sent when unset. The server's default: 0. Accepts an integer.
             videos: Optional video URLs used to guide motion or appearance; video-reference runs use the documented 2x rate. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -381,6 +389,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "aspect_ratio": "aspect_ratio",
         "duration": "duration",
@@ -427,3 +436,93 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    generate_audio_switch: bool | Unset = UNSET,
+    images: list[str] | Unset = UNSET,
+    prompt: str,
+    resolution: Literal["360p", "540p", "720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    videos: list[str] | Unset = UNSET,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'pixverse/pixverse-c1/reference-to-video' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    generate_audio_switch: bool | Unset = UNSET,
+    images: list[str] | Unset = UNSET,
+    prompt: str,
+    resolution: Literal["360p", "540p", "720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    videos: list[str] | Unset = UNSET,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'pixverse/pixverse-c1/reference-to-video' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        aspect_ratio: Frame shape for the generated video. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '4:3', '1:1', '3:4', '9:16', '2:3', '3:2', '21:9'.
+        duration: Requested output duration in seconds, from 1 through 15. The upstream API may use 0 when video references determine timing; the UI exposes 1-15 for image-only mode. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 1 and <= 15.
+        generate_audio_switch: Generate an optional native audio track with the video. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        images: Image URLs used to guide subjects, objects, or visual identity. Optional: not sent when unset. Accepts an array. 0 to 7 items.
+        prompt: Describe the scene, action, camera movement, and how references should guide the result. Required. Accepts a string. Example: ''
+        resolution: Output quality tier shown as video resolution. Optional: not sent when unset. The server's default: '720p'. Accepts one of '360p', '540p', '720p', '1080p'.
+        seed: Seed used to reproduce or vary a generation. Optional: not sent when unset. The server's default: 0. Accepts an integer.
+        videos: Optional video URLs used to guide motion or appearance; video-reference runs use the documented 2x rate. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -104,7 +111,7 @@ _MEDIA_3: Final[Any] = _v.MEDIA_URI["video"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of PixVerse V6 Extend (``pixverse/pixverse-v6/extend``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -155,6 +162,7 @@ class Input:
             resolution: Output quality tier shown as video resolution. Optional: not sent when unset. The server's default: '720p'. Accepts one of '360p', '540p', '720p', '1080p'.
             seed: Seed used to reproduce or vary a generation. Optional: not sent when unset. The server's default: 0. Accepts an integer.
             video: Source video to continue with new motion and content. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -238,6 +246,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "duration": "duration",
         "generate_audio_switch": "generate_audio_switch",
@@ -282,3 +291,87 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    duration: int | Unset = UNSET,
+    generate_audio_switch: bool | Unset = UNSET,
+    prompt: str,
+    resolution: Literal["360p", "540p", "720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    video: str,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'pixverse/pixverse-v6/extend' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    duration: int | Unset = UNSET,
+    generate_audio_switch: bool | Unset = UNSET,
+    prompt: str,
+    resolution: Literal["360p", "540p", "720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    video: str,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'pixverse/pixverse-v6/extend' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        duration: Requested output duration in seconds, from 1 through 15. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 1 and <= 15.
+        generate_audio_switch: Generate an optional native audio track with the video. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        prompt: Describe how the source video should continue. Required. Accepts a string. Example: ''
+        resolution: Output quality tier shown as video resolution. Optional: not sent when unset. The server's default: '720p'. Accepts one of '360p', '540p', '720p', '1080p'.
+        seed: Seed used to reproduce or vary a generation. Optional: not sent when unset. The server's default: 0. Accepts an integer.
+        video: Source video to continue with new motion and content. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -144,7 +151,7 @@ _ENUM9: Final[Any] = frozenset(_ENUM8)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of Qwen Image 2.1 Edit (``qwen/qwen-image-2.1/edit``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -216,6 +223,7 @@ class Input:
             prompt: Describe the change in plain language: what to add, remove, restyle, or replace. Quote any text to render it verbatim. With a mask, describe what should appear in the white area. Required. Accepts a string. Example: ''
             resolution: Output detail tier. 1K is faster; 2K has about four times the pixels and costs more. Optional: not sent when unset. The server's default: '1K'. Accepts one of '1K', '2K'.
             seed: Random seed for reproducibility. Use -1 for a random seed each run. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -387,6 +395,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "aspect_ratio": "aspect_ratio",
         "background": "background",
@@ -434,3 +443,98 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    aspect_ratio: Literal["auto", "1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9", "9:21"]
+    | Unset = UNSET,
+    background: Literal["opaque", "transparent"] | Unset = UNSET,
+    enhance_prompt: bool | Unset = UNSET,
+    image_urls: list[str],
+    mask_url: str | Unset = UNSET,
+    output_format: Literal["png", "webp", "jpeg"] | Unset = UNSET,
+    prompt: str,
+    resolution: Literal["1K", "2K"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'qwen/qwen-image-2.1/edit' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    aspect_ratio: Literal["auto", "1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9", "9:21"]
+    | Unset = UNSET,
+    background: Literal["opaque", "transparent"] | Unset = UNSET,
+    enhance_prompt: bool | Unset = UNSET,
+    image_urls: list[str],
+    mask_url: str | Unset = UNSET,
+    output_format: Literal["png", "webp", "jpeg"] | Unset = UNSET,
+    prompt: str,
+    resolution: Literal["1K", "2K"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'qwen/qwen-image-2.1/edit' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        aspect_ratio: Output aspect ratio. auto uses the first reference. Ignored in mask mode. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '1:1', '4:3', '3:4', '3:2', '2:3', '16:9', '9:16', '21:9', '9:21'.
+        background: opaque for a regular photo. transparent writes a real alpha channel — describe only the subject, and do not use JPEG. Cannot combine with a mask. Optional: not sent when unset. The server's default: 'opaque'. Accepts one of 'opaque', 'transparent'.
+        enhance_prompt: Rewrite a short instruction into a fuller scene before editing. Turn off when the instruction is already exact. Ignored in mask mode. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        image_urls: One to ten reference images. Order matches the prompt (the first image, the second image). JPEG, PNG, or WebP; each file up to 30MB and 25MP. Keep to four or fewer when identity must stay sharp. Required. Accepts an array. 1 to 10 items. RunComfy checks on the file: File size must be less than 30 MB.
+        mask_url: Optional black-and-white local-edit mask. White marks the area to change; black stays. Requires exactly one reference image, cannot pair with a transparent background, and ignores aspect ratio and prompt rewrite. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        output_format: PNG and WebP can carry an alpha channel. JPEG cannot, so it cannot be combined with a transparent background. Optional: not sent when unset. The server's default: 'png'. Accepts one of 'png', 'webp', 'jpeg'.
+        prompt: Describe the change in plain language: what to add, remove, restyle, or replace. Quote any text to render it verbatim. With a mask, describe what should appear in the white area. Required. Accepts a string. Example: ''
+        resolution: Output detail tier. 1K is faster; 2K has about four times the pixels and costs more. Optional: not sent when unset. The server's default: '1K'. Accepts one of '1K', '2K'.
+        seed: Random seed for reproducibility. Use -1 for a random seed each run. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

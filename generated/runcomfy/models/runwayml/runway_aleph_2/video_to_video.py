@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -107,7 +114,7 @@ _MEDIA_3: Final[Any] = _v.MEDIA_URI["video"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of Runway Aleph 2 V2V (``runwayml/runway-aleph-2/video-to-video``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -147,6 +154,7 @@ class Input:
             seed: Optional seed for more repeatable retries. Leave unset for a random draw. Optional: not sent when unset. Accepts an integer. Value >= 0 and <= 4294967295.
             target_aspect_ratio: Optional expand/outpaint ratio. Leave unset to keep the source frame. Optional: not sent when unset. Accepts one of '16:9', '4:3', '3:2', '1:1', '2:3', '3:4', '9:16', '21:9'.
             video_url: Source video to edit. Must be 2-30 seconds and under 16 MB. Output length follows this clip. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI. RunComfy checks on the file: File size must be less than 16 MB.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -220,6 +228,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "prompt": "prompt",
         "seed": "seed",
@@ -262,3 +271,81 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    prompt: str,
+    seed: int | Unset = UNSET,
+    target_aspect_ratio: Literal["16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "21:9"] | Unset = UNSET,
+    video_url: str,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'runwayml/runway-aleph-2/video-to-video' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    prompt: str,
+    seed: int | Unset = UNSET,
+    target_aspect_ratio: Literal["16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "21:9"] | Unset = UNSET,
+    video_url: str,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'runwayml/runway-aleph-2/video-to-video' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        prompt: Natural-language instruction describing the edit. Keep under 1000 characters. Required. Accepts a string. Example: ''
+        seed: Optional seed for more repeatable retries. Leave unset for a random draw. Optional: not sent when unset. Accepts an integer. Value >= 0 and <= 4294967295.
+        target_aspect_ratio: Optional expand/outpaint ratio. Leave unset to keep the source frame. Optional: not sent when unset. Accepts one of '16:9', '4:3', '3:2', '1:1', '2:3', '3:4', '9:16', '21:9'.
+        video_url: Source video to edit. Must be 2-30 seconds and under 16 MB. Output length follows this clip. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI. RunComfy checks on the file: File size must be less than 16 MB.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

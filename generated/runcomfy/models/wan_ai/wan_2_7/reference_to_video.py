@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -121,7 +128,7 @@ _ENUM8: Final[Any] = frozenset(_ENUM7)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of Wan 2.7 Reference (``wan-ai/wan-2.7/reference-to-video``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -184,6 +191,7 @@ class Input:
             reference_video_urls: Reference video URLs for character or object appearance and motion. Pass multiple videos for multi-subject generation. Max 100 MB each. Combined total of reference images + reference videos must not exceed 5. Optional: not sent when unset. Accepts an array. 0 to 5 items.
             resolution: Output video resolution tier. Optional: not sent when unset. The server's default: '1080p'. Accepts one of '720p', '1080p'.
             seed: Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -389,6 +397,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "aspect_ratio": "aspect_ratio",
         "duration": "duration",
@@ -436,3 +445,96 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+    duration: Literal[2, 3, 4, 5, 6, 7, 8, 9, 10] | Unset = UNSET,
+    multi_shots: bool | Unset = UNSET,
+    negative_prompt: str | Unset = UNSET,
+    prompt: str,
+    reference_image_urls: list[str] | Unset = UNSET,
+    reference_video_urls: list[str] | Unset = UNSET,
+    resolution: Literal["720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'wan-ai/wan-2.7/reference-to-video' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+    duration: Literal[2, 3, 4, 5, 6, 7, 8, 9, 10] | Unset = UNSET,
+    multi_shots: bool | Unset = UNSET,
+    negative_prompt: str | Unset = UNSET,
+    prompt: str,
+    reference_image_urls: list[str] | Unset = UNSET,
+    reference_video_urls: list[str] | Unset = UNSET,
+    resolution: Literal["720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'wan-ai/wan-2.7/reference-to-video' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        aspect_ratio: Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '1:1', '4:3', '3:4'.
+        duration: Output video duration in seconds (2-10). Optional: not sent when unset. The server's default: 5. Accepts one of 2, 3, 4, 5, 6, 7, 8, 9, 10.
+        multi_shots: When true, enables intelligent multi-shot segmentation. When false, generates a single continuous shot. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        negative_prompt: Content to avoid in the video. Optional: not sent when unset. The server's default: ''. Accepts a string. 0 to 500 characters.
+        prompt: Required. Accepts a string. 0 to 5000 characters. Example: ''
+        reference_image_urls: Reference image URLs for character or object appearance. Pass multiple images for multi-subject generation. Max 20 MB each. Combined total of reference images + reference videos must not exceed 5. Optional: not sent when unset. Accepts an array. 0 to 5 items.
+        reference_video_urls: Reference video URLs for character or object appearance and motion. Pass multiple videos for multi-subject generation. Max 100 MB each. Combined total of reference images + reference videos must not exceed 5. Optional: not sent when unset. Accepts an array. 0 to 5 items.
+        resolution: Output video resolution tier. Optional: not sent when unset. The server's default: '1080p'. Accepts one of '720p', '1080p'.
+        seed: Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -86,7 +93,7 @@ _MEDIA_5: Final[Any] = _v.MEDIA_URI["image"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of Wan 3.0 I2V (``wan-ai/wan-3.0/image-to-video``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -137,6 +144,7 @@ class Input:
             seed: Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
             image_url: Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
             end_image_url: Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -273,6 +281,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "prompt": "prompt",
         "aspect_ratio": "aspect_ratio",
@@ -320,3 +329,96 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    prompt: str,
+    aspect_ratio: Literal["adaptive", "16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+    resolution: Literal["480p", "720p", "1080p"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    enable_audio: bool | Unset = UNSET,
+    prompt_extend: bool | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    image_url: str,
+    end_image_url: str | Unset = UNSET,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'wan-ai/wan-3.0/image-to-video' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    prompt: str,
+    aspect_ratio: Literal["adaptive", "16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+    resolution: Literal["480p", "720p", "1080p"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    enable_audio: bool | Unset = UNSET,
+    prompt_extend: bool | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    image_url: str,
+    end_image_url: str | Unset = UNSET,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'wan-ai/wan-3.0/image-to-video' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        prompt: Required. Accepts a string. Example: ''
+        aspect_ratio: Optional: not sent when unset. The server's default: 'adaptive'. Accepts one of 'adaptive', '16:9', '9:16', '1:1', '4:3', '3:4'.
+        resolution: Optional: not sent when unset. The server's default: '720p'. Accepts one of '480p', '720p', '1080p'.
+        duration: Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 2 and <= 30.
+        enable_audio: Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt_extend: Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        seed: Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
+        image_url: Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        end_image_url: Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -134,7 +141,7 @@ _ENUM7: Final[Any] = frozenset(_ENUM6)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of Wan 3.0 Reference (``wan-ai/wan-3.0/reference-to-video``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -209,6 +216,7 @@ class Input:
             reference_videos: Up to 5 reference videos (MP4 or MOV, 1-15s each, total no more than 15s) for motion or scene guidance. Optional: not sent when unset. Accepts an array. 0 to 16 items.
             resolution: Output resolution tier. Use 480p for quick drafts and 1080p for higher-quality output. Optional: not sent when unset. The server's default: '720p'. Accepts one of '480p', '720p', '1080p'.
             seed: Random seed for reproducible results. Range is 0 to 2147483647. Optional: not sent when unset. Accepts an integer.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -463,6 +471,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "aspect_ratio": "aspect_ratio",
         "duration": "duration",
@@ -511,3 +520,99 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4", "adaptive"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    enable_audio: bool | Unset = UNSET,
+    prompt: str,
+    prompt_extend: bool | Unset = UNSET,
+    reference_audios: list[str] | Unset = UNSET,
+    reference_images: list[str] | Unset = UNSET,
+    reference_videos: list[str] | Unset = UNSET,
+    resolution: Literal["480p", "720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'wan-ai/wan-3.0/reference-to-video' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4", "adaptive"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    enable_audio: bool | Unset = UNSET,
+    prompt: str,
+    prompt_extend: bool | Unset = UNSET,
+    reference_audios: list[str] | Unset = UNSET,
+    reference_images: list[str] | Unset = UNSET,
+    reference_videos: list[str] | Unset = UNSET,
+    resolution: Literal["480p", "720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'wan-ai/wan-3.0/reference-to-video' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        aspect_ratio: Output aspect ratio of the generated video. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '1:1', '4:3', '3:4', 'adaptive'.
+        duration: Length of the generated video in seconds. Range is 2-30. Start short to iterate, then increase once the motion looks right. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 2 and <= 30.
+        enable_audio: When on, the output video includes a synchronized audio track. Turn off for a silent clip. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Describe the scene, subject, motion, camera movement, lighting, and style. Refer to references as Image 1, Video 1, Audio 1 in order. Required. Accepts a string. Example: ''
+        prompt_extend: When on, the model may rewrite your prompt for richer scene detail before generation. Turn off for faster turnaround if your prompt is already precise. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        reference_audios: Up to 5 reference audio clips (total no more than 15s) to guide sound or timing. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+        reference_images: Up to 10 reference images for subject, object, or scene consistency. At least one reference (image, video, or audio) is required. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+        reference_videos: Up to 5 reference videos (MP4 or MOV, 1-15s each, total no more than 15s) for motion or scene guidance. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+        resolution: Output resolution tier. Use 480p for quick drafts and 1080p for higher-quality output. Optional: not sent when unset. The server's default: '720p'. Accepts one of '480p', '720p', '1080p'.
+        seed: Random seed for reproducible results. Range is 0 to 2147483647. Optional: not sent when unset. Accepts an integer.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -96,7 +103,7 @@ _MEDIA_1: Final[Any] = _v.MEDIA_URI["image"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of Seedance 2.5 FirstLastFrame 720p (``bytedance/seedance-2.5/first-last-frame/720p``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -141,6 +148,7 @@ class Input:
             generate_audio: When true, the model outputs video with synchronized audio (speech, SFX, music). Optional: not sent when unset. The server's default: True. Accepts a boolean.
             last_frame: Ending keyframe image for the video transition. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
             prompt: Text prompt describing the transition and motion between the first and last frames. Required. Accepts a string. Example: ''
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -224,6 +232,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "duration": "duration",
         "first_frame": "first_frame",
@@ -267,3 +276,84 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    duration: int | Unset = UNSET,
+    first_frame: str,
+    generate_audio: bool | Unset = UNSET,
+    last_frame: str,
+    prompt: str,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'bytedance/seedance-2.5/first-last-frame/720p' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    duration: int | Unset = UNSET,
+    first_frame: str,
+    generate_audio: bool | Unset = UNSET,
+    last_frame: str,
+    prompt: str,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'bytedance/seedance-2.5/first-last-frame/720p' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        duration: The duration of the generated video in seconds. Between 4 and 30. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 4 and <= 30.
+        first_frame: Starting keyframe image for the video transition. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        generate_audio: When true, the model outputs video with synchronized audio (speech, SFX, music). Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        last_frame: Ending keyframe image for the video transition. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        prompt: Text prompt describing the transition and motion between the first and last frames. Required. Accepts a string. Example: ''
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -113,7 +120,7 @@ _ENUM4: Final[Any] = frozenset(_ENUM3)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of Kling 3.0 4K T2V (``kling/kling-3.0/4k/text-to-video``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -170,6 +177,7 @@ class Input:
             prompt: Text description of the scene, motion, camera style, and atmosphere. Required. Accepts a string. Example: ''
             shot_type: Editing mode: intelligent (default, auto-determines scope) or customize. Optional: not sent when unset. The server's default: 'customize'. Accepts 'customize'.
             sound: Generate synchronized sound alongside the video. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -256,6 +264,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "aspect_ratio": "aspect_ratio",
         "cfg_scale": "cfg_scale",
@@ -301,3 +310,90 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1"] | Unset = UNSET,
+    cfg_scale: float | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    negative_prompt: str | Unset = UNSET,
+    prompt: str,
+    shot_type: Literal["customize"] | Unset = UNSET,
+    sound: bool | Unset = UNSET,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'kling/kling-3.0/4k/text-to-video' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1"] | Unset = UNSET,
+    cfg_scale: float | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    negative_prompt: str | Unset = UNSET,
+    prompt: str,
+    shot_type: Literal["customize"] | Unset = UNSET,
+    sound: bool | Unset = UNSET,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'kling/kling-3.0/4k/text-to-video' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        aspect_ratio: Output ratio of the generated video. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '1:1'.
+        cfg_scale: Prompt guidance strength. Optional: not sent when unset. The server's default: 0.5. Accepts a number. Value >= 0 and <= 1.
+        duration: Video length in seconds. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 3 and <= 15.
+        negative_prompt: Elements to exclude from the video. Optional: not sent when unset. The server's default: ''. Accepts a string.
+        prompt: Text description of the scene, motion, camera style, and atmosphere. Required. Accepts a string. Example: ''
+        shot_type: Editing mode: intelligent (default, auto-determines scope) or customize. Optional: not sent when unset. The server's default: 'customize'. Accepts 'customize'.
+        sound: Generate synchronized sound alongside the video. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

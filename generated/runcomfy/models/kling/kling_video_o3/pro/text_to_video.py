@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -102,7 +109,7 @@ _ENUM6: Final[Any] = frozenset(_ENUM5)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of Kling O3 Pro T2V (``kling/kling-video-o3/pro/text-to-video``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -147,6 +154,7 @@ class Input:
             prompt: Describe the scene, characters, camera move, lighting, and mood you want the model to render. Required. Accepts a string. Example: ''
             shot_type: Editing mode. Use intelligent for auto-decided scope, or customize for prompt-driven manual control. Optional: not sent when unset. The server's default: 'customize'. Accepts one of 'customize', 'intelligent'.
             sound: When enabled, synthesize matching ambient audio and sound effects alongside the video. Adds ~25% to the per-second cost. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -216,6 +224,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "aspect_ratio": "aspect_ratio",
         "duration": "duration",
@@ -259,3 +268,84 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1"] | Unset = UNSET,
+    duration: Literal[5, 10] | Unset = UNSET,
+    prompt: str,
+    shot_type: Literal["customize", "intelligent"] | Unset = UNSET,
+    sound: bool | Unset = UNSET,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'kling/kling-video-o3/pro/text-to-video' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1"] | Unset = UNSET,
+    duration: Literal[5, 10] | Unset = UNSET,
+    prompt: str,
+    shot_type: Literal["customize", "intelligent"] | Unset = UNSET,
+    sound: bool | Unset = UNSET,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'kling/kling-video-o3/pro/text-to-video' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        aspect_ratio: Output frame ratio. 16:9 for landscape, 9:16 for vertical social, 1:1 for square. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '1:1'.
+        duration: Length of the generated clip in seconds. Pricing scales linearly with the selected duration. Optional: not sent when unset. The server's default: 5. Accepts one of 5, 10.
+        prompt: Describe the scene, characters, camera move, lighting, and mood you want the model to render. Required. Accepts a string. Example: ''
+        shot_type: Editing mode. Use intelligent for auto-decided scope, or customize for prompt-driven manual control. Optional: not sent when unset. The server's default: 'customize'. Accepts one of 'customize', 'intelligent'.
+        sound: When enabled, synthesize matching ambient audio and sound effects alongside the video. Adds ~25% to the per-second cost. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

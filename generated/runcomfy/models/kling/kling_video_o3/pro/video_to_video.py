@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -100,7 +107,7 @@ _MEDIA_4: Final[Any] = _v.MEDIA_URI["video"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of Kling O3 Pro V2V (``kling/kling-video-o3/pro/video-to-video``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -145,6 +152,7 @@ class Input:
             prompt: Describe the edit you want — what to add, remove, replace, restyle, or relight in the source clip. Required. Accepts a string. Example: ''
             shot_type: Editing mode. Use intelligent for auto-decided edit scope, or customize for prompt-driven manual control. Optional: not sent when unset. The server's default: 'customize'. Accepts 'customize'.
             video: Public URL of the input video to edit. Maximum duration 10 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -233,6 +241,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "images": "images",
         "keep_original_sound": "keep_original_sound",
@@ -276,3 +285,84 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    images: list[Any] | Unset = UNSET,
+    keep_original_sound: bool | Unset = UNSET,
+    prompt: str,
+    shot_type: Literal["customize"] | Unset = UNSET,
+    video: str,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'kling/kling-video-o3/pro/video-to-video' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    images: list[Any] | Unset = UNSET,
+    keep_original_sound: bool | Unset = UNSET,
+    prompt: str,
+    shot_type: Literal["customize"] | Unset = UNSET,
+    video: str,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'kling/kling-video-o3/pro/video-to-video' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        images: Optional reference images that guide the target element, scene, or style. Up to 4 URLs. Optional: not sent when unset. Accepts an array. 0 to 4 items.
+        keep_original_sound: When enabled, the original audio track of the input video is retained in the edited output. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Describe the edit you want — what to add, remove, replace, restyle, or relight in the source clip. Required. Accepts a string. Example: ''
+        shot_type: Editing mode. Use intelligent for auto-decided edit scope, or customize for prompt-driven manual control. Optional: not sent when unset. The server's default: 'customize'. Accepts 'customize'.
+        video: Public URL of the input video to edit. Maximum duration 10 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -120,7 +127,7 @@ _MEDIA_6: Final[Any] = _v.MEDIA_URI["video"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of Kling O3 Standard Reference (``kling/kling-video-o3/standard/reference-to-video``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -183,6 +190,7 @@ class Input:
             shot_type: Editing scope. Use intelligent for auto-decided pacing and cuts, or customize for prompt-driven manual control. Optional: not sent when unset. The server's default: 'customize'. Accepts one of 'customize', 'intelligent'.
             sound: When enabled, synthesize synchronized audio with the video. Adds ~33% to the per-second cost (no effect when a reference video is provided). Optional: not sent when unset. The server's default: False. Accepts a boolean.
             video: Optional reference video for motion guidance, style transfer, or scene continuity. When provided, billing switches to the with-reference-video tier. Optional: not sent when unset. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -310,6 +318,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "aspect_ratio": "aspect_ratio",
         "duration": "duration",
@@ -356,3 +365,93 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    images: list[Any] | Unset = UNSET,
+    keep_original_sound: bool | Unset = UNSET,
+    prompt: str,
+    shot_type: Literal["customize", "intelligent"] | Unset = UNSET,
+    sound: bool | Unset = UNSET,
+    video: str | Unset = UNSET,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'kling/kling-video-o3/standard/reference-to-video' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    images: list[Any] | Unset = UNSET,
+    keep_original_sound: bool | Unset = UNSET,
+    prompt: str,
+    shot_type: Literal["customize", "intelligent"] | Unset = UNSET,
+    sound: bool | Unset = UNSET,
+    video: str | Unset = UNSET,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'kling/kling-video-o3/standard/reference-to-video' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        aspect_ratio: Output frame ratio. 16:9 for landscape, 9:16 for vertical social, 1:1 for square. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '1:1'.
+        duration: Length of the generated clip in seconds (3-15). Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 3 and <= 15.
+        images: Reference images of characters, props, or styles. Up to 7 without a reference video, or up to 4 when a reference video is provided. Optional: not sent when unset. Accepts an array. 0 to 7 items.
+        keep_original_sound: When a reference video is provided, retain its original audio track in the generated output. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Describe the scene and action. Refer to references by position, e.g. 'The man in Figure 2 walks with the woman in Figure 1 through a sunlit park.' Required. Accepts a string. Example: ''
+        shot_type: Editing scope. Use intelligent for auto-decided pacing and cuts, or customize for prompt-driven manual control. Optional: not sent when unset. The server's default: 'customize'. Accepts one of 'customize', 'intelligent'.
+        sound: When enabled, synthesize synchronized audio with the video. Adds ~33% to the per-second cost (no effect when a reference video is provided). Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        video: Optional reference video for motion guidance, style transfer, or scene continuity. When provided, billing switches to the with-reference-video tier. Optional: not sent when unset. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

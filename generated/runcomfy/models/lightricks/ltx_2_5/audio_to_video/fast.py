@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -100,7 +107,7 @@ _MEDIA_4: Final[Any] = _v.MEDIA_URI["image"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of LTX 2.5 A2V Fast (``lightricks/ltx-2.5/audio-to-video/fast``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -145,6 +152,7 @@ class Input:
             guidance_scale: How closely the video follows the prompt. Higher values stick more tightly to the text. Optional: not sent when unset. The server's default: 9. Accepts a number. Value >= 1 and <= 50.
             image_url: Optional first-frame image. If omitted, prompt is required. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
             prompt: Describe how the video should look and move with the audio. Required if no image is provided. Optional: not sent when unset. The server's default: ''. Accepts a string.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -237,6 +245,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "aspect_ratio": "aspect_ratio",
         "audio_url": "audio_url",
@@ -280,3 +289,84 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    aspect_ratio: Literal["auto", "16:9", "9:16"] | Unset = UNSET,
+    audio_url: str,
+    guidance_scale: float | Unset = UNSET,
+    image_url: str | Unset = UNSET,
+    prompt: str | Unset = UNSET,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'lightricks/ltx-2.5/audio-to-video/fast' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    aspect_ratio: Literal["auto", "16:9", "9:16"] | Unset = UNSET,
+    audio_url: str,
+    guidance_scale: float | Unset = UNSET,
+    image_url: str | Unset = UNSET,
+    prompt: str | Unset = UNSET,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'lightricks/ltx-2.5/audio-to-video/fast' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        aspect_ratio: Output aspect ratio. auto follows the input image, or defaults toward 16:9 without an image. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '16:9', '9:16'.
+        audio_url: URL of the audio file to drive the video. Duration must be between 2 and 20 seconds. Required. Accepts an audio URL (https://, http://) or data:audio/...;base64, URI.
+        guidance_scale: How closely the video follows the prompt. Higher values stick more tightly to the text. Optional: not sent when unset. The server's default: 9. Accepts a number. Value >= 1 and <= 50.
+        image_url: Optional first-frame image. If omitted, prompt is required. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        prompt: Describe how the video should look and move with the audio. Required if no image is provided. Optional: not sent when unset. The server's default: ''. Accepts a string.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

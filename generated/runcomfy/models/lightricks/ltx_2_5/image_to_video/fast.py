@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -146,7 +153,7 @@ _ENUM11: Final[Any] = frozenset(_ENUM10)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of LTX 2.5 I2V Fast (``lightricks/ltx-2.5/image-to-video/fast``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -237,6 +244,7 @@ class Input:
             image_url: URL of the start image to animate into video. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
             prompt: Describe motion, camera, lighting, style, and audio for the generated video. Required. Accepts a string. Example: ''
             resolution: Output resolution of the generated video. Optional: not sent when unset. The server's default: '1080p'. Accepts one of '720p', '1080p', '1440p', '2160p'.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -379,6 +387,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "aspect_ratio": "aspect_ratio",
         "camera_motion": "camera_motion",
@@ -426,3 +435,102 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    aspect_ratio: Literal["auto", "16:9", "9:16"] | Unset = UNSET,
+    camera_motion: Literal[
+        "dolly_in", "dolly_out", "dolly_left", "dolly_right", "jib_up", "jib_down", "static", "focus_shift"
+    ]
+    | Unset = UNSET,
+    duration: Literal["auto", "6", "8", "10", "12", "14", "16", "18", "20"] | Unset = UNSET,
+    end_image_url: str | Unset = UNSET,
+    fps: Literal[24, 25, 48, 50] | Unset = UNSET,
+    generate_audio: bool | Unset = UNSET,
+    image_url: str,
+    prompt: str,
+    resolution: Literal["720p", "1080p", "1440p", "2160p"] | Unset = UNSET,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'lightricks/ltx-2.5/image-to-video/fast' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    aspect_ratio: Literal["auto", "16:9", "9:16"] | Unset = UNSET,
+    camera_motion: Literal[
+        "dolly_in", "dolly_out", "dolly_left", "dolly_right", "jib_up", "jib_down", "static", "focus_shift"
+    ]
+    | Unset = UNSET,
+    duration: Literal["auto", "6", "8", "10", "12", "14", "16", "18", "20"] | Unset = UNSET,
+    end_image_url: str | Unset = UNSET,
+    fps: Literal[24, 25, 48, 50] | Unset = UNSET,
+    generate_audio: bool | Unset = UNSET,
+    image_url: str,
+    prompt: str,
+    resolution: Literal["720p", "1080p", "1440p", "2160p"] | Unset = UNSET,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'lightricks/ltx-2.5/image-to-video/fast' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        aspect_ratio: Output aspect ratio. auto follows the input image. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '16:9', '9:16'.
+        camera_motion: Optional camera motion preset. Leave unset for prompt-only camera direction. Optional: not sent when unset. Accepts one of 'dolly_in', 'dolly_out', 'dolly_left', 'dolly_right', 'jib_up', 'jib_down', 'static', 'focus_shift'.
+        duration: Video length in seconds. Use auto to let the model choose from the prompt. Optional: not sent when unset. The server's default: '10'. Accepts one of 'auto', '6', '8', '10', '12', '14', '16', '18', '20'.
+        end_image_url: Optional end image for a transition between start and end frames. Leave empty for open-ended motion from the start frame. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        fps: Frames per second of the generated video. Optional: not sent when unset. The server's default: 25. Accepts one of 24, 25, 48, 50.
+        generate_audio: Whether to generate synchronized audio with the video. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        image_url: URL of the start image to animate into video. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        prompt: Describe motion, camera, lighting, style, and audio for the generated video. Required. Accepts a string. Example: ''
+        resolution: Output resolution of the generated video. Optional: not sent when unset. The server's default: '1080p'. Accepts one of '720p', '1080p', '1440p', '2160p'.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -99,7 +106,7 @@ _ENUM4: Final[Any] = frozenset(_ENUM3)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of Qwen Image 3.0 Pro T2I (``qwen/qwen-image-3.0/pro/text-to-image``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -144,6 +151,7 @@ class Input:
             prompt: Describe the subject, setting, style, and any exact text you want rendered. Put wording in quotes to render it verbatim. Required. Accepts a string. Example: ''
             resolution: Output detail tier. Choose 1k for faster drafts or 2k for maximum detail. Optional: not sent when unset. The server's default: '2k'. Accepts one of '1k', '2k'.
             seed: Random seed for reproducibility. Use -1 for a random seed each run. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -211,6 +219,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "aspect_ratio": "aspect_ratio",
         "enable_prompt_expansion": "enable_prompt_expansion",
@@ -254,3 +263,84 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    aspect_ratio: Literal["1:1", "16:9", "9:16", "4:3", "3:4"] | Unset = UNSET,
+    enable_prompt_expansion: bool | Unset = UNSET,
+    prompt: str,
+    resolution: Literal["1k", "2k"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'qwen/qwen-image-3.0/pro/text-to-image' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    aspect_ratio: Literal["1:1", "16:9", "9:16", "4:3", "3:4"] | Unset = UNSET,
+    enable_prompt_expansion: bool | Unset = UNSET,
+    prompt: str,
+    resolution: Literal["1k", "2k"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'qwen/qwen-image-3.0/pro/text-to-image' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        aspect_ratio: The aspect ratio of the generated image. Optional: not sent when unset. The server's default: '1:1'. Accepts one of '1:1', '16:9', '9:16', '4:3', '3:4'.
+        enable_prompt_expansion: Let the model enrich a short prompt with extra detail before generating. Turn off when your prompt is already precise. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Describe the subject, setting, style, and any exact text you want rendered. Put wording in quotes to render it verbatim. Required. Accepts a string. Example: ''
+        resolution: Output detail tier. Choose 1k for faster drafts or 2k for maximum detail. Optional: not sent when unset. The server's default: '2k'. Accepts one of '1k', '2k'.
+        seed: Random seed for reproducibility. Use -1 for a random seed each run. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

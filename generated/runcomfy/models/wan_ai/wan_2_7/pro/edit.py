@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -127,7 +134,7 @@ _MEDIA_3: Final[Any] = _v.MEDIA_URI["image"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of Wan 2.7 Pro Edit (``wan-ai/wan-2.7/pro/edit``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -190,6 +197,7 @@ class Input:
             num_images: Number of images to generate (1–4). Default 1. Optional: not sent when unset. The server's default: 1. Accepts an integer. Value >= 1 and <= 4.
             prompt: Text prompt describing the desired image edit. Supports Chinese and English. Required. Accepts a string. Example: ''
             seed: Random seed for reproducibility (0–2147483647). Optional: not sent when unset. Accepts an integer. Value >= 0 and <= 2147483647.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -327,6 +335,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "enable_prompt_expansion": "enable_prompt_expansion",
         "image_size": "image_size",
@@ -372,3 +381,96 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    enable_prompt_expansion: bool | Unset = UNSET,
+    image_size: Literal[
+        "square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"
+    ]
+    | Unset = UNSET,
+    image_urls: list[str],
+    negative_prompt: str | Unset = UNSET,
+    num_images: int | Unset = UNSET,
+    prompt: str,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'wan-ai/wan-2.7/pro/edit' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    enable_prompt_expansion: bool | Unset = UNSET,
+    image_size: Literal[
+        "square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"
+    ]
+    | Unset = UNSET,
+    image_urls: list[str],
+    negative_prompt: str | Unset = UNSET,
+    num_images: int | Unset = UNSET,
+    prompt: str,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'wan-ai/wan-2.7/pro/edit' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        enable_prompt_expansion: Enable DashScope prompt expansion (image edit mode). Default true. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        image_size: Output image size preset; mapped to the provider’s internal size format. Optional: not sent when unset. The server's default: 'square_hd'. Accepts one of 'square_hd', 'square', 'portrait_4_3', 'portrait_16_9', 'landscape_4_3', 'landscape_16_9'.
+        image_urls: Reference images for editing (1–4). Order matters: refer to image 1, image 2, image 3, image 4 in your prompt. Required. Accepts an array. 1 to 4 items.
+        negative_prompt: Content to avoid in the generated image. Max 500 characters. Optional: not sent when unset. The server's default: ''. Accepts a string.
+        num_images: Number of images to generate (1–4). Default 1. Optional: not sent when unset. The server's default: 1. Accepts an integer. Value >= 1 and <= 4.
+        prompt: Text prompt describing the desired image edit. Supports Chinese and English. Required. Accepts a string. Example: ''
+        seed: Random seed for reproducibility (0–2147483647). Optional: not sent when unset. Accepts an integer. Value >= 0 and <= 2147483647.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, Unset
+from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "DISPLAY_NAME",
@@ -25,6 +30,8 @@ __all__ = [
     "VALIDATIONS",
     "Input",
     "Output",
+    "run",
+    "submit",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -113,7 +120,7 @@ _ENUM2: Final[Any] = frozenset(_ENUM1)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
-class Input:
+class Input(ModelInput["Output"]):
     """The input of Wan 2.7 Pro T2I (``wan-ai/wan-2.7/pro/text-to-image``).
 
     Every field is checked when the object is built, and all problems are raised together as one
@@ -164,6 +171,7 @@ class Input:
             negative_prompt: Content to avoid in the generated image. Max 500 characters. Optional: not sent when unset. The server's default: ''. Accepts a string.
             prompt: Text prompt describing the desired output. Supports Chinese and English. Required. Accepts a string. Example: ''
             seed: Random seed for reproducibility (0–2147483647). Optional: not sent when unset. Accepts an integer. Value >= 0 and <= 2147483647.
+
         """
         _e: list[_E] = []
         _x0: Any
@@ -242,6 +250,7 @@ class Input:
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {
         "image_size": "image_size",
         "max_images": "max_images",
@@ -285,3 +294,90 @@ class Output(_output.OutputModel):
         "audio": ("audio", "url"),
         "audios": ("audios", "urls"),
     }
+
+
+Input._output = Output
+
+
+@overload
+def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+@overload
+def submit(
+    *,
+    image_size: Literal[
+        "square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"
+    ]
+    | Unset = UNSET,
+    max_images: int | Unset = UNSET,
+    negative_prompt: str | Unset = UNSET,
+    prompt: str,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+) -> RequestHandle[Output]: ...
+def submit(
+    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+) -> RequestHandle[Output]:
+    """Submit a 'wan-ai/wan-2.7/pro/text-to-image' job and return at once with its :class:`RequestHandle`.
+
+    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+def run(
+    input: Input,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+@overload
+def run(
+    *,
+    image_size: Literal[
+        "square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"
+    ]
+    | Unset = UNSET,
+    max_images: int | Unset = UNSET,
+    negative_prompt: str | Unset = UNSET,
+    prompt: str,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+) -> Result[Output]: ...
+def run(
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    timeout: float | None = None,
+    on_update: Callable[[JobStatus], None] | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """Run a 'wan-ai/wan-2.7/pro/text-to-image' job: submit it, wait for it, return its typed :class:`Result`.
+
+    ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
+    when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
+    ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
+    for a failed job, and the :class:`runcomfy.APIError` family for API errors.
+
+    Args:
+        image_size: Output size preset. Where supported, a custom `{width, height}` object may be sent instead of a preset string. Optional: not sent when unset. The server's default: 'square_hd'. Accepts one of 'square_hd', 'square', 'portrait_4_3', 'portrait_16_9', 'landscape_4_3', 'landscape_16_9'.
+        max_images: Maximum number of images to generate (1–5). Default 1. Optional: not sent when unset. The server's default: 1. Accepts an integer. Value >= 1 and <= 5.
+        negative_prompt: Content to avoid in the generated image. Max 500 characters. Optional: not sent when unset. The server's default: ''. Accepts a string.
+        prompt: Text prompt describing the desired output. Supports Chinese and English. Required. Accepts a string. Example: ''
+        seed: Random seed for reproducibility (0–2147483647). Optional: not sent when unset. Accepts an integer. Value >= 0 and <= 2147483647.
+
+    """
+    from runcomfy.client import default_client
+
+    return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )
