@@ -10,7 +10,7 @@ reported, because the machine is shared and noisy):
 
 Every contender checks the same things: ``additionalProperties: false``, required keys, types (no bool
 for an integer), bounds, enums, 1..20 image URLs each an http(s) URL or a ``data:image/...;base64,`` URI
-(the same regular expressions for everyone). A sanity pass first checks that all contenders accept the
+(one equivalent regular expression for the others). A sanity pass first checks that all contenders accept the
 valid dicts and reject the invalid ones.
 
 Run: ``.venv/bin/python benchmarks/bench_validation.py [--repeat 15] [--target-ms 20]``
@@ -19,6 +19,7 @@ Run: ``.venv/bin/python benchmarks/bench_validation.py [--repeat 15] [--target-m
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import gc
 import platform
@@ -32,26 +33,36 @@ from typing import Annotated, Any, Literal
 import fastjsonschema
 import jsonschema
 import pydantic
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
-
 import runcomfy
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    create_model,
+)
 from runcomfy.models.google.nano_banana_2 import edit
 
 # --- the image URI check, shared by pydantic, fastjsonschema and jsonschema -------------------------
-# The same expressions runcomfy's generated code uses (runcomfy/_validation.py: is_media_uri), so every
-# contender pays for the same regex work.
-_HTTP_URL = re.compile(r"https?://[^\s/?#]+(?:[/?#]\S*)?", re.I)
-_DATA_IMAGE = re.compile(
-    r"data:image/[A-Za-z0-9][A-Za-z0-9.+-]*(?:;[A-Za-z0-9.+-]+=[^;,\s]*)*;base64,[A-Za-z0-9+/]+={0,2}", re.I
+# What runcomfy's generated code accepts (runcomfy/_validation.py): an http(s) URL with a host and no
+# whitespace, or a data:image/<subtype>[;param=value]*;base64,<data> URI. One pattern, as a user would write
+# it, case-insensitive on the scheme and media prefix only; the pydantic ``pattern=`` variant below runs the
+# very same expression in pydantic-core's Rust regex engine.
+IMAGE_URI_PATTERN = (
+    r"(?i:https?)://[^\s/?#]+(?:[/?#]\S*)?"
+    r"|(?i:data:image/)[A-Za-z0-9][A-Za-z0-9.+-]*(?:;[A-Za-z0-9.+-]+=[^;,\s]*)*(?i:;base64,)[A-Za-z0-9+/]+={0,2}"
 )
+_IMAGE_URI = re.compile(IMAGE_URI_PATTERN)
 
 
-def is_image_uri(value: object) -> bool:
+def is_image_uri(value: object, _fullmatch: Callable[[str], Any] = _IMAGE_URI.fullmatch) -> bool:
     if not isinstance(value, str):
         return True  # a format only applies to strings (JSON Schema)
-    if value[:8].lower() == "https://" or value[:7].lower() == "http://":
-        return _HTTP_URL.fullmatch(value) is not None
-    return _DATA_IMAGE.fullmatch(value) is not None
+    return _fullmatch(value) is not None
 
 
 # --- (b) the hand-written pydantic equivalent ---------------------------------------------------------
@@ -84,6 +95,23 @@ class PydanticInput(BaseModel):
     enable_web_search: StrictBool = False
 
 
+def _pydantic_variant(name: str, image_item: Any) -> type[BaseModel]:
+    """``PydanticInput`` with another ``image_urls`` item type."""
+    fields: dict[str, Any] = {key: (info.annotation, info) for key, info in PydanticInput.model_fields.items()}
+    fields["image_urls"] = (Annotated[list[image_item], Field(min_length=1, max_length=20)], ...)
+    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+# What an idiomatic pydantic user may write instead of an AfterValidator: ``pattern=``, run by pydantic-core's
+# Rust regex engine.
+PydanticPatternInput = _pydantic_variant(
+    "PydanticPatternInput",
+    Annotated[str, StringConstraints(strict=True, pattern=f"^(?:{IMAGE_URI_PATTERN})$")],
+)
+# For the breakdown only: the same model with a URL check that does nothing.
+PydanticNoUrlCheck = _pydantic_variant("PydanticNoUrlCheck", Annotated[StrictStr, AfterValidator(lambda value: value)])
+
+
 # --- (c) fastjsonschema and (d) jsonschema, on the module's own INPUT_SCHEMA --------------------------
 
 SCHEMA: dict[str, Any] = copy.deepcopy(edit.INPUT_SCHEMA)
@@ -101,9 +129,7 @@ jsonschema.Draft202012Validator.check_schema(SCHEMA_2020)
 
 # --- test data ------------------------------------------------------------------------------------------
 
-_PNG_1PX = (
-    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-)
+_PNG_1PX = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 PROMPT = (
     "Keep the subject identity unchanged, convert the background into a rainy neon cyberpunk street at "
     "night, cinematic lighting, high detail."
@@ -169,6 +195,7 @@ js_is_valid = JS_VALIDATOR.is_valid
 CONTENDERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "runcomfy Input.from_dict": from_dict,
     "pydantic model_validate": model_validate,
+    "pydantic, pattern= (Rust regex)": PydanticPatternInput.model_validate,
     "fastjsonschema (compiled)": FJS_VALIDATE,
     "jsonschema Draft202012 .validate": js_validate,
     "jsonschema Draft202012 .is_valid": js_is_valid,
@@ -177,6 +204,7 @@ BASELINE = "pydantic model_validate"
 ERRORS: dict[str, tuple[type[BaseException], ...]] = {
     "runcomfy Input.from_dict": (runcomfy.ValidationError,),
     "pydantic model_validate": (pydantic.ValidationError,),
+    "pydantic, pattern= (Rust regex)": (pydantic.ValidationError,),
     "fastjsonschema (compiled)": (fastjsonschema.JsonSchemaValueException,),
     "jsonschema Draft202012 .validate": (jsonschema.ValidationError,),
 }
@@ -216,10 +244,8 @@ def sanity() -> None:
 
 def _raising(func: Callable[[dict[str, Any]], Any], errors: tuple[type[BaseException], ...]) -> Callable[[Any], Any]:
     def call(data: Any) -> None:
-        try:
+        with contextlib.suppress(*errors):
             func(data)
-        except errors:
-            pass
 
     return call
 
@@ -249,16 +275,35 @@ def _calibrate(func: Callable[[Any], Any], data: Any, target: float) -> int:
 
 
 def measure(
-    funcs: dict[str, Callable[[Any], Any]], data: Any, repeat: int, target: float
+    funcs: dict[str, Callable[[Any], Any]],
+    data: Any,
+    repeat: int,
+    target: float,
+    around: dict[str, tuple[Callable[[], None], Callable[[], None]]] | None = None,
 ) -> dict[str, list[float]]:
-    """Per-call seconds, ``repeat`` samples per contender; contenders interleaved (order rotated)."""
-    numbers = {name: _calibrate(func, data, target) for name, func in funcs.items()}
+    """Per-call seconds, ``repeat`` samples per contender; contenders interleaved (order rotated).
+    ``around[name]`` = (enter, leave), called around each of that contender's samples."""
+    around = around or {}
+    nothing = (lambda: None, lambda: None)
+    numbers = {}
+    for name, func in funcs.items():
+        enter, leave = around.get(name, nothing)
+        enter()
+        try:
+            numbers[name] = _calibrate(func, data, target)
+        finally:
+            leave()
     samples: dict[str, list[float]] = {name: [] for name in funcs}
     names = list(funcs)
     for round_ in range(repeat):
         order = names[round_ % len(names) :] + names[: round_ % len(names)]
         for name in order:
-            samples[name].append(_loop(funcs[name], data, numbers[name]))
+            enter, leave = around.get(name, nothing)
+            enter()
+            try:
+                samples[name].append(_loop(funcs[name], data, numbers[name]))
+            finally:
+                leave()
     return samples
 
 
@@ -272,8 +317,92 @@ def table(title: str, samples: dict[str, list[float]], baseline: str) -> str:
     ]
     for name, values in samples.items():
         paired = statistics.median(v / b for v, b in zip(values, base, strict=True))
+        lines.append(f"| {name} | {statistics.median(values) * 1e6:.2f} | {min(values) * 1e6:.2f} | {paired:.2f}× |")
+    return "\n".join(lines)
+
+
+def _url_check_patches() -> list[tuple[Any, str, Any, Callable[..., Any]]]:
+    """Where the generated code looks up its per-item image URI check, as (namespace, name, original,
+    no-op): ``_v.is_media_uri(value, kind)``, or a pattern's bound ``fullmatch`` kept as a module global."""
+    from runcomfy import _validation as v
+
+    found: list[tuple[Any, str, Any, Callable[..., Any]]] = []
+    if callable(getattr(v, "is_media_uri", None)):
+        found.append((v, "is_media_uri", v.is_media_uri, lambda value, kind: True))
+    for name, value in vars(edit).items():
+        if getattr(value, "__name__", None) in ("fullmatch", "match") and isinstance(
+            getattr(value, "__self__", None), re.Pattern
+        ):
+            found.append((edit, name, value, lambda value: True))
+    return found
+
+
+def breakdown(repeat: int, target: float) -> str:
+    """Where runcomfy's time goes: the same calls with the per-URL check made a no-op (the generated module's
+    check patched, in this process only; pydantic's AfterValidator replaced by an identity), and the URL
+    checks alone."""
+    patches = _url_check_patches()
+    hits: dict[str, int] = {}
+
+    def counting(name: str, noop: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any) -> Any:
+            hits[name] = hits.get(name, 0) + 1
+            return noop(*args)
+
+        return call
+
+    def patch() -> None:
+        for namespace, name, _, noop in patches:
+            setattr(namespace, name, noop)
+
+    def unpatch() -> None:
+        for namespace, name, original, _ in patches:
+            setattr(namespace, name, original)
+
+    for namespace, name, _, noop in patches:
+        setattr(namespace, name, counting(name, noop))
+    try:
+        from_dict(DATASETS["minimal (2 required keys, 1 URL)"])
+    finally:
+        unpatch()
+    used = [(name, original) for namespace, name, original, _ in patches if hits.get(name)]
+    if not used:
+        return "(breakdown skipped: cannot find the generated code's image URI check to stub it out)"
+    name, original = used[0]
+    url_check = (lambda item: original(item, "image")) if name == "is_media_uri" else original
+    lines = [
+        "#### Where the time goes (µs/call, medians; 'no URL check' = the per-item image URI check replaced "
+        f"by a no-op in both: runcomfy's `{name}`, pydantic's AfterValidator)",
+        "",
+        "| dict | runcomfy | runcomfy, no URL check | pydantic | pydantic, no URL check | ratio without URL check "
+        "| runcomfy's URL checks alone | benchmark's shared URL check alone |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, data in DATASETS.items():
+        urls = data["image_urls"]
+
+        def runcomfy_urls(_data: Any, items: list[str] = urls) -> None:
+            for item in items:
+                url_check(item)
+
+        def shared_urls(_data: Any, items: list[str] = urls) -> None:
+            for item in items:
+                is_image_uri(item)
+
+        funcs = {
+            "rc": from_dict,
+            "rc0": from_dict,
+            "pd": model_validate,
+            "pd0": PydanticNoUrlCheck.model_validate,
+            "rcu": runcomfy_urls,
+            "shu": shared_urls,
+        }
+        samples = measure(funcs, data, repeat, target, around={"rc0": (patch, unpatch)})
+        med = {key: statistics.median(values) * 1e6 for key, values in samples.items()}
+        ratio0 = statistics.median(a / b for a, b in zip(samples["rc0"], samples["pd0"], strict=True))
         lines.append(
-            f"| {name} | {statistics.median(values) * 1e6:.2f} | {min(values) * 1e6:.2f} | {paired:.2f}× |"
+            f"| {label} | {med['rc']:.2f} | {med['rc0']:.2f} | {med['pd']:.2f} | {med['pd0']:.2f} | {ratio0:.2f}× "
+            f"| {med['rcu']:.2f} | {med['shu']:.2f} |"
         )
     return "\n".join(lines)
 
@@ -282,6 +411,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=15, help="samples per contender and dict (default 15)")
     parser.add_argument("--target-ms", type=float, default=20.0, help="length of one sample in ms (default 20)")
+    parser.add_argument("--no-breakdown", action="store_true", help="skip the 'where the time goes' table")
     args = parser.parse_args()
     target = args.target_ms / 1000
 
@@ -299,16 +429,23 @@ def main() -> None:
         print(table(f"valid: {label}", samples, BASELINE))
         print()
         for name, values in samples.items():
-            summary[name].append(
-                statistics.median(v / b for v, b in zip(values, samples[BASELINE], strict=True))
-            )
+            summary[name].append(statistics.median(v / b for v, b in zip(values, samples[BASELINE], strict=True)))
 
     raising = {name: _raising(func, ERRORS[name]) for name, func in CONTENDERS.items() if name in ERRORS}
     raising["jsonschema Draft202012 .is_valid"] = js_is_valid
     samples = measure(raising, ERROR_CASE, args.repeat, target)
-    print(table("invalid (error path: 3 problems, all reported by runcomfy/pydantic, first by the others)",
-                samples, BASELINE))
+    print(
+        table(
+            "invalid (error path: 3 problems, all reported by runcomfy/pydantic, first by the others)",
+            samples,
+            BASELINE,
+        )
+    )
     print()
+
+    if not args.no_breakdown:
+        print(breakdown(args.repeat, target))
+        print()
 
     print("#### Summary (valid dicts): geometric mean of the per-dict ratios to pydantic\n")
     print("| contender | ratio to pydantic | target |")
