@@ -1,14 +1,70 @@
 """runcomfy: a typed, validated client for the RunComfy Model API, generated from each model's schema.
 
 Model modules live under :mod:`runcomfy.models` (``from runcomfy.models.google.nano_banana_2 import edit``)
-and are imported only when used: ``import runcomfy`` loads neither the models nor any HTTP library.
+and are imported only when used: ``import runcomfy`` loads neither the models nor any HTTP library, and
+:class:`Client` (from :mod:`runcomfy.client`) is imported on first use.
 """
 
 from __future__ import annotations
 
-from ._types import UNSET, Unset
-from .errors import ErrorDetail, RunComfyError, ValidationError
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["UNSET", "ErrorDetail", "RunComfyError", "Unset", "ValidationError", "__version__"]
+from ._types import UNSET, Unset
+from .errors import (
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    ErrorDetail,
+    InsufficientBalanceError,
+    InvalidInputError,
+    JobCancelledError,
+    JobFailedError,
+    NotFoundError,
+    RateLimitError,
+    RunComfyError,
+    ServerError,
+    SubmitUncertainError,
+    TimeoutError,
+    ValidationError,
+)
+
+if TYPE_CHECKING:
+    from .client import Client, JobStatus, RequestHandle, Result
+
+__all__ = [
+    "UNSET",
+    "APIConnectionError",
+    "APIError",
+    "AuthenticationError",
+    "Client",
+    "ErrorDetail",
+    "InsufficientBalanceError",
+    "InvalidInputError",
+    "JobCancelledError",
+    "JobFailedError",
+    "JobStatus",
+    "NotFoundError",
+    "RateLimitError",
+    "RequestHandle",
+    "Result",
+    "RunComfyError",
+    "ServerError",
+    "SubmitUncertainError",
+    "TimeoutError",
+    "Unset",
+    "ValidationError",
+    "__version__",
+]
 
 __version__ = "0.1.0"
+
+_LAZY = frozenset({"Client", "JobStatus", "RequestHandle", "Result"})
+
+
+def __getattr__(name: str) -> Any:
+    """``runcomfy.Client`` and friends, imported from :mod:`runcomfy.client` on first use."""
+    if name in _LAZY:
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'runcomfy' has no attribute {name!r}")
