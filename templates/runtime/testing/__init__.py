@@ -1,0 +1,20 @@
+"""Testing helpers: :class:`Emulator`, a local emulator of the RunComfy Model API (a real HTTP server).
+
+::
+
+    from runcomfy.testing import Emulator
+
+    with Emulator(processing_time=2.0, time_scale=100) as emu:
+        ...  # point a client at emu.base_url with emu.token
+        emu.inject("503", times=2, path_prefix="/v1/requests")
+        emu.fail_next()
+
+Run it by hand with ``python -m runcomfy.testing --port 8787``. Output images need Pillow
+(``pip install "runcomfy[testing]"``).
+"""
+
+from __future__ import annotations
+
+from ._emulator import FAULTS, Call, Emulator, Fault, Job
+
+__all__ = ["FAULTS", "Call", "Emulator", "Fault", "Job"]

@@ -1,0 +1,651 @@
+"""A local emulator of the RunComfy Model API: a real HTTP server on 127.0.0.1 for tests and benchmarks.
+
+Jobs run on a simulated clock (their state is computed from ``time.monotonic()`` on each request, no
+background work), outputs are real files made from the input, and faults can be injected per test.
+Everything is in this file but the file makers (:mod:`runcomfy.testing._media`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import functools
+import json
+import math
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from runcomfy import models as _models
+from runcomfy.errors import ValidationError
+
+from . import _media
+
+__all__ = ["FAULTS", "Call", "Emulator", "Fault", "Job"]
+
+FAULTS = frozenset({"429", "500", "502", "503", "drop", "drop_before_read", "slow", "error_200", "malformed"})
+"""The fault kinds :meth:`Emulator.inject` knows."""
+
+_MODEL_ID = re.compile(r"[A-Za-z0-9.-]+(?:/[A-Za-z0-9.-]+){1,4}")
+_STATUS_WORD = {"succeeded": "completed"}  # /status says "completed" where /result says "succeeded"
+_FINISHED = frozenset({"succeeded", "failed", "cancelled"})
+_OUTPUT_KEY = {"IMAGE": "image", "VIDEO": "video", "AUDIO": "audio"}
+_PRICES = {"IMAGE": 0.04, "VIDEO": 0.5, "AUDIO": 0.02}  # made-up USD per request
+
+
+# --- records --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Job:
+    """One submitted job. Times are ``time.monotonic()`` seconds, planned at submit from the config then."""
+
+    request_id: str
+    model_id: str
+    input: dict[str, Any]
+    submitted_at: float
+    started_at: float
+    """When processing starts (or would have, for a job cancelled in the queue)."""
+    finished_at: float
+    """When the job ends: succeeded or failed; the moment of the cancel for a cancelled job."""
+    created_wall: float
+    """``time.time()`` at submit (the base of the ISO timestamps)."""
+    queue_position: int
+    output: dict[str, Any] | None
+    error: dict[str, Any] | None
+    cancelled: bool = False
+    seen_finished_at: float | None = None
+    """When a /status, /result or /cancel answer first showed the job finished (``None`` until then)."""
+
+    def status_at(self, now: float) -> str:
+        """The state in the words of /result: in_queue, in_progress, succeeded, failed or cancelled."""
+        if self.cancelled:
+            return "cancelled"
+        if now < self.started_at:
+            return "in_queue"
+        if now < self.finished_at:
+            return "in_progress"
+        return "failed" if self.error is not None else "succeeded"
+
+    @property
+    def status(self) -> str:
+        return self.status_at(time.monotonic())
+
+    def position_at(self, now: float) -> int:
+        """The queue position: ``queue_position`` at submit, down to 1 in equal steps over the queue time."""
+        wait = self.started_at - self.submitted_at
+        left = max(0.0, self.started_at - now) / wait if wait > 0 else 0.0
+        return max(1, min(self.queue_position, 1 + math.floor(self.queue_position * left)))
+
+    def iso(self, monotonic: float) -> str:
+        wall = self.created_wall + (monotonic - self.submitted_at)
+        return datetime.fromtimestamp(wall, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One HTTP request the emulator received."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int | None
+    """The HTTP status answered; ``None`` when the connection was dropped."""
+    at: float
+    """``time.monotonic()`` when the request arrived."""
+    had_auth: bool
+    """Whether an ``Authorization`` header was sent (with any value)."""
+    request_id: str | None = None
+    fault: str | None = None
+    """The injected fault applied to this request, if any (a dropped submit still created its job)."""
+
+
+@dataclass
+class Fault:
+    """A fault waiting for its next ``times`` matching requests (see :meth:`Emulator.inject`)."""
+
+    kind: str
+    times: int = 1
+    method: str | None = None
+    path_prefix: str | None = None
+    retry_after: float | None = None
+    delay: float = 1.0
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method.upper() == method) and path.startswith(self.path_prefix or "")
+
+    @property
+    def answers(self) -> bool:
+        """Whether this fault answers in place of the API (the request itself is then not handled)."""
+        return self.kind not in ("drop", "drop_before_read", "slow")
+
+    def response(self) -> _Response:
+        if self.kind == "malformed":
+            return _Response(200, b'{"request_id": "cut sho')
+        if self.kind == "error_200":
+            return _error(200, 400002, "injected fault: no balance left on the account")
+        response = _error(int(self.kind), int(self.kind), f"injected fault: HTTP {self.kind}")
+        retry_after = 1.0 if self.retry_after is None and self.kind == "429" else self.retry_after
+        if retry_after is not None:
+            response.headers["Retry-After"] = f"{retry_after:g}"
+        return response
+
+
+@dataclass
+class _Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    authorization: str | None
+    arrived: float
+    body: bytes = b""
+
+
+@dataclass
+class _Response:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    request_id: str | None = None
+
+
+def _json(status: int, payload: Mapping[str, Any], request_id: str | None = None) -> _Response:
+    # default=...: a validation error's value for a missing field is a sentinel, sent as null
+    return _Response(status, json.dumps(payload, default=lambda _: None).encode(), request_id=request_id)
+
+
+def _error(status: int, code: int, message: str, **extra: Any) -> _Response:
+    return _json(status, {"error_code": code, "error_message": message, **extra})
+
+
+# --- models ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Model:
+    model_id: str
+    display_name: str
+    output_type: str
+    input_schema: Mapping[str, Any]
+    input_class: Any
+
+    def entry(self, include_schema: bool) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "model_id": self.model_id,
+            "display_name": self.display_name,
+            "categories": [self.output_type.lower()],
+            "base_price_usd": _PRICES.get(self.output_type, 0.0),
+            "price_unit": "request",
+        }
+        if include_schema:
+            entry["input_schema"] = self.input_schema
+        return entry
+
+    @property
+    def properties(self) -> Mapping[str, Any]:
+        properties = self.input_schema.get("properties")
+        return properties if isinstance(properties, Mapping) else {}
+
+
+@functools.cache
+def _load_model(model_id: str) -> _Model:
+    module = _models.load(model_id)
+    return _Model(
+        module.MODEL_ID,
+        module.DISPLAY_NAME or model_id,
+        module.OUTPUT_TYPE or "IMAGE",
+        module.INPUT_SCHEMA,
+        module.Input,
+    )
+
+
+# --- the emulator ---------------------------------------------------------------------------------
+
+
+class Emulator:
+    """The RunComfy Model API on ``http://127.0.0.1:<port>``; use as ``with Emulator() as emu:``.
+
+    Config (all durations in emulator seconds; emulator time runs ``time_scale`` times faster than real
+    time). Each job takes the config current at its submit:
+
+    - ``queue_time``: seconds a job waits in the queue; ``queue_position``: the position it starts at.
+    - ``processing_time``: seconds it then runs.
+    - ``fail_jobs``: every job fails (see also :meth:`fail_next`).
+    - ``max_side``: cap on the long side of output images (pixels), to keep tests fast.
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str = "test-token",
+        port: int = 0,
+        models: Iterable[str] | None = None,
+        processing_time: float = 0.0,
+        queue_time: float = 0.0,
+        queue_position: int = 1,
+        time_scale: float = 1.0,
+        fail_jobs: bool = False,
+        max_side: int = 1024,
+    ) -> None:
+        self.token = token
+        self.port = port
+        self.processing_time = processing_time
+        self.queue_time = queue_time
+        self.queue_position = queue_position
+        self.time_scale = time_scale
+        self.fail_jobs = fail_jobs
+        self.max_side = max_side
+        self.model_ids: tuple[str, ...] = tuple(_models.MODELS if models is None else models)
+        unknown = [model_id for model_id in self.model_ids if model_id not in _models.MODELS]
+        if unknown:
+            raise KeyError(f"unknown model ids: {unknown}")
+        self._lock = threading.RLock()
+        self._jobs: dict[str, Job] = {}
+        self._calls: list[Call] = []
+        self._faults: list[Fault] = []
+        self._failures: dict[str | None, int] = {}  # model id (None: any) → jobs left to fail
+        self._files: dict[str, _media.File] = {}  # key below /files/ → file
+        self._server: _Server | None = None
+        self._routes: list[tuple[str, re.Pattern[str], Callable[..., _Response]]] = [
+            ("GET", re.compile(r"/v1/models"), self._catalog),
+            ("GET", re.compile(r"/v1/models/(?P<model_id>.+)"), self._describe),
+            ("POST", re.compile(r"/v1/models/(?P<model_id>.+)"), self._submit),
+            ("GET", re.compile(r"/v1/requests/(?P<request_id>[^/]+)/status"), self._status),
+            ("GET", re.compile(r"/v1/requests/(?P<request_id>[^/]+)/result"), self._result),
+            ("POST", re.compile(r"/v1/requests/(?P<request_id>[^/]+)/cancel"), self._cancel),
+            ("GET", re.compile(r"/files/(?P<key>.+)"), self._download),
+        ]
+
+    # --- life cycle
+
+    def start(self) -> Emulator:
+        """Start serving (in a daemon thread); returns ``self``."""
+        if self._server is None:
+            self._server = _Server(self, self.port)
+            self.port = self._server.server_address[1]
+            serve = functools.partial(self._server.serve_forever, poll_interval=0.02)  # stop() waits one poll
+            threading.Thread(target=serve, name="runcomfy-emulator", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every open connection."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+            server.close_connections()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the emulator is not running: call start() or use it in a with block")
+        return f"http://127.0.0.1:{self.port}"
+
+    # --- what tests read and set
+
+    @property
+    def jobs(self) -> dict[str, Job]:
+        """request id → :class:`Job`, in submit order (a copy of the index; the jobs themselves are live)."""
+        with self._lock:
+            return dict(self._jobs)
+
+    @property
+    def calls(self) -> list[Call]:
+        """Every request received since the start (or :meth:`reset_calls`), oldest first (a copy)."""
+        with self._lock:
+            return list(self._calls)
+
+    def reset_calls(self) -> None:
+        with self._lock:
+            self._calls.clear()
+
+    def add_file(self, name: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+        """Serve ``data`` (without auth, like a public input URL) and return its URL."""
+        key = f"inputs/{name}"
+        with self._lock:
+            self._files[key] = _media.File(name, data, content_type)
+        return f"{self.base_url}/files/{quote(key)}"
+
+    def inject(
+        self,
+        fault: str,
+        times: int = 1,
+        *,
+        method: str | None = None,
+        path_prefix: str | None = None,
+        retry_after: float | None = None,
+        delay: float = 1.0,
+    ) -> Fault:
+        """Apply ``fault`` to the next ``times`` requests matching ``method`` and ``path_prefix`` (URL path).
+
+        Kinds: "429" (with ``Retry-After``, ``retry_after`` seconds, default 1), "500", "502", "503" (with
+        ``Retry-After`` only if given), "error_200" (HTTP 200 with an error body), "malformed" (HTTP 200, not
+        JSON): these answer instead of the API, the request is not handled. "drop": the request is handled
+        (a submit creates its job) but the connection is closed without an answer. "drop_before_read": the
+        connection is closed before the body is read; nothing is handled. "slow": sleep ``delay`` real
+        seconds, then answer normally. Faults are used in the order injected.
+        """
+        if fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}; known: {sorted(FAULTS)}")
+        injected = Fault(fault, times, method, path_prefix, retry_after, delay)
+        with self._lock:
+            self._faults.append(injected)
+        return injected
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def fail_next(self, n: int = 1, *, model_id: str | None = None) -> None:
+        """Make the next ``n`` jobs submitted (of ``model_id``, or of any model) fail."""
+        with self._lock:
+            self._failures[model_id] = self._failures.get(model_id, 0) + n
+
+    # --- serving (called by the request handler)
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(method, path):
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def _record(self, request: _Request, status: int | None, request_id: str | None, fault: str | None) -> None:
+        had_auth = request.authorization is not None
+        call = Call(request.method, request.path, request.query, status, request.arrived, had_auth, request_id, fault)
+        with self._lock:
+            self._calls.append(call)
+
+    def _dispatch(self, request: _Request) -> _Response:
+        if request.path.startswith("/v1/") and request.authorization != f"Bearer {self.token}":
+            return _error(401, 400004, "missing, invalid or revoked API token")
+        allowed = []
+        for method, pattern, handler in self._routes:
+            match = pattern.fullmatch(request.path)
+            if match is None:
+                continue
+            if method == request.method:
+                params = {name: unquote(value) for name, value in match.groupdict().items()}
+                try:
+                    response = handler(request, **params)
+                except Exception as exc:  # a bug of the emulator: answered, so a test sees it
+                    response = _error(500, 500000, f"emulator error: {exc!r}")
+                response.request_id = response.request_id or params.get("request_id")
+                return response
+            allowed.append(method)
+        if allowed:
+            return _error(405, 405000, f"{request.method} is not allowed here; use {' or '.join(allowed)}")
+        return _error(404, 404000, f"no such endpoint: {request.path}")
+
+    # --- the endpoints
+
+    def _model(self, model_id: str) -> _Model | None:
+        if _MODEL_ID.fullmatch(model_id) is None or model_id not in self.model_ids:
+            return None
+        return _load_model(model_id)
+
+    def _catalog(self, request: _Request) -> _Response:
+        query = request.query
+        search, category = query.get("search", "").lower(), query.get("category", "").lower()
+        try:
+            limit, offset = int(query.get("limit") or 0), int(query.get("offset") or 0)
+        except ValueError:
+            return _error(400, 400000, "limit and offset must be integers")
+        found = [
+            model
+            for model in map(_load_model, self.model_ids)
+            if (search in model.model_id.lower() or search in model.display_name.lower())
+            and (not category or category in model.entry(False)["categories"])
+        ]
+        page = found[offset : offset + limit if limit > 0 else None]
+        include_schema = query.get("include_schema", "").lower() in ("true", "1")
+        return _json(200, {"models": [model.entry(include_schema) for model in page], "total": len(found)})
+
+    def _describe(self, request: _Request, model_id: str) -> _Response:
+        model = self._model(model_id)
+        if model is None:
+            return _error(404, 400001, f"invalid model id: {model_id}")
+        return _json(200, model.entry(True))
+
+    def _submit(self, request: _Request, model_id: str) -> _Response:
+        model = self._model(model_id)
+        if model is None:
+            return _error(404, 400001, f"invalid model id: {model_id}")
+        try:
+            data = json.loads(request.body)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            return _error(400, 400000, "the request body must be a JSON object")
+        try:
+            model.input_class.from_dict(data)
+        except ValidationError as exc:
+            detail = [{"loc": list(error.path), "msg": error.expected, "input": error.value} for error in exc.errors]
+            return _json(422, {"error_code": 422, "error_message": str(exc), "detail": detail})
+        job = self._new_job(model, data)
+        urls = {f"{action}_url": self._link(job.request_id, action) for action in ("status", "result", "cancel")}
+        return _json(200, {"request_id": job.request_id, **urls}, request_id=job.request_id)
+
+    def _new_job(self, model: _Model, data: dict[str, Any]) -> Job:
+        now, wall = time.monotonic(), time.time()
+        request_id = str(uuid.uuid4())
+        with self._lock:
+            scale = self.time_scale
+            started = now + self.queue_time / scale
+            finished = started + self.processing_time / scale
+            fails = self.fail_jobs or self._take_failure(model.model_id)
+            queue_position = self.queue_position
+        output = error = None
+        if fails:
+            error = {"code": "job_failed", "message": f"injected failure of {model.model_id}"}
+        else:
+            output = self._make_output(model, data, request_id)
+        job = Job(request_id, model.model_id, data, now, started, finished, wall, queue_position, output, error)
+        with self._lock:
+            self._jobs[request_id] = job
+        return job
+
+    def _take_failure(self, model_id: str) -> bool:
+        for key in (model_id, None):
+            if self._failures.get(key, 0) > 0:
+                self._failures[key] -= 1
+                return True
+        return False
+
+    def _make_output(self, model: _Model, data: dict[str, Any], request_id: str) -> dict[str, Any]:
+        properties = model.properties
+        params = {
+            key: spec["default"] for key, spec in properties.items() if isinstance(spec, dict) and "default" in spec
+        }
+        params.update(data)
+        files = _media.MAKERS[model.output_type](params, self._first_image(properties, data), self.max_side)
+        urls = []
+        with self._lock:
+            for file in files:
+                self._files[f"{request_id}/{file.name}"] = file
+                urls.append(f"{self.base_url}/files/{request_id}/{quote(file.name)}")
+        key = _OUTPUT_KEY.get(model.output_type, "file")
+        return {key + "s": urls} if "num_images" in properties else {key: urls[0]}
+
+    def _first_image(self, properties: Mapping[str, Any], data: Mapping[str, Any]) -> bytes | None:
+        """The bytes of the first input image (``None`` when there is none or it cannot be read offline)."""
+        for key, spec in properties.items():
+            formats = (spec.get("format"), (spec.get("items") or {}).get("format")) if isinstance(spec, dict) else ()
+            value = data.get(key)
+            if any(str(form).startswith("image_uri") for form in formats) and value:
+                first = value[0] if isinstance(value, list) else value
+                return self._read_url(first) if isinstance(first, str) else None
+        return None
+
+    def _read_url(self, url: str) -> bytes | None:
+        if url.startswith("data:"):
+            header, _, payload = url.partition(",")
+            try:
+                return base64.b64decode(payload) if header.lower().endswith(";base64") else None
+            except (binascii.Error, ValueError):
+                return None
+        prefix = f"{self.base_url}/files/"
+        with self._lock:
+            file = self._files.get(unquote(url[len(prefix) :])) if url.startswith(prefix) else None
+        return file.data if file else None
+
+    def _link(self, request_id: str, action: str) -> str:
+        return f"{self.base_url}/v1/requests/{request_id}/{action}"
+
+    def _observe(self, request_id: str, cancel: bool = False) -> tuple[Job, str, float, str | None] | None:
+        """The job, its state now, now, and (with ``cancel``) the outcome of cancelling it."""
+        with self._lock:
+            job = self._jobs.get(request_id)
+            if job is None:
+                return None
+            now = time.monotonic()
+            outcome = None
+            if cancel:
+                outcome = "cancelled" if job.status_at(now) == "in_queue" else "not_cancellable"
+                if outcome == "cancelled":
+                    job.cancelled, job.finished_at = True, now
+            state = job.status_at(now)
+            if state in _FINISHED and job.seen_finished_at is None:
+                job.seen_finished_at = now
+            return job, state, now, outcome
+
+    def _status(self, request: _Request, request_id: str) -> _Response:
+        observed = self._observe(request_id)
+        if observed is None:
+            return _error(404, 404001, f"request {request_id} does not exist")
+        job, state, now, _ = observed
+        body: dict[str, Any] = {"request_id": request_id, "status": _STATUS_WORD.get(state, state)}
+        if state == "in_queue":
+            body["queue_position"] = job.position_at(now)
+        body["status_url"], body["result_url"] = self._link(request_id, "status"), self._link(request_id, "result")
+        return _json(200, body)
+
+    def _result(self, request: _Request, request_id: str) -> _Response:
+        observed = self._observe(request_id)
+        if observed is None:
+            return _error(404, 404001, f"request {request_id} does not exist")
+        job, state, _, _ = observed
+        body: dict[str, Any] = {
+            "request_id": request_id,
+            "status": state,
+            "created_at": job.iso(job.submitted_at),
+            "finished_at": job.iso(job.finished_at) if state in _FINISHED else None,
+        }
+        if state == "succeeded":
+            body["output"] = job.output
+            if request.query.get("include_cost", "").lower() in ("true", "1"):
+                body["cost"] = _load_model(job.model_id).entry(False)["base_price_usd"]
+        elif state == "failed":
+            body["error"] = job.error
+        return _json(200, body)
+
+    def _cancel(self, request: _Request, request_id: str) -> _Response:
+        observed = self._observe(request_id, cancel=True)
+        if observed is None:
+            return _error(404, 404001, f"request {request_id} does not exist")
+        _, state, _, outcome = observed
+        return _json(202, {"request_id": request_id, "status": _STATUS_WORD.get(state, state), "outcome": outcome})
+
+    def _download(self, request: _Request, key: str) -> _Response:
+        with self._lock:
+            file = self._files.get(key)
+        if file is None:
+            return _error(404, 404000, f"no such file: {key}")
+        request_id = key.partition("/")[0]
+        return _Response(200, file.data, file.content_type, request_id=None if request_id == "inputs" else request_id)
+
+
+# --- HTTP plumbing --------------------------------------------------------------------------------
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, emulator: Emulator, port: int) -> None:
+        self.emulator = emulator
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(("127.0.0.1", port), _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Close the kept-alive connections still open (their threads then end)."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as a real API behind a load balancer
+    timeout = 60  # an idle kept-alive connection is closed after this many seconds
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        emulator = self.server.emulator
+        url = urlsplit(self.path)
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        request = _Request(self.command, url.path, query, self.headers.get("Authorization"), time.monotonic())
+        fault = emulator._take_fault(request.method, request.path)
+        kind = fault.kind if fault else None
+        if kind == "drop_before_read":
+            self.close_connection = True
+            emulator._record(request, None, None, kind)
+            return
+        request.body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if fault is not None and kind == "slow":
+            time.sleep(fault.delay)
+        response = fault.response() if fault is not None and fault.answers else emulator._dispatch(request)
+        if kind == "drop":
+            self.close_connection = True
+            emulator._record(request, None, response.request_id, kind)
+            return
+        emulator._record(request, response.status, response.request_id, kind)  # before answering: no race
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(response.body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read emu.calls
+        pass

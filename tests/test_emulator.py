@@ -1,0 +1,526 @@
+"""The local RunComfy API emulator (runcomfy.testing), over real HTTP with http.client."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import io
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+import wave
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from PIL import Image
+from runcomfy.models import MODELS
+from runcomfy.testing import Emulator
+
+EDIT = "google/nano-banana-2/edit"
+EDIT_PATH = f"/v1/models/{EDIT}"
+ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
+
+
+class Answer:
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status, self.headers, self.body = status, headers, body
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def call(
+    emu: Emulator, method: str, url: str, body: object = None, *, token: str | None = "", raw: bytes | None = None
+) -> Answer:
+    """One request on a fresh connection; ``url`` is a path or a full URL on the emulator. token "" = emu.token."""
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    headers = {}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token or emu.token}"
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    connection = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=10)
+    try:
+        connection.request(method, path, body=data, headers=headers)
+        response = connection.getresponse()
+        return Answer(response.status, dict(response.headers), response.read())
+    finally:
+        connection.close()
+
+
+def png_data_uri(size: tuple[int, int], color: tuple[int, int, int] = (200, 30, 30)) -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def submit(emu: Emulator, model_id: str = EDIT, body: dict[str, Any] | None = None) -> str:
+    answer = call(
+        emu, "POST", f"/v1/models/{model_id}", body or {"prompt": "a cat", "image_urls": ["https://example.com/a.png"]}
+    )
+    assert answer.status == 200, answer.body
+    return str(answer.json()["request_id"])
+
+
+def result(emu: Emulator, request_id: str) -> dict[str, Any]:
+    answer = call(emu, "GET", f"/v1/requests/{request_id}/result")
+    assert answer.status == 200
+    return dict(answer.json())
+
+
+def status(emu: Emulator, request_id: str) -> dict[str, Any]:
+    answer = call(emu, "GET", f"/v1/requests/{request_id}/status")
+    assert answer.status == 200
+    return dict(answer.json())
+
+
+def image(emu: Emulator, url: str) -> Image.Image:
+    answer = call(emu, "GET", url, token=None)
+    assert answer.status == 200
+    return Image.open(io.BytesIO(answer.body))
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    with Emulator(max_side=256) as emulator:
+        yield emulator
+
+
+# --- auth and errors ---------------------------------------------------------------------------------
+
+
+def test_base_url_and_token(emu: Emulator) -> None:
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", emu.base_url) and emu.port > 0
+    assert emu.token == "test-token"
+    with Emulator(token="secret") as other:
+        assert call(other, "GET", "/v1/models?limit=1").status == 200
+        assert call(other, "GET", "/v1/models?limit=1", token="test-token").status == 401
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/v1/models"), ("POST", EDIT_PATH), ("GET", "/v1/requests/x/status")]
+)
+def test_missing_or_wrong_token_is_401(emu: Emulator, method: str, path: str) -> None:
+    for token in (None, "wrong"):
+        answer = call(emu, method, path, {}, token=token)
+        assert answer.status == 401
+        assert answer.json()["error_code"] == 400004 and answer.json()["error_message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v1/models/nobody/nothing"),
+        ("GET", "/v1/models/nobody/nothing"),
+        ("POST", "/v1/models/one-segment"),
+        ("POST", "/v1/models/a/b/c/d/e/f"),
+    ],
+)
+def test_unknown_model_is_404_400001(emu: Emulator, method: str, path: str) -> None:
+    answer = call(emu, method, path, {"prompt": "x"})
+    assert answer.status == 404 and answer.json()["error_code"] == 400001
+
+
+@pytest.mark.parametrize(("method", "action"), [("GET", "status"), ("GET", "result"), ("POST", "cancel")])
+def test_unknown_request_is_404_404001(emu: Emulator, method: str, action: str) -> None:
+    answer = call(emu, method, f"/v1/requests/no-such-id/{action}")
+    assert answer.status == 404 and answer.json()["error_code"] == 404001
+
+
+def test_other_404_and_405(emu: Emulator) -> None:
+    assert call(emu, "GET", "/v1/nothing").status == 404
+    assert call(emu, "GET", "/files/nope/image_1.png", token=None).status == 404
+    assert call(emu, "POST", "/v1/requests/x/status").status == 405
+
+
+@pytest.mark.parametrize("raw", [b"[1, 2]", b"{not json", b""])
+def test_body_not_a_json_object_is_400(emu: Emulator, raw: bytes) -> None:
+    answer = call(emu, "POST", EDIT_PATH, raw=raw)
+    assert answer.status == 400 and answer.json()["error_code"]
+    assert emu.jobs == {}
+
+
+def test_invalid_input_is_422_with_detail(emu: Emulator) -> None:
+    answer = call(emu, "POST", EDIT_PATH, {"image_urls": ["ftp://x"], "num_images": 9, "resolution": "8K"})
+    assert answer.status == 422
+    body = answer.json()
+    assert body["error_code"] == 422 and "validation error" in body["error_message"]
+    detail = {tuple(item["loc"]): item for item in body["detail"]}
+    assert set(detail) == {("prompt",), ("image_urls", 0), ("num_images",), ("resolution",)}
+    assert detail[("num_images",)] == {"loc": ["num_images"], "msg": "an integer >= 1 and <= 4", "input": 9}
+    assert detail[("image_urls", 0)]["input"] == "ftp://x"
+    assert detail[("prompt",)]["input"] is None  # missing
+    assert "'4K'" in detail[("resolution",)]["msg"]
+    assert emu.jobs == {}
+
+
+# --- jobs --------------------------------------------------------------------------------------------
+
+
+def test_submit_status_result_split(emu: Emulator) -> None:
+    answer = call(emu, "POST", EDIT_PATH, {"prompt": "a cat", "image_urls": ["https://example.com/a.png"]})
+    assert answer.status == 200
+    body = answer.json()
+    request_id = body["request_id"]
+    base = f"{emu.base_url}/v1/requests/{request_id}"
+    assert body == {
+        "request_id": request_id,
+        "status_url": f"{base}/status",
+        "result_url": f"{base}/result",
+        "cancel_url": f"{base}/cancel",
+    }
+    assert call(emu, "GET", body["status_url"]).json() == {
+        "request_id": request_id,
+        "status": "completed",
+        "status_url": f"{base}/status",
+        "result_url": f"{base}/result",
+    }
+    final = call(emu, "GET", body["result_url"]).json()
+    assert final["status"] == "succeeded" and "error" not in final
+    assert ISO_UTC.fullmatch(final["created_at"]) and ISO_UTC.fullmatch(final["finished_at"])
+    assert final["created_at"] <= final["finished_at"]
+    assert list(final["output"]) == ["images"] and len(final["output"]["images"]) == 1
+    job = emu.jobs[request_id]
+    assert (job.model_id, job.input["prompt"], job.status) == (EDIT, "a cat", "succeeded")
+    assert job.submitted_at <= job.started_at <= job.finished_at <= job.seen_finished_at  # type: ignore[operator]
+    assert "cost" in result_with_cost(emu, request_id)
+
+
+def result_with_cost(emu: Emulator, request_id: str) -> dict[str, Any]:
+    return dict(call(emu, "GET", f"/v1/requests/{request_id}/result?include_cost=true").json())
+
+
+def test_queue_positions_decrease_then_progress_then_complete() -> None:
+    # 10 s in the queue and 10 s of processing, at 20x: 0.5 s real each
+    with Emulator(queue_time=10, processing_time=10, queue_position=5, time_scale=20, max_side=64) as emu:
+        request_id = submit(emu)
+        positions, states = [], []
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            body = status(emu, request_id)
+            states.append(body["status"])
+            if body["status"] == "in_queue":
+                positions.append(body["queue_position"])
+            else:
+                assert "queue_position" not in body
+            if body["status"] == "completed":
+                break
+            if body["status"] == "in_progress":
+                running = result(emu, request_id)
+                assert running["status"] == "in_progress" and running["finished_at"] is None and "output" not in running
+            time.sleep(0.03)
+        assert positions[0] == 5 and positions[-1] == 1 and positions == sorted(positions, reverse=True)
+        assert len(set(positions)) >= 3
+        assert states[0] == "in_queue" and "in_progress" in states and states[-1] == "completed"
+        assert result(emu, request_id)["status"] == "succeeded"
+        job = emu.jobs[request_id]
+        assert job.started_at - job.submitted_at == pytest.approx(0.5, abs=0.01)
+        assert job.finished_at - job.started_at == pytest.approx(0.5, abs=0.01)
+
+
+def test_seen_finished_at_measures_client_delay() -> None:
+    with Emulator(processing_time=60, time_scale=600, max_side=64) as emu:  # "60 s" in 0.1 s
+        request_id = submit(emu)
+        assert status(emu, request_id)["status"] == "in_progress"
+        assert emu.jobs[request_id].seen_finished_at is None
+        time.sleep(0.15)
+        assert status(emu, request_id)["status"] == "completed"
+        job = emu.jobs[request_id]
+        assert job.seen_finished_at is not None and 0 <= job.seen_finished_at - job.finished_at < 0.5
+
+
+def test_config_changes_apply_to_later_jobs(emu: Emulator) -> None:
+    first = submit(emu)
+    emu.queue_time = 100
+    second = submit(emu)
+    assert status(emu, first)["status"] == "completed"
+    assert status(emu, second)["status"] == "in_queue"
+
+
+def test_cancel_only_while_queued() -> None:
+    with Emulator(queue_time=100, processing_time=100, max_side=64) as emu:
+        queued = submit(emu)
+        answer = call(emu, "POST", f"/v1/requests/{queued}/cancel")
+        assert answer.status == 202
+        assert answer.json() == {"request_id": queued, "status": "cancelled", "outcome": "cancelled"}
+        assert status(emu, queued)["status"] == "cancelled"
+        final = result(emu, queued)
+        assert final["status"] == "cancelled" and ISO_UTC.fullmatch(final["finished_at"]) and "output" not in final
+        again = call(emu, "POST", f"/v1/requests/{queued}/cancel").json()
+        assert again["outcome"] == "not_cancellable" and again["status"] == "cancelled"
+
+        emu.queue_time = 0
+        running = submit(emu)
+        answer = call(emu, "POST", f"/v1/requests/{running}/cancel")
+        assert answer.status == 202 and answer.json()["outcome"] == "not_cancellable"
+        assert answer.json()["status"] == "in_progress" and status(emu, running)["status"] == "in_progress"
+
+        emu.processing_time = 0
+        done = submit(emu)
+        answer = call(emu, "POST", f"/v1/requests/{done}/cancel").json()
+        assert (answer["status"], answer["outcome"]) == ("completed", "not_cancellable")
+        assert result(emu, done)["status"] == "succeeded"
+
+
+def test_failing_jobs(emu: Emulator) -> None:
+    emu.fail_next(1, model_id="openai/gpt-image-2/text-to-image")
+    emu.fail_next(1)
+    other = submit(emu)  # takes the any-model failure
+    model_failure = submit(emu, "openai/gpt-image-2/text-to-image", {"prompt": "x"})
+    fine = submit(emu, "openai/gpt-image-2/text-to-image", {"prompt": "x"})
+    for request_id in (other, model_failure):
+        final = result(emu, request_id)
+        assert final["status"] == "failed" and "output" not in final
+        assert set(final["error"]) == {"code", "message"} and final["finished_at"]
+        assert status(emu, request_id)["status"] == "failed"
+    assert result(emu, fine)["status"] == "succeeded"
+    emu.fail_jobs = True
+    assert result(emu, submit(emu))["status"] == "failed"
+
+
+# --- outputs -----------------------------------------------------------------------------------------
+
+
+def test_image_outputs_follow_the_input() -> None:
+    with Emulator() as emu:  # max_side 1024 by default
+        body = {
+            "prompt": "make it blue",
+            "image_urls": [png_data_uri((300, 150))],
+            "num_images": 3,
+            "output_format": "webp",
+            "resolution": "0.5K",
+        }
+        output = result(emu, submit(emu, EDIT, body))["output"]
+        assert len(output["images"]) == 3
+        made = [image(emu, url) for url in output["images"]]
+        assert all(img.format == "WEBP" and img.size == (512, 256) for img in made)
+        assert made[0].convert("RGB").getpixel((400, 200)) != (200, 30, 30)  # tinted: visibly changed
+        assert made[0].tobytes() != made[1].tobytes()
+        default = image(emu, result(emu, submit(emu))["output"]["images"][0])  # placeholder, 1K, auto → 1:1
+        assert (default.format, default.size) == ("PNG", (1024, 1024))
+        capped = image(
+            emu, result(emu, submit(emu, EDIT, {**body, "num_images": 1, "resolution": "4K"}))["output"]["images"][0]
+        )
+        assert capped.size == (1024, 512)  # 4K capped by max_side
+
+
+@pytest.mark.parametrize(
+    ("options", "fmt", "size"),
+    [
+        ({"aspect_ratio": "16:9", "output_format": "jpeg"}, "JPEG", (256, 144)),
+        ({"aspect_ratio": "9:16", "resolution": "0.5K", "output_format": "png"}, "PNG", (144, 256)),
+        ({"aspect_ratio": "1:1"}, "PNG", (256, 256)),
+    ],
+)
+def test_image_options(emu: Emulator, options: dict[str, Any], fmt: str, size: tuple[int, int]) -> None:
+    urls = result(emu, submit(emu, EDIT, {"prompt": "p", "image_urls": [png_data_uri((40, 40))], **options}))["output"][
+        "images"
+    ]
+    made = image(emu, urls[0])
+    assert (made.format, made.size) == (fmt, size)
+
+
+def test_input_file_served_by_the_emulator(emu: Emulator) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (90, 120), (0, 255, 0)).save(buffer, format="PNG")
+    url = emu.add_file("portrait.png", buffer.getvalue(), "image/png")
+    assert url.startswith(emu.base_url + "/files/")
+    download = call(emu, "GET", url, token=None)
+    assert download.status == 200 and download.headers["Content-Type"] == "image/png"
+    made = image(emu, result(emu, submit(emu, EDIT, {"prompt": "p", "image_urls": [url]}))["output"]["images"][0])
+    assert made.size == (192, 256)  # "auto": the input's 3:4
+
+
+def test_single_image_and_image_size_models(emu: Emulator) -> None:
+    output = result(emu, submit(emu, "openai/gpt-image-2/text-to-image", {"prompt": "x", "aspect_ratio": "3:2"}))[
+        "output"
+    ]
+    assert list(output) == ["image"] and image(emu, output["image"]).size == (256, 171)
+    output = result(
+        emu, submit(emu, "wan-ai/wan-2.7/pro/text-to-image", {"prompt": "x", "image_size": "portrait_16_9"})
+    )["output"]
+    assert image(emu, output["image"]).size == (144, 256)
+    output = result(
+        emu, submit(emu, "blackforestlabs/flux-2-klein/4b/text-to-image", {"prompt": "x", "width": 200, "height": 100})
+    )["output"]
+    assert image(emu, output["image"]).size == (200, 100)
+
+
+def test_video_output_is_an_mp4(emu: Emulator) -> None:
+    output = result(emu, submit(emu, "kling/kling-video-o3/pro/text-to-video", {"prompt": "waves"}))["output"]
+    assert list(output) == ["video"]
+    download = call(emu, "GET", output["video"], token=None)
+    assert download.headers["Content-Type"] == "video/mp4" and download.body[4:8] == b"ftyp"
+
+
+def test_audio_output_is_a_wav(emu: Emulator) -> None:
+    output = result(emu, submit(emu, "acestep-ai/ace-step/text-to-audio", {"tags": "jazz"}))["output"]
+    assert list(output) == ["audio"]
+    download = call(emu, "GET", output["audio"], token=None)
+    assert download.headers["Content-Type"] == "audio/wav"
+    with wave.open(io.BytesIO(download.body)) as wav:
+        assert wav.getnframes() > 0 and wav.getnchannels() == 1
+
+
+# --- catalog -----------------------------------------------------------------------------------------
+
+
+def test_catalog(emu: Emulator) -> None:
+    everything = call(emu, "GET", "/v1/models").json()
+    assert everything["total"] == len(MODELS) == len(everything["models"])
+    entry = next(item for item in everything["models"] if item["model_id"] == EDIT)
+    assert entry == {
+        "model_id": EDIT,
+        "display_name": "Nano Banana 2 Edit",
+        "categories": ["image"],
+        "base_price_usd": entry["base_price_usd"],
+        "price_unit": entry["price_unit"],
+    }
+    videos = call(emu, "GET", "/v1/models?category=video&limit=5&offset=2").json()
+    assert len(videos["models"]) == 5 and videos["total"] > 5
+    assert all(item["categories"] == ["video"] for item in videos["models"])
+    found = call(emu, "GET", "/v1/models?search=Nano%20Banana&include_schema=true").json()
+    assert found["total"] == 3 and all("input_schema" in item for item in found["models"])
+    one = call(emu, "GET", f"/v1/models/{EDIT}").json()
+    assert one["model_id"] == EDIT and one["input_schema"]["required"] == ["prompt", "image_urls"]
+    assert call(emu, "GET", "/v1/models?limit=x").status == 400
+
+
+def test_restricted_models() -> None:
+    with Emulator(models=[EDIT, "openai/gpt-image-2/edit"]) as emu:
+        assert call(emu, "GET", "/v1/models").json()["total"] == 2
+        assert call(emu, "POST", "/v1/models/openai/gpt-image-2/text-to-image", {"prompt": "x"}).status == 404
+    with pytest.raises(KeyError):
+        Emulator(models=["no/such-model"])
+
+
+# --- faults ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["429", "500", "502", "503"])
+def test_status_faults(emu: Emulator, kind: str) -> None:
+    emu.inject(kind, retry_after=2 if kind == "503" else None)
+    answer = call(emu, "POST", EDIT_PATH, {"prompt": "x", "image_urls": ["https://example.com/a.png"]})
+    assert answer.status == int(kind) and "error_code" in answer.json()
+    assert answer.headers.get("Retry-After") == {"429": "1", "503": "2"}.get(kind)
+    assert emu.jobs == {}  # not handled
+    assert call(emu, "GET", "/v1/models?limit=1").status == 200  # used up
+    assert [(c.status, c.fault) for c in emu.calls] == [(int(kind), kind), (200, None)]
+
+
+def test_error_200_and_malformed(emu: Emulator) -> None:
+    emu.inject("error_200")
+    emu.inject("malformed")
+    first = call(emu, "GET", "/v1/models")
+    assert first.status == 200 and first.json()["error_code"] == 400002
+    second = call(emu, "GET", "/v1/models")
+    assert second.status == 200
+    with pytest.raises(ValueError):
+        second.json()
+    assert [c.fault for c in emu.calls] == ["error_200", "malformed"]
+
+
+def test_drop_after_submit_still_creates_the_job(emu: Emulator) -> None:
+    emu.inject("drop", method="POST", path_prefix="/v1/models/")
+    with pytest.raises((http.client.HTTPException, OSError)):
+        call(emu, "POST", EDIT_PATH, {"prompt": "x", "image_urls": ["https://example.com/a.png"]})
+    (request_id,) = emu.jobs
+    (record,) = emu.calls
+    assert (record.status, record.fault, record.request_id) == (None, "drop", request_id)
+    assert result(emu, request_id)["status"] == "succeeded"
+
+
+def test_drop_before_read_creates_nothing(emu: Emulator) -> None:
+    emu.inject("drop_before_read")
+    with pytest.raises((http.client.HTTPException, OSError)):
+        call(emu, "POST", EDIT_PATH, {"prompt": "x", "image_urls": ["https://example.com/a.png"]})
+    assert emu.jobs == {}
+    assert [(c.status, c.fault) for c in emu.calls] == [(None, "drop_before_read")]
+    submit(emu)  # the next request is answered
+
+
+def test_slow(emu: Emulator) -> None:
+    emu.inject("slow", delay=0.3)
+    started = time.monotonic()
+    assert call(emu, "GET", "/v1/models?limit=1").status == 200
+    assert time.monotonic() - started >= 0.3
+    assert emu.calls[-1].fault == "slow"
+
+
+def test_faults_match_and_are_used_in_order(emu: Emulator) -> None:
+    emu.inject("503", times=2, method="GET", path_prefix="/v1/requests/")
+    emu.inject("500", path_prefix="/v1/requests/")
+    request_id = submit(emu)  # a POST to /v1/models: not matched
+    assert [call(emu, "GET", f"/v1/requests/{request_id}/status").status for _ in range(4)] == [503, 503, 500, 200]
+    with pytest.raises(ValueError):
+        emu.inject("teapot")
+    emu.inject("500")
+    emu.clear_faults()
+    assert call(emu, "GET", "/v1/models?limit=1").status == 200
+
+
+# --- call log ----------------------------------------------------------------------------------------
+
+
+def test_call_log(emu: Emulator) -> None:
+    request_id = submit(emu)
+    url = result(emu, request_id)["output"]["images"][0]
+    call(emu, "GET", url, token=None)
+    call(emu, "GET", url)  # a careless client sending its token to the file host
+    calls = emu.calls
+    assert [(c.method, c.status, c.request_id) for c in calls] == [
+        ("POST", 200, request_id),
+        ("GET", 200, request_id),
+        ("GET", 200, request_id),
+        ("GET", 200, request_id),
+    ]
+    assert [c.had_auth for c in calls] == [True, True, False, True]
+    assert calls[1].path == f"/v1/requests/{request_id}/result" and calls[0].at <= calls[1].at
+    call(emu, "GET", "/v1/models?search=kling&limit=2")
+    assert emu.calls[-1].query == {"search": "kling", "limit": "2"}
+    emu.reset_calls()
+    assert emu.calls == []
+
+
+# --- packaging ---------------------------------------------------------------------------------------
+
+
+def test_no_requests_and_lazy_pillow() -> None:
+    code = """
+import sys, json, urllib.request
+from runcomfy.testing import Emulator
+with Emulator(max_side=32) as emu:
+    def post(model, body):
+        req = urllib.request.Request(emu.base_url + "/v1/models/" + model, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Authorization": "Bearer " + emu.token})
+        return urllib.request.urlopen(req).status
+    post("acestep-ai/ace-step/text-to-audio", {"tags": "x"})
+    before = "PIL" in sys.modules
+    post("openai/gpt-image-2/text-to-image", {"prompt": "x"})
+    print(before, "PIL" in sys.modules, "requests" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True).stdout
+    assert out.split() == ["False", "True", "False"]
+
+
+def test_command_line() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runcomfy.testing", "--port", "0", "--token", "cli"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+        assert match and "cli" in line, line
+        connection = http.client.HTTPConnection("127.0.0.1", int(match.group(1)), timeout=5)
+        connection.request("GET", "/v1/models?limit=1", headers={"Authorization": "Bearer cli"})
+        assert connection.getresponse().status == 200
+        connection.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
