@@ -60,6 +60,13 @@ BROKEN = [
     ({"type": "object", "properties": {"a": {"type": "string", "pattern": "(["}}}, "at /input_schema/properties/a/pattern: not a valid JSON Schema: '([' is not a 'regex'"),
     ({"type": "string"}, "at /input_schema: the input schema must be an object schema with 'properties'"),
     ({"model_id": "acme/other", "input_schema": SIMPLE}, "at /model_id: model_id 'acme/other' does not match the file's path 'acme/bad'"),
+    ({"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "properties": {"a": {"type": "array", "prefixItems": [{}]}}},
+     "at /input_schema/properties/a/prefixItems: keyword 'prefixItems' is not part of the schema's draft (7)"),
+    ({"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "definitions": {"p": {"type": "integer"}},
+      "properties": {"a": {"$ref": "#/definitions/p", "maximum": 3}}},
+     "at /input_schema/properties/a/$ref: maximum beside $ref: draft 7 ignores them"),
+    ({"type": "object", "properties": {"a": {"type": "array", "additionalItems": False}}},
+     "at /input_schema/properties/a/additionalItems: keyword 'additionalItems' is not part of the schema's draft (2020)"),
 ]  # fmt: skip
 
 

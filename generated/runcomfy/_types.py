@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Final, Generic, Literal, TypeVar
 
-__all__ = ["UNSET", "ModelInput", "Unset"]
+__all__ = ["UNSET", "Model", "ModelInput", "Unset"]
 
 O = TypeVar("O")  # noqa: E741 - the Output type of a model
 
@@ -43,13 +43,19 @@ class Unset:
 UNSET: Final[Unset] = Unset()
 
 
-class ModelInput(Generic[O]):
+class Model:
+    """Base of every generated dataclass (inputs and their nested objects): JSON objects to the checks."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:  # pragma: no cover - every generated class defines it
+        raise NotImplementedError
+
+
+class ModelInput(Model, Generic[O]):
     """Base of every generated ``Input``: ties it to its model id and its ``Output`` type, so that
     ``client.run(edit.Input(...))`` is typed ``Result[edit.Output]``."""
 
     __slots__ = ()
     _model_id: ClassVar[str]
     _output: ClassVar[type[Any]]
-
-    def to_dict(self) -> dict[str, Any]:  # pragma: no cover - every generated Input defines it
-        raise NotImplementedError

@@ -219,6 +219,8 @@ class Emitter:
     def _type_test(node: Node, kind: str, var: str) -> str:
         if kind == "object" and node.model is not None:
             return f"_isinstance({var}, ({node.model.class_name}, _dict)) or _v.is_mapping({var})"
+        if kind == "integer" and not node.integral_floats:  # draft 4: 2.0 is not an integer
+            return f"_type({var}) is _int or _v.is_int({var})"
         return TYPE_TESTS[kind].format(v=var)
 
     def _if_chain(self, chain: list[Any]) -> list[str]:
@@ -397,7 +399,7 @@ class Emitter:
                 f"if not _isinstance({var}, {cls}):",
                 f"{INDENT}{var} = _v.build({cls}, {var}, {path.code()}, _e)",
             ]
-        lines = [f"{var} = _dict({var})"]
+        lines = [f"{var} = _v.as_dict({var})"]
         key, item = f"_k{depth + 1}", f"_x{depth + 1}"
         for name in node.required:
             lines += [f"if {py_literal(name)} not in {var}:"]

@@ -21,6 +21,7 @@ class Node:
     pointer: str
     types: tuple[str, ...] | None = None
     never: bool = False  # the boolean schema ``false``: no value is valid
+    integral_floats: bool = True  # "integer" accepts 2.0 (draft 6 and later; draft 4 does not)
     enum: tuple[Any, ...] | None = None
     is_const: bool = False
     # numbers

@@ -25,6 +25,13 @@ from .naming import class_name, field_names, unique_class_name
 
 MAX_DEPTH = 40
 
+# Drafts by jsonschema validator class name, and the keywords that exist only from (or until) one.
+DRAFTS = {"Draft4Validator": 4, "Draft6Validator": 6, "Draft7Validator": 7, "Draft201909Validator": 2019,
+          "Draft202012Validator": 2020}  # fmt: skip
+SINCE_DRAFT = {"const": 6, "contains": 6, "propertyNames": 6, "dependentRequired": 2019, "minContains": 2019,
+               "maxContains": 2019, "prefixItems": 2020}  # fmt: skip
+UNTIL_DRAFT = {"additionalItems": 2019}
+
 MEDIA_FORMATS = frozenset({"image_uri", "video_uri", "audio_uri"})
 MEDIA_ARRAY_FORMATS = frozenset({"image_uris", "video_uris", "audio_uris"})
 KNOWN_FORMATS = MEDIA_FORMATS | MEDIA_ARRAY_FORMATS | {"uri"}
@@ -72,6 +79,7 @@ class SchemaParser:
         self._class_names: set[str] = set()
         self._refs: dict[str, Node] = {}
         self._ref_stack: list[str] = []
+        self.draft = 2020
 
     # --- entry point -------------------------------------------------------------------------------
 
@@ -128,7 +136,9 @@ class SchemaParser:
             validator = jsonschema.validators.validator_for(self.root, default=jsonschema.Draft202012Validator)
         except jsonschema.exceptions.SchemaError as exc:  # pragma: no cover - an unknown $schema
             raise self.error(("$schema",), str(exc.message)) from None
-        self.validator_class = validator
+        if validator.__name__ not in DRAFTS:
+            raise self.error(("$schema",), f"unsupported JSON Schema draft {self.root.get('$schema')!r} (4 to 2020-12)")
+        self.draft = DRAFTS[validator.__name__]
         error = jsonschema.exceptions.best_match(
             validator(validator.META_SCHEMA, format_checker=validator.FORMAT_CHECKER).iter_errors(self.root)
         )
@@ -148,7 +158,7 @@ class SchemaParser:
         self._check_keywords(raw, path)
         if "$ref" in raw:
             return self._ref_node(parsed, raw, path, context)
-        node = Node(pointer)
+        node = Node(pointer, integral_floats=self.draft > 4)
         self._read_annotations(node, parsed, raw)
         self._read_type(node, parsed, raw, path)
         self._read_numbers(node, parsed, raw)
@@ -160,9 +170,18 @@ class SchemaParser:
 
     def _check_keywords(self, raw: dict[str, Any], path: tuple[str | int, ...]) -> None:
         for key in raw:
+            if (key in SINCE_DRAFT and self.draft < SINCE_DRAFT[key]) or (
+                key in UNTIL_DRAFT and self.draft > UNTIL_DRAFT[key]
+            ):
+                raise self.error((*path, key), f"keyword {key!r} is not part of the schema's draft ({self.draft}): "
+                                 "a validator would ignore it")  # fmt: skip
             if key in VALIDATION_KEYWORDS or key in ANNOTATION_KEYWORDS or key.startswith("x-"):
                 continue
             raise self.error((*path, key), f"unsupported JSON Schema keyword {key!r}")
+        if "$ref" in raw and self.draft <= 7:
+            ignored = sorted(key for key in raw if key in VALIDATION_KEYWORDS and key != "$ref")
+            if ignored:
+                raise self.error((*path, "$ref"), f"{', '.join(ignored)} beside $ref: draft {self.draft} ignores them")
 
     def _ref_node(
         self, parsed: JsonSchemaObject, raw: dict[str, Any], path: tuple[str | int, ...], context: str
@@ -231,14 +250,17 @@ class SchemaParser:
             node.types = tuple(t for t in JSON_TYPES if t in listed)
         if "enum" in raw:
             node.enum = tuple(raw["enum"])
-        if "const" in raw:
-            node.enum, node.is_const = (raw["const"],), True
         if parsed.nullable:
-            # OpenAPI 3.0: "nullable: true" admits null beside the declared type (and enum).
+            # OpenAPI 3.0: "nullable: true" admits null beside the declared type and enum (not const).
             if node.types is not None and "null" not in node.types:
                 node.types = ("null", *node.types)
             if node.enum is not None and None not in node.enum:
                 node.enum = (*node.enum, None)
+        if "const" in raw:
+            enum = node.enum
+            node.enum, node.is_const = (raw["const"],), True
+            if enum is not None:  # both: only values in the enum and equal to the const
+                node.all_of = (*node.all_of, Node(node.pointer + "/enum", enum=enum))
 
     def _read_numbers(self, node: Node, parsed: JsonSchemaObject, raw: dict[str, Any]) -> None:
         node.minimum = _num(parsed.minimum)

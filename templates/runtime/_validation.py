@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from ._types import Model
 from .errors import MISSING, UNKNOWN_FIELD, ErrorDetail, ValidationError, suggest
 
 __all__ = ["BUILTINS", "MISSING", "ErrorDetail", "ValidationError"]
@@ -29,8 +30,8 @@ _M = TypeVar("_M")
 # field's kind. Generated modules call these patterns' ``fullmatch`` directly (one C call per value).
 MEDIA_URI = {
     kind: re.compile(
-        r"(?i:https?)://[^\s/?#]+(?:[/?#]\S*)?"
-        rf"|(?i:data:{kind})/[A-Za-z0-9][A-Za-z0-9.+-]*(?:;[A-Za-z0-9.+-]+=[^;,\s]*)*(?i:;base64),[A-Za-z0-9+/]+={{0,2}}"
+        r"(?ai:https?)://[^\s/?#]+(?:[/?#]\S*)?"
+        rf"|(?ai:data:{kind})/[A-Za-z0-9][A-Za-z0-9.+-]*(?:;[A-Za-z0-9.+-]+=[^;,\s]*)*(?ai:;base64),[A-Za-z0-9+/]+={{0,2}}"
     )
     for kind in ("image", "video", "audio")
 }
@@ -49,12 +50,23 @@ def is_integer(value: object) -> bool:
     return isinstance(value, float) and value.is_integer()
 
 
+def is_int(value: object) -> bool:
+    """Draft 4's integer: an ``int`` that is not a ``bool`` (``2.0`` is a number, not an integer)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def is_mapping(value: object) -> bool:
-    return isinstance(value, Mapping)
+    """A JSON object: a mapping, or a generated dataclass (seen by the checks as its JSON form)."""
+    return isinstance(value, (Mapping, Model))
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """A fresh dict of a JSON object (a generated dataclass gives its ``to_dict()``)."""
+    return value.to_dict() if isinstance(value, Model) else dict(value)
 
 
 def to_int(value: Any) -> Any:
@@ -75,6 +87,10 @@ def json_equal(one: Any, two: Any) -> bool:
         return isinstance(one, bool) and isinstance(two, bool) and one == two
     if isinstance(one, (list, tuple)) and isinstance(two, (list, tuple)):
         return len(one) == len(two) and all(json_equal(a, b) for a, b in zip(one, two, strict=True))
+    if isinstance(one, Model):
+        return json_equal(one.to_dict(), two)
+    if isinstance(two, Model):
+        return json_equal(one, two.to_dict())
     if isinstance(one, Mapping) and isinstance(two, Mapping):
         return one.keys() == two.keys() and all(json_equal(one[k], two[k]) for k in one)
     if isinstance(one, (list, tuple, Mapping)) or isinstance(two, (list, tuple, Mapping)):
@@ -181,7 +197,7 @@ def check_contains(
 def build(cls: Callable[..., _M], data: Any, path: Path, errors: list[ErrorDetail]) -> Any:
     """A nested dataclass from a dict, its errors located under ``path``."""
     try:
-        return cls.from_dict(data)  # type: ignore[attr-defined]
+        return cls.from_dict(as_dict(data) if isinstance(data, Model) else data)  # type: ignore[attr-defined]
     except ValidationError as exc:
         errors.extend(exc.prefixed(path))
         return data

@@ -1,0 +1,607 @@
+"""The reference ("oracle") semantics the generated ``Input`` classes are tested against.
+
+Plain JSON Schema as the ``jsonschema`` package implements it, plus exactly the documented deviations,
+implemented here independently of the generator (nothing is imported from ``runcomfy_codegen``):
+
+1. Closing rule: an object schema with non-empty ``properties`` and neither ``additionalProperties`` nor
+   ``patternProperties`` gets ``additionalProperties: false``, unless it is a direct branch of ``allOf``.
+2. OpenAPI ``nullable: true`` adds ``"null"`` to ``type`` (when present) and ``None`` to ``enum`` (when
+   present).
+3. The custom formats ``image_uri``/``video_uri``/``audio_uri``, their ``*_uris`` list forms, and ``uri``.
+4. The draft comes from ``$schema``, 2020-12 by default.
+
+Also here: hypothesis strategies for valid format values and JSON values, the mutations the differential
+tests apply, and helpers that run the generated code and compare its verdict with the oracle's.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import math
+import string
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import jsonschema.validators
+from hypothesis import strategies as st
+from hypothesis_jsonschema import from_schema
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMAS_DIR = ROOT / "schemas"
+REFERENCE_OUTPUT_MODEL = "google/nano-banana-2/edit"  # its output_schema is the generic one
+
+
+# --- schema files ----------------------------------------------------------------------------------
+
+
+def schema_files() -> list[tuple[str, dict[str, Any]]]:
+    """(model_id, file contents) of every schema file, sorted by model id."""
+    found = []
+    for path in sorted(SCHEMAS_DIR.rglob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        found.append((data["model_id"], data))
+    return sorted(found, key=lambda item: item[0])
+
+
+# --- deviations 1 and 2: normalising a schema ------------------------------------------------------
+
+# Keywords whose value is one schema, a list of schemas, or a name → schema mapping.
+_ONE = ("additionalItems", "additionalProperties", "contains", "not", "propertyNames", "if", "then", "else",
+        "unevaluatedItems", "unevaluatedProperties", "contentSchema")  # fmt: skip
+_LIST = ("anyOf", "oneOf", "prefixItems")
+_MAP = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+
+
+def normalise(schema: Any) -> Any:
+    """A copy of ``schema`` with the closing rule and ``nullable`` applied at every schema position."""
+    return _normalise(schema, in_all_of=False)
+
+
+def _normalise(node: Any, *, in_all_of: bool) -> Any:
+    if not isinstance(node, dict):
+        return copy.deepcopy(node)
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "allOf" and isinstance(value, list):
+            out[key] = [_normalise(branch, in_all_of=True) for branch in value]
+        elif (key in _LIST and isinstance(value, list)) or (key == "items" and isinstance(value, list)):
+            out[key] = [_normalise(branch, in_all_of=False) for branch in value]
+        elif key in (*_ONE, "items"):
+            out[key] = _normalise(value, in_all_of=False)
+        elif (key in _MAP and isinstance(value, dict)) or (key == "dependencies" and isinstance(value, dict)):
+            out[key] = {name: _normalise(sub, in_all_of=False) for name, sub in value.items()}
+        else:
+            out[key] = copy.deepcopy(value)
+    if out.get("nullable") is True:
+        if "type" in out:
+            kinds = out["type"]
+            kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+            if "null" not in kinds:
+                kinds.append("null")
+            out["type"] = kinds
+        if isinstance(out.get("enum"), list) and not any(value is None for value in out["enum"]):
+            out["enum"] = [*out["enum"], None]
+    properties = out.get("properties")
+    if (
+        isinstance(properties, dict)
+        and properties
+        and "additionalProperties" not in out
+        and "patternProperties" not in out
+        and not in_all_of
+    ):
+        out["additionalProperties"] = False
+    return out
+
+
+# --- deviation 3: formats --------------------------------------------------------------------------
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_ALNUM = frozenset(string.ascii_letters + string.digits)
+_SUBTYPE_REST = _ALNUM | frozenset(".+-")
+_BASE64 = _ALNUM | frozenset("+/")
+_SCHEME_REST = _ALNUM | frozenset("+.-")
+
+
+def _ascii_lower(text: str) -> str:
+    return text.translate(_ASCII_LOWER)
+
+
+def _has_space(text: str) -> bool:
+    return any(char.isspace() for char in text)
+
+
+def _is_http_url(text: str) -> bool:
+    for scheme in ("https://", "http://"):
+        head = text[: len(scheme)]
+        if head.isascii() and _ascii_lower(head) == scheme:
+            rest = text[len(scheme) :]
+            cut = min((rest.index(c) for c in "/?#" if c in rest), default=len(rest))
+            host, tail = rest[:cut], rest[cut:]
+            return bool(host) and not _has_space(host) and not _has_space(tail)
+    return False
+
+
+def _is_data_uri(text: str, kind: str) -> bool:
+    if not (text[:5].isascii() and _ascii_lower(text[:5]) == "data:"):  # scheme and ";base64": ASCII, any case
+        return False
+    head, comma, payload = text[len("data:") :].partition(",")
+    if not comma:
+        return False
+    stripped = payload.rstrip("=")
+    if not stripped or len(payload) - len(stripped) > 2 or not set(stripped) <= _BASE64:
+        return False
+    parts = head.split(";")
+    if len(parts) < 2 or not parts[-1].isascii() or _ascii_lower(parts[-1]) != "base64":
+        return False
+    media_kind, slash, subtype = parts[0].partition("/")
+    if not slash or not media_kind.isascii() or _ascii_lower(media_kind) != kind:
+        return False
+    if not subtype or subtype[0] not in _ALNUM or not set(subtype[1:]) <= _SUBTYPE_REST:
+        return False
+    for parameter in parts[1:-1]:
+        name, equals, value = parameter.partition("=")
+        if not equals or not name or not set(name) <= _SUBTYPE_REST or _has_space(value):
+            return False
+    return True
+
+
+def is_media_uri(value: object, kind: str) -> bool:
+    """The ``<kind>_uri`` format: a non-string passes (``type`` handles it)."""
+    if not isinstance(value, str):
+        return True
+    return _is_http_url(value) or _is_data_uri(value, kind)
+
+
+def is_media_uri_list(value: object, kind: str) -> bool:
+    """The ``<kind>_uris`` format: a non-list passes; a list needs every item a valid ``<kind>_uri``."""
+    if not isinstance(value, list):
+        return True
+    return all(isinstance(item, str) and is_media_uri(item, kind) for item in value)
+
+
+def is_uri(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    scheme, colon, rest = value.partition(":")
+    return (
+        bool(colon)
+        and bool(scheme)
+        and scheme[0] in frozenset(string.ascii_letters)
+        and set(scheme[1:]) <= _SCHEME_REST
+        and not _has_space(rest)
+    )
+
+
+def _make_format_checker() -> jsonschema.FormatChecker:
+    checker = jsonschema.FormatChecker(formats=())
+    for kind in ("image", "video", "audio"):
+        checker.checks(f"{kind}_uri")(lambda value, kind=kind: is_media_uri(value, kind))
+        checker.checks(f"{kind}_uris")(lambda value, kind=kind: is_media_uri_list(value, kind))
+    checker.checks("uri")(is_uri)
+    return checker
+
+
+FORMAT_CHECKER = _make_format_checker()
+
+
+# --- deviation 4 and the validator -----------------------------------------------------------------
+
+
+class Oracle:
+    """``jsonschema`` on the normalised schema, with the format checker above."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.raw = schema
+        self.schema = normalise(schema)
+        cls = jsonschema.validators.validator_for(self.schema, default=jsonschema.Draft202012Validator)
+        self.validator = cls(self.schema, format_checker=FORMAT_CHECKER)
+
+    def is_valid(self, instance: Any) -> bool:
+        return bool(self.validator.is_valid(instance))
+
+    def explain(self, instance: Any) -> str:
+        error = jsonschema.exceptions.best_match(self.validator.iter_errors(instance))
+        if error is None:
+            return "valid"
+        where = "/".join(map(str, error.absolute_path)) or "(root)"
+        return f"invalid at {where}: {error.message[:200]}"
+
+
+# --- JSON equality ---------------------------------------------------------------------------------
+
+
+def json_equal(one: Any, two: Any) -> bool:
+    """Equality of JSON data: ``2 == 2.0``, ``True != 1``, containers compared deeply and by type."""
+    if isinstance(one, bool) or isinstance(two, bool):
+        return type(one) is type(two) and one == two
+    if isinstance(one, (int, float)) and isinstance(two, (int, float)):
+        return one == two
+    if isinstance(one, str) or isinstance(two, str) or one is None or two is None:
+        return type(one) is type(two) and one == two
+    if isinstance(one, list) and isinstance(two, list):
+        return len(one) == len(two) and all(json_equal(a, b) for a, b in zip(one, two, strict=True))
+    if isinstance(one, dict) and isinstance(two, dict):
+        return one.keys() == two.keys() and all(json_equal(one[k], two[k]) for k in one)
+    return False
+
+
+def identical(one: Any, two: Any) -> bool:
+    """Exactly the same JSON data, number types included (``2`` is not ``2.0``)."""
+    return type(one) is type(two) and json.dumps(one, sort_keys=True) == json.dumps(two, sort_keys=True)
+
+
+def is_plain_json(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, str)):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(is_plain_json(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and is_plain_json(v) for k, v in value.items())
+    return False
+
+
+# --- strategies ------------------------------------------------------------------------------------
+
+_HOSTS = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?(\.[a-z]{2,5}){1,2}(:[0-9]{2,4})?", fullmatch=True)
+_URL_TAILS = st.one_of(
+    st.just(""),
+    st.from_regex(r"(/[A-Za-z0-9._~%!$&'()*+,;=:@-]{0,10}){1,3}(\?[a-z]{1,4}=[A-Za-z0-9%]{0,6})?(#[a-z]{0,4})?",
+                  fullmatch=True),
+    st.sampled_from(["?sig=abc", "#frag", "/", "/a.png", "/video.mp4?x=1&y=2"]),
+)  # fmt: skip
+
+
+def http_urls() -> st.SearchStrategy[str]:
+    return st.builds("{}://{}{}".format, st.sampled_from(["https", "http", "HTTPS", "Http"]), _HOSTS, _URL_TAILS)
+
+
+def data_uris(kind: str) -> st.SearchStrategy[str]:
+    return st.builds(
+        "data:{}/{}{};base64,{}".format,
+        st.sampled_from([kind, kind.upper(), kind.capitalize()]),
+        st.from_regex(r"[A-Za-z0-9][A-Za-z0-9.+-]{0,8}", fullmatch=True),
+        st.from_regex(r"(;[a-z]{1,7}=[A-Za-z0-9-]{0,6}){0,2}", fullmatch=True),
+        st.binary(min_size=1, max_size=12).map(lambda b: base64.b64encode(b).decode("ascii")),
+    )
+
+
+def media_uris(kind: str) -> st.SearchStrategy[str]:
+    return st.one_of(http_urls(), data_uris(kind))
+
+
+CUSTOM_FORMATS: dict[str, st.SearchStrategy[str]] = {
+    f"{kind}_uri": media_uris(kind) for kind in ("image", "video", "audio")
+}
+
+
+def _generation_hints(node: Any) -> Any:
+    """hypothesis-jsonschema applies ``format`` to strings only: spell out what ``<kind>_uris`` means
+    for an array's items (the oracle still judges every drawn instance against the real schema)."""
+    if isinstance(node, list):
+        return [_generation_hints(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: (value if key in ("enum", "const", "default", "examples") else _generation_hints(value))
+           for key, value in node.items()}  # fmt: skip
+    fmt = out.get("format")
+    if fmt in ("image_uris", "video_uris", "audio_uris"):
+        item = {"type": "string", "format": fmt[: -len("s")]}
+        items = out.get("items")
+        out["items"] = item if items is None or items is True else {"allOf": [items, item]}
+    return out
+
+
+def instances(oracle: Oracle) -> st.SearchStrategy[Any]:
+    """Instances of the normalised schema (hypothesis-jsonschema; may need filtering with the oracle)."""
+    return from_schema(_generation_hints(oracle.schema), custom_formats=CUSTOM_FORMATS)
+
+
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**40), max_value=2**40),
+    st.floats(allow_nan=False, allow_infinity=False, width=64),
+    st.sampled_from([0, 1, -1, 2, 1.0, 2.0, 0.5, -0.0, 10**20, 1e20]),
+    st.text(max_size=8),
+    st.sampled_from(["", "a", "1", "https://example.com/x.png", "data:image/png;base64,AAAA", "null", "true"]),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=4), children, max_size=4)
+    ),
+    max_leaves=8,
+)
+
+
+# --- mutations -------------------------------------------------------------------------------------
+
+# One representative value of each JSON type (and the usual suspects between them).
+TYPE_REPRESENTATIVES: tuple[Any, ...] = (None, True, False, 0, 7, -3, 1.5, 2.0, "x", "", [], {}, ["x"], {"a": 1})
+
+
+def bad_uris(kind: str) -> list[Any]:
+    other = {"image": "video", "video": "audio", "audio": "image"}[kind]
+    return [
+        "not a url",
+        "ftp://example.com/a.png",
+        "https://",
+        "http:///path",
+        "https://exa mple.com/a.png",
+        "https://example.com/a b.png",
+        "https://example.com\n",
+        "//example.com/a.png",
+        "example.com/a.png",
+        f"data:{other}/mp4;base64,AAAA",
+        f"data:{kind}/png;base64,",
+        f"data:{kind}/png,AAAA",
+        f"data:{kind}/png;base64,AA=A",
+        f"data:{kind}/png;base64,AAAA===",
+        f"data:{kind}/;base64,AAAA",
+        f"data:{kind}/.png;base64,AAAA",
+        f"data:{kind};base64,AAAA",
+        f"data:{kind}/png;base64,AA AA",
+        " https://example.com/a.png",
+        5,
+        None,
+        ["https://example.com/a.png"],
+        # valid ones, as controls
+        "https://example.com",
+        "HTTP://EXAMPLE.COM/A.PNG",
+        f"data:{kind.upper()}/X-Png+1.2;charset=x;base64,AB+/cd==",
+        "https://example.com?#",
+    ]
+
+
+def _types(schema: dict[str, Any]) -> list[str]:
+    kinds = schema.get("type")
+    if kinds is None:
+        return []
+    return [kinds] if isinstance(kinds, str) else list(kinds)
+
+
+def _number_candidates(schema: dict[str, Any]) -> list[Any]:
+    out: list[Any] = []
+    for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        bound = schema.get(key)
+        if isinstance(bound, (int, float)) and not isinstance(bound, bool):
+            out += [bound - 1, bound, bound + 1, bound - 0.5, bound + 0.5, float(bound)]
+    if isinstance(schema.get("multipleOf"), (int, float)):
+        step = schema["multipleOf"]
+        out += [step, step * 3, step * 3 + step / 2, step * 1.0, -step]
+    return out
+
+
+def _string_candidates(schema: dict[str, Any]) -> list[Any]:
+    out: list[Any] = []
+    for key in ("minLength", "maxLength"):
+        bound = schema.get(key)
+        if isinstance(bound, int):
+            out += ["a" * max(bound - 1, 0), "a" * bound, "a" * (bound + 1), "é" * bound, "😀" * (bound + 1)]
+    fmt = schema.get("format")
+    if fmt in ("image_uri", "video_uri", "audio_uri"):
+        out += bad_uris(fmt.split("_")[0])
+    if fmt == "uri":
+        out += ["mailto:x", "x:", "1x:y", ":y", "a b:c", "urn:isbn:1", "no-scheme"]
+    return out
+
+
+def _enum_candidates(schema: dict[str, Any]) -> list[Any]:
+    out: list[Any] = ["not-in-enum", 123456]
+    for member in schema.get("enum", [])[:4]:
+        if isinstance(member, str):
+            out += [member.upper(), member.lower(), member + " ", member[:-1]]
+            if member.strip().lstrip("-").isdigit():
+                out.append(int(member))
+        elif isinstance(member, bool):
+            out.append(int(member))
+        elif isinstance(member, (int, float)):
+            out += [str(member), float(member), member + 1000, member + 0.5]
+    return out
+
+
+def _array_candidates(schema: dict[str, Any], current: Any, filler: Callable[[], Any]) -> list[Any]:
+    items = list(current) if isinstance(current, list) else []
+    out: list[Any] = [[], [None], [1, True], [1, 1.0], [[], []], [{}]]
+    for key in ("minItems", "maxItems"):
+        bound = schema.get(key)
+        if isinstance(bound, int):
+            for size in (bound - 1, bound, bound + 1):
+                if size >= 0:
+                    grown = items[:size] + [filler() for _ in range(max(size - len(items), 0))]
+                    out.append(grown)
+    item_schema = schema.get("items")
+    if isinstance(item_schema, dict) and items:
+        replacements: list[Any] = [5, None, True, 2.0, "x", {}]
+        fmt = item_schema.get("format")
+        if fmt in ("image_uri", "video_uri", "audio_uri"):
+            replacements += bad_uris(fmt.split("_")[0])
+        for replacement in replacements:
+            out.append([replacement, *items[1:]])
+            out.append([*items, replacement])
+    if items:
+        out.append([*items, items[0]])  # a duplicate (uniqueItems)
+        out.append(items[:-1])
+    return out
+
+
+def value_candidates(schema: Any, current: Any, filler: Callable[[], Any]) -> list[Any]:
+    """Values to put where ``schema`` applies: wrong types, boundary values, near-miss enum members,
+    bad URIs, resized arrays. Some are valid (the oracle says which)."""
+    out: list[Any] = list(TYPE_REPRESENTATIVES)
+    if not isinstance(schema, dict):
+        return out
+    kinds = _types(schema)
+    if isinstance(current, int) and not isinstance(current, bool):
+        out += [float(current), float(current) + 0.5]  # 2.0 where an integer is expected (valid)
+    if isinstance(current, float) and current.is_integer():
+        out.append(int(current))
+    out += _number_candidates(schema)
+    out += _string_candidates(schema)
+    if "enum" in schema or "const" in schema:
+        out += _enum_candidates({"enum": schema.get("enum", [schema.get("const")])})
+    if "array" in kinds or "items" in schema or "minItems" in schema or "maxItems" in schema:
+        out += _array_candidates(schema, current, filler)
+    if isinstance(current, str):
+        out += [current + "x", current[:-1], current + "\n"]
+        if not current.lower().startswith("data:"):  # (an upper-case "DATA:"/"BASE64": see test_uri_formats)
+            out.append(current.upper())
+    return out
+
+
+FILLER_CANDIDATES: tuple[Any, ...] = (
+    "https://example.com/a.png", "data:image/png;base64,AAAA", "data:video/mp4;base64,AAAA",
+    "data:audio/mpeg;base64,AAAA", "x", 1, 1.5, True, None, {}, [],
+)  # fmt: skip
+
+
+def filler_for(root: dict[str, Any], name: str) -> Callable[[], Any]:
+    """A maker of valid items for the array property ``name`` of ``root`` (to grow an array to a given
+    size), or of ``"x"``. Items are checked in ``root``'s context, so ``$ref`` in them resolves."""
+    sub = root.get("properties", {}).get(name)
+    hinted = _generation_hints(sub) if isinstance(sub, dict) else None
+    items = hinted.get("items") if isinstance(hinted, dict) else None
+    if not isinstance(items, (dict, bool)) or items is False:
+        return lambda: "x"
+    check = Oracle({**root, "properties": {name: {"items": items}}, "required": [], "additionalProperties": True})
+    for candidate in FILLER_CANDIDATES:
+        if check.is_valid({name: [candidate]}):
+            return lambda candidate=candidate: copy.deepcopy(candidate)
+    return lambda: "x"
+
+
+def object_mutations(
+    schema: dict[str, Any], instance: dict[str, Any], fillers: dict[str, Callable[[], Any]]
+) -> Iterator[tuple[str, Any]]:
+    """(label, mutated copy) pairs for an object instance of ``schema``: each property replaced by each
+    candidate value, each required property removed, unknown keys added."""
+    properties = schema.get("properties", {})
+    for name in schema.get("required", []):
+        if name in instance:
+            yield f"missing required {name!r}", {k: v for k, v in instance.items() if k != name}
+    yield "unknown key", {**instance, "unknown_extra_key": 1}
+    for name in list(properties)[:3]:
+        for variant in (name.upper(), name + "s", name.replace("_", "-"), " " + name):
+            if variant not in properties:
+                yield f"near-miss key {variant!r}", {**instance, variant: instance.get(name, 1)}
+    for name, sub in properties.items():
+        filler = fillers.get(name) or filler_for(schema, name)
+        for value in value_candidates(sub, instance.get(name), filler):
+            yield f"{name!r} := {value!r}"[:120], {**instance, name: value}
+        if name in instance:
+            yield f"drop {name!r}", {k: v for k, v in instance.items() if k != name}
+
+
+def paths(value: Any, prefix: tuple[Any, ...] = (), depth: int = 4) -> Iterator[tuple[Any, ...]]:
+    """The locations in a JSON value (the root included), to a bounded depth; of an array's items only
+    the first two and the last."""
+    yield prefix
+    if depth == 0:
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from paths(item, (*prefix, key), depth - 1)
+    elif isinstance(value, list):
+        for index in sorted({0, 1, len(value) - 1} & set(range(len(value)))):
+            yield from paths(value[index], (*prefix, index), depth - 1)
+
+
+def replace_at(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    out = copy.copy(value)
+    out[path[0]] = replace_at(value[path[0]], path[1:], new)
+    return out
+
+
+def get_at(value: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        value = value[part]
+    return value
+
+
+def structural_mutations(instance: Any) -> Iterator[tuple[str, Any]]:
+    """Schema-agnostic mutations at every location: type swaps, removed/added keys, resized arrays."""
+    for path in paths(instance):
+        here = get_at(instance, path)
+        where = "/".join(map(str, path)) or "(root)"
+        for value in TYPE_REPRESENTATIVES:
+            yield f"{where} := {value!r}", replace_at(instance, path, value)
+        if isinstance(here, int) and not isinstance(here, bool):
+            yield f"{where} := float", replace_at(instance, path, float(here))
+            yield f"{where} := bool", replace_at(instance, path, here != 0)
+        if isinstance(here, dict):
+            for key in here:
+                yield f"{where}: drop {key!r}", replace_at(instance, path, {k: v for k, v in here.items() if k != key})
+            yield f"{where}: unknown key", replace_at(instance, path, {**here, "zz_unknown": 0})
+        if isinstance(here, list):
+            if here:
+                yield f"{where}: duplicate", replace_at(instance, path, [*here, here[0]])
+                yield f"{where}: drop last", replace_at(instance, path, here[:-1])
+                yield f"{where}: drop first", replace_at(instance, path, here[1:])
+            for extra in (1, True, 1.0, None):
+                yield f"{where}: append {extra!r}", replace_at(instance, path, [*here, extra])
+
+
+# --- running the generated code --------------------------------------------------------------------
+
+
+def our_verdict(input_cls: Any, instance: Any, validation_error: type[Exception]) -> tuple[str, Any]:
+    """("valid", (the Input, its to_dict())) or ("invalid", errors) or ("crash", description)."""
+    argument = copy.deepcopy(instance)
+    try:
+        built = input_cls.from_dict(argument)
+    except validation_error as exc:
+        verdict: tuple[str, Any] = ("invalid", getattr(exc, "errors", exc))
+    except Exception as exc:
+        return ("crash", f"{type(exc).__name__}: {exc}")
+    else:
+        try:
+            verdict = ("valid", (built, built.to_dict()))
+        except Exception as exc:
+            return ("crash", f"to_dict raised {type(exc).__name__}: {exc}")
+    if not identical(argument, instance):
+        return ("crash", f"from_dict modified its argument: {argument!r}")
+    return verdict
+
+
+def compare(
+    model_id: str,
+    oracle: Oracle,
+    input_cls: Any,
+    instance: Any,
+    validation_error: type[Exception],
+    label: str = "",
+    extra_check: Callable[[Any, Any, Any], str | None] | None = None,
+) -> str | None:
+    """None when the generated code agrees with the oracle on ``instance``; else a description.
+
+    On an instance both accept, ``to_dict()`` must give the instance back (as JSON data), and
+    ``extra_check(instance, built, sent)`` may add a complaint."""
+    expected = oracle.is_valid(instance)
+    verdict, detail = our_verdict(input_cls, instance, validation_error)
+    problem = None
+    if verdict == "crash":
+        problem = f"generated code crashed: {detail}"
+    elif expected != (verdict == "valid"):
+        problem = f"generated code says {verdict}" + (f" {detail!r}"[:400] if verdict == "invalid" else "")
+    elif verdict == "valid":
+        built, sent = detail
+        if not is_plain_json(sent):
+            problem = f"to_dict() is not plain JSON data: {sent!r}"
+        elif not json_equal(sent, instance):
+            problem = f"to_dict() {sent!r} != the instance"
+        elif extra_check is not None:
+            problem = extra_check(instance, built, sent)
+    if problem is None:
+        return None
+    return (
+        f"[{model_id}] {label}\n    instance: {instance!r}"[:1500]
+        + f"\n    oracle:   {oracle.explain(instance)}\n    ours:     {problem}"
+    )
