@@ -237,3 +237,41 @@ def test_validation_happens_before_any_call(emu, client):
     with pytest.raises(TypeError):
         edit.submit(edit.Input(prompt="p", image_urls=[IMAGE]), prompt="again", client=client)  # type: ignore[call-overload]
     assert emu.calls == []
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (401, {"error_code": 400004, "error_message": "bad token"}, errors.AuthenticationError),
+        (403, {"error_code": 403001, "message": "not yours"}, errors.AuthenticationError),
+        (400, {"error_code": 400004}, errors.AuthenticationError),
+        (402, {"detail": "pay"}, errors.InsufficientBalanceError),
+        (400, {"error_code": 400002}, errors.InsufficientBalanceError),
+        (404, {"error_code": 404001}, errors.NotFoundError),
+        (400, {"error_code": 400001}, errors.NotFoundError),
+        (422, {"detail": [{"loc": ["num_images"], "msg": "too big"}]}, errors.InvalidInputError),
+        (400, {"error": "bad input"}, errors.InvalidInputError),
+        (429, {}, errors.RateLimitError),
+        (500, "oops", errors.ServerError),
+        (503, {}, errors.ServerError),
+        (418, {}, errors.APIError),
+    ],
+)
+def test_every_error_code_maps_to_its_class(status, body, expected):
+    from runcomfy._http import api_error
+
+    error = api_error(status, body, request_id="r1", retry_after=2.0)
+    assert type(error) is expected and error.status_code == status and error.request_id == "r1"
+    assert error.body == body and error.retry_after == 2.0
+    if isinstance(body, dict) and "error_code" in body:
+        assert error.error_code == body["error_code"] and str(body["error_code"]) in str(error)
+
+
+def test_unknown_model_is_not_found(emu, client):
+    class Unknown(edit.Input):
+        __slots__ = ()
+        _model_id = "acme/no-such-model"
+
+    with pytest.raises(errors.NotFoundError) as info:
+        client.submit(Unknown(prompt="p", image_urls=[IMAGE]))
+    assert info.value.status_code == 404 and info.value.error_code == 400001
