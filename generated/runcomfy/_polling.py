@@ -23,9 +23,9 @@ class PollSchedule:
     - A ``Retry-After`` sent by the server always wins.
     """
 
-    first: float = 0.25
-    growth: float = 0.12
-    minimum: float = 0.2
+    first: float = 1.0
+    growth: float = 0.15
+    minimum: float = 0.4
     maximum: float = 5.0
     learn: bool = True
     lead: float = 0.1  # how early, relative to the expected end, the learned first poll comes

@@ -281,8 +281,9 @@ class Client:
                     on_update(current)
             last = current
             if current.status in SUCCEEDED:
-                if handle.model_id:
-                    self.durations.record(handle.model_id, time.monotonic() - begin)
+                if handle.model_id:  # the server's own timing when it gives one: ours includes our delay
+                    took = _server_duration(body)
+                    self.durations.record(handle.model_id, took if took is not None else time.monotonic() - begin)
                 return self._result(handle, body)
             if current.status in FAILED:
                 raise JobFailedError(request_id, body.get("error"), body)
@@ -326,3 +327,17 @@ def _status(request_id: str, body: Mapping[str, Any], elapsed: float) -> JobStat
         elapsed=elapsed,
         raw=body,
     )
+
+
+def _server_duration(body: Mapping[str, Any]) -> float | None:
+    """``finished_at`` − ``created_at`` of a result, in seconds, when both are ISO-8601 timestamps."""
+    from datetime import datetime
+
+    try:
+        created, finished = (
+            datetime.fromisoformat(str(body[key]).replace("Z", "+00:00")) for key in ("created_at", "finished_at")
+        )
+        seconds = (finished - created).total_seconds()
+    except (KeyError, TypeError, ValueError):
+        return None
+    return seconds if seconds >= 0 else None
