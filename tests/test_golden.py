@@ -256,3 +256,18 @@ def test_parent_and_child_models_share_a_package(generate_models):
     modules = generate_models({"acme/video": SEED_LIKE, "acme/video/draft": SEED_LIKE})
     assert modules["acme/video"].MODEL_ID == "acme/video"
     assert modules["acme/video/draft"].MODEL_ID == "acme/video/draft"
+
+
+def test_refs_share_one_class_named_after_the_definition(generate_models):
+    schema = {
+        "type": "object",
+        "$defs": {"point": {"type": "object", "required": ["x"], "properties": {"x": {"type": "integer"}}}},
+        "properties": {"start": {"$ref": "#/$defs/point"}, "end": {"$ref": "#/$defs/point", "description": "End."}},
+    }
+    module = generate_models({"acme/ref": schema})["acme/ref"]
+    value = module.Input.from_dict({"start": {"x": 1}, "end": {"x": 2.0}})
+    assert value.start == module.Point(x=1) and value.end == module.Point(x=2)
+    assert [name for name in module.__all__ if name.startswith("Point")] == ["Point"]
+    with pytest.raises(ValidationError) as info:
+        module.Input.from_dict({"start": {}})
+    assert info.value.errors[0].location == "start.x"

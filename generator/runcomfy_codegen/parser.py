@@ -202,9 +202,7 @@ class SchemaParser:
                 target = self._node(target_parsed, target_raw, target_path, context="$ref")
             finally:
                 self._ref_stack.pop()
-            if target.model is not None and isinstance(target_path[-1], str):
-                target.model.class_name = self._class_name(class_name(target_path[-1]))
-            self._refs[ref] = target
+            self._refs[ref] = target  # one node (and one class, named after the definition) per target
         target = self._refs[ref]
         siblings = {k: v for k, v in raw.items() if k != "$ref"}
         if not any(key in VALIDATION_KEYWORDS for key in siblings):
