@@ -94,6 +94,8 @@ def _normalise(node: Any, *, in_all_of: bool) -> Any:
         and not in_all_of
     ):
         out["additionalProperties"] = False
+        for name in out.get("required", []):  # required names count as declared properties
+            properties.setdefault(name, {})
     return out
 
 

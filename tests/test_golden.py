@@ -271,3 +271,31 @@ def test_refs_share_one_class_named_after_the_definition(generate_models):
     with pytest.raises(ValidationError) as info:
         module.Input.from_dict({"start": {}})
     assert info.value.errors[0].location == "start.x"
+
+
+def test_deep_nesting_stays_within_pythons_block_limits(generate_models):
+    leaf: dict = {"type": "integer", "minimum": 0}
+    for _ in range(18):  # 18 nested arrays: inline checks would need 18 nested for-loops
+        leaf = {"type": "array", "items": leaf}
+    module = generate_models({"acme/deep": {"type": "object", "properties": {"deep": leaf}}})["acme/deep"]
+    value: object = 1
+    for _ in range(18):
+        value = [value]
+    assert module.Input(deep=value).to_dict() == {"deep": value}
+    bad: object = -1
+    for _ in range(18):
+        bad = [bad]
+    with pytest.raises(ValidationError) as info:
+        module.Input(deep=bad)
+    assert info.value.errors[0].path == ("deep", *[0] * 18)
+
+
+def test_loose_schemas_still_generate(generate_models):
+    schema = {  # no "type" at the root; a required name the properties do not list
+        "required": ["prompt", "extra_required"],
+        "properties": {"prompt": {"type": "string"}},
+    }
+    Input = generate_models({"acme/loose": schema})["acme/loose"].Input
+    assert Input(prompt="p", extra_required={"any": "value"}).to_dict()["extra_required"] == {"any": "value"}
+    with pytest.raises(ValidationError):
+        Input.from_dict({"prompt": "p"})

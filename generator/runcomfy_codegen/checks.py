@@ -18,6 +18,7 @@ from .ir import Node
 from .literals import py_literal
 
 INDENT = "    "
+MAX_INLINE_DEPTH = 6  # nested arrays/objects checked inline; deeper ones go to _check_N functions
 MAX_LITERAL_VALUES = 256
 
 TYPE_TESTS = {
@@ -196,6 +197,8 @@ class Emitter:
 
     def check(self, node: Node, var: str, path: Path, depth: int) -> list[str]:
         """Statements that validate ``var`` against ``node``."""
+        if depth >= MAX_INLINE_DEPTH:  # deep schemas: a function per level keeps Python's block limits
+            return [f"{var} = {self.function(node)}({var}, {path.code()}, _e)"]
         if node.never:
             return [self.error(path, var, "no value (the schema allows none here)")]
         lines: list[str] = []

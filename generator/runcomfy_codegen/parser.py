@@ -320,6 +320,9 @@ class SchemaParser:
         for name, (sub_parsed, sub_raw) in self._pairs(parsed.properties, raw.get("properties")):
             node.properties[name] = self._node(sub_parsed, sub_raw, (*path, "properties", name), "properties")
         node.required = tuple(dict.fromkeys(raw.get("required", ())))
+        if node.properties:  # a required name the properties do not list is a property of any value
+            for name in node.required:
+                node.properties.setdefault(name, Node(json_pointer(self.base + path) + "/required"))
         if "additionalProperties" in raw:
             node.additional = self._node(
                 parsed.additionalProperties,  # type: ignore[arg-type]
@@ -348,9 +351,13 @@ class SchemaParser:
 
     def _is_model(self, node: Node, raw: dict[str, Any], context: str) -> bool:
         """Does this object node become a dataclass (rather than a validated ``dict``)?"""
-        if context == "allOf" or node.types is None or "object" not in node.types:
+        if context == "root" and node.types is None and node.properties:
+            pass  # an input schema with properties but no "type": an object all the same
+        elif context == "allOf" or node.types is None or "object" not in node.types:
             return False
-        if not set(node.types) <= {"object", "null"} or node.enum is not None:
+        elif not set(node.types) <= {"object", "null"}:
+            return False
+        if node.enum is not None:
             return False
         if not (node.additional is not None and node.additional.never):
             return False
@@ -414,11 +421,3 @@ class SchemaParser:
                 Field(json_name, names[json_name], sub, json_name in node.required)
                 for json_name, sub in node.properties.items()
             ]
-            # A required property that is not listed in properties still has to be present.
-            for json_name in node.required:
-                if json_name not in node.properties:
-                    raise SchemaError(
-                        self.file,
-                        node.pointer + "/required",
-                        f"required property {json_name!r} is not defined",
-                    )
