@@ -351,11 +351,10 @@ class SchemaParser:
 
     def _is_model(self, node: Node, raw: dict[str, Any], context: str) -> bool:
         """Does this object node become a dataclass (rather than a validated ``dict``)?"""
-        if context == "root" and node.types is None and node.properties:
-            pass  # an input schema with properties but no "type": an object all the same
-        elif context == "allOf" or node.types is None or "object" not in node.types:
-            return False
-        elif not set(node.types) <= {"object", "null"}:
+        untyped_root = context == "root" and node.types is None and bool(node.properties)  # an object all the same
+        if not untyped_root and (
+            context == "allOf" or node.types is None or not {"object"} <= set(node.types) <= {"object", "null"}
+        ):
             return False
         if node.enum is not None:
             return False
