@@ -15,7 +15,7 @@ import dataclasses
 from typing import Any
 
 from .ir import Node
-from .literals import py_literal
+from .literals import py_literal, py_tuple
 
 INDENT = "    "
 MAX_INLINE_DEPTH = 6  # nested arrays/objects checked inline; deeper ones go to _check_N functions
@@ -74,11 +74,6 @@ def one_of_text(values: tuple[Any, ...]) -> str:
     shown = ", ".join(py_literal(v) for v in values[:12])
     more = f", ... ({len(values) - 12} more)" if len(values) > 12 else ""
     return f"{py_literal(values[0])}" if len(values) == 1 else f"one of {shown}{more}"
-
-
-def tuple_literal(values: Any) -> str:
-    items = [py_literal(v) for v in values]
-    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
 def media_text(fmt: str) -> str:
@@ -245,7 +240,7 @@ class Emitter:
         """A generic enum check, for enums the typed branches cannot check by set membership."""
         if node.enum is None or self._typed_enum_kind(node, types):
             return None
-        values = self.constant("ENUM", tuple_literal(node.enum))
+        values = self.constant("ENUM", py_tuple(node.enum))
         return (
             f"not _v.json_in({var}, {values})",
             [f"_e.append(_E({path.code()}, {var}, choices={values}))"],
@@ -297,7 +292,7 @@ class Emitter:
 
     def _enum_membership(self, node: Node, var: str, path: Path, kind: str) -> list[str]:
         assert node.enum is not None
-        ordered = self.constant("ENUM", tuple_literal(node.enum))
+        ordered = self.constant("ENUM", py_tuple(node.enum))
         members = [v for v in node.enum if not isinstance(v, bool) and v is not None]
         if kind == "string":
             members = [v for v in members if isinstance(v, str)]
@@ -305,7 +300,7 @@ class Emitter:
             members = [v for v in members if isinstance(v, (int, float))]
         allowed = self.constant(
             "ENUM",
-            f"frozenset({ordered})" if members == list(node.enum) else f"frozenset({tuple_literal(members)})",
+            f"frozenset({ordered})" if members == list(node.enum) else f"frozenset({py_tuple(members)})",
         )
         return [
             f"if {var} not in {allowed}:",
@@ -433,7 +428,7 @@ class Emitter:
             lines += [f"for {key} in {var}:", f"{INDENT}{check}({key}, {path.code()}, _e)"]
         extra = node.additional
         if node.pattern_properties or extra is not None:
-            known = self.constant("KEYS", f"frozenset({tuple_literal(list(node.properties))})")
+            known = self.constant("KEYS", f"frozenset({py_tuple(list(node.properties))})")
             lines += [f"for {key}, {item} in {var}.items():"]
             matched = f"_m{depth + 1}"
             inner: list[str] = [f"{matched} = {key} in {known}"] if extra is not None else []

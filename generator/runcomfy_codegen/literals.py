@@ -36,6 +36,12 @@ def py_literal(value: Any) -> str:
     raise TypeError(f"not a JSON value: {type(value).__name__}")
 
 
+def py_tuple(values: Any) -> str:
+    """A tuple literal of JSON values: ``("a", "b")``, ``("a",)``, ``()``."""
+    items = [py_literal(value) for value in values]
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
 def doc_text(text: str) -> str:
     """``text`` made safe as (part of) the body of a ``\"\"\"`` docstring: quotes, backslashes and
     control characters are escaped, so the text stays text."""

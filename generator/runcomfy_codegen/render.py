@@ -13,7 +13,7 @@ import jinja2
 
 from . import checks
 from .ir import Field, ModelSpec, Node, ObjectModel
-from .literals import doc_text, py_literal, short
+from .literals import doc_text, py_literal, py_tuple, short
 from .naming import MODULE_EXPORTS
 
 GENERATOR = "runcomfy-codegen"
@@ -34,6 +34,7 @@ def make_environment(directory: Path | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["literal"] = py_literal
+    env.filters["tuple"] = py_tuple
     env.filters["doc"] = doc_text
     return env
 
