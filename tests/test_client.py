@@ -275,3 +275,20 @@ def test_unknown_model_is_not_found(emu, client):
     with pytest.raises(errors.NotFoundError) as info:
         client.submit(Unknown(prompt="p", image_urls=[IMAGE]))
     assert info.value.status_code == 404 and info.value.error_code == 400001
+
+
+def test_unknown_status_values_are_tolerated_and_extra_fields_kept():
+    answers = iter(
+        [
+            ({"request_id": "r", "status": "warming_up", "new_field": 1}, None),
+            ({"request_id": "r", "status": "IN_PROGRESS"}, None),
+            ({"request_id": "r", "status": "succeeded", "output": {"images": ["https://x/1.png"]}, "cost": 0.1}, None),
+        ]
+    )
+    client = Client(token="t", base_url="http://127.0.0.1:9", poll=FAST_POLL)
+    client._transport.call = lambda *args, **kwargs: next(answers)  # type: ignore[method-assign]
+    seen: list[str] = []
+    handle = client.get_request("r", model=edit)
+    result = handle.result(timeout=5, on_update=lambda update: seen.append(update.status))
+    assert seen == ["warming_up", "in_progress", "succeeded"]
+    assert result.output.images == ["https://x/1.png"] and result.raw["cost"] == 0.1
