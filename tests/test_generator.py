@@ -160,3 +160,17 @@ def test_every_model_loads():
         assert module.Input.__doc__ and module.Output.from_dict({}).urls() == []
     with pytest.raises(KeyError, match="did you mean 'google/nano-banana-2/edit'"):
         models.load("google/nano-banana2/edit")
+
+
+def test_removing_a_models_last_schema_removes_its_packages(tmp_path):
+    schemas = write_schemas(tmp_path / "schemas", {"acme/a": SIMPLE, "other/deep/b": SIMPLE})
+    out = tmp_path / "out"
+    generate(schemas, out)
+    subprocess.run(
+        [sys.executable, "-c", "import compileall, sys; compileall.compile_dir(sys.argv[1], quiet=1)", str(out)],
+        check=True,
+    )
+    (schemas / "other/deep/b.json").unlink()
+    generate(schemas, out)
+    assert not (out / "runcomfy/models/other").exists()
+    assert (out / "runcomfy/models/acme/a.py").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -64,11 +65,12 @@ def apply_plan(out_dir: Path, files: dict[str, bytes], plan: Plan) -> None:
             raise
     for path in plan.removed:
         (out_dir / path).unlink()
-    for path in sorted({str(Path(p).parent) for p in plan.removed}, key=len, reverse=True):
-        directory = out_dir / path
-        leftovers = [p for p in directory.iterdir() if p.name != "__pycache__"] if directory.is_dir() else [1]
-        if not leftovers:
-            for cache in directory.glob("__pycache__/*"):
-                cache.unlink()
-            (directory / "__pycache__").rmdir() if (directory / "__pycache__").exists() else None
-            directory.rmdir()
+    remove_empty_dirs(out_dir, {(out_dir / path).parent for path in plan.removed})
+
+
+def remove_empty_dirs(out_dir: Path, directories: set[Path]) -> None:
+    """Remove the directories (and then their parents) left holding nothing but bytecode caches."""
+    for directory in sorted(directories, key=lambda d: len(d.parts), reverse=True):
+        while directory != out_dir and directory.is_dir() and all(p.name == "__pycache__" for p in directory.iterdir()):
+            shutil.rmtree(directory)
+            directory = directory.parent
