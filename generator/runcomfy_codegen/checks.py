@@ -382,7 +382,7 @@ class Emitter:
             source = f"_enumerate({var}[{start}:], {start})" if start else f"_enumerate({var})"
             lines += [f"for {index}, {item} in {source}:"]
             lines += [INDENT + line for line in body]
-            if _may_rebind(node.items):
+            if may_rebind(node.items):
                 lines += [f"{INDENT}{var}[{index}] = {item}"]
         if node.contains is not None:
             check = self.function(node.contains)
@@ -411,7 +411,7 @@ class Emitter:
                 continue
             lines += [f"if {py_literal(name)} in {var}:", f"{INDENT}{item} = {var}[{py_literal(name)}]"]
             lines += [INDENT + line for line in body]
-            if _may_rebind(sub):
+            if may_rebind(sub):
                 lines += [f"{INDENT}{var}[{py_literal(name)}] = {item}"]
         for source, targets in node.dependent_required.items():
             for target in targets:
@@ -438,7 +438,7 @@ class Emitter:
                 inner += [f"if {regex}.search({key}) is not None:"]
                 inner += [INDENT + f"{matched} = True"] if extra is not None else []
                 inner += [INDENT + line for line in sub_body] or [INDENT + "pass"]
-                if _may_rebind(sub):
+                if may_rebind(sub):
                     inner += [f"{INDENT}{var}[{key}] = {item}"]
             if extra is not None:
                 if extra.never:
@@ -449,7 +449,7 @@ class Emitter:
                 else:
                     extra_body = self.check(extra, item, path.child(key), depth + 1) or ["pass"]
                     inner += [f"if not {matched}:"] + [INDENT + line for line in extra_body]
-                    if _may_rebind(extra):
+                    if may_rebind(extra):
                         inner += [f"{INDENT}{var}[{key}] = {item}"]
             lines += [INDENT + line for line in inner]
         return lines
@@ -503,7 +503,7 @@ def _has_object_keywords(node: Node) -> bool:
     )  # fmt: skip
 
 
-def _may_rebind(node: Node) -> bool:
+def may_rebind(node: Node) -> bool:
     """Whether checking a value may replace it (int coercion, container copy, dataclass build)."""
     if node.any_of or node.one_of or node.all_of:
         return True

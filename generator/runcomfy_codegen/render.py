@@ -134,7 +134,7 @@ def class_view(model: ObjectModel, emitter: checks.Emitter, doc: str, *, is_inpu
                 doc=doc_text(attribute_doc),
                 summary=doc_text(summary),
                 check=body,
-                rebinds=bool(body) and any(line.startswith("_x0 = ") or " _x0 = " in line for line in body),
+                rebinds=bool(body) and checks.may_rebind(field.node),
                 to_json=checks.needs_conversion(field.node),
             )
         )
