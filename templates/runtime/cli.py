@@ -1,0 +1,561 @@
+"""``runcomfy``: the command line of the RunComfy Model API client.
+
+::
+
+    runcomfy models [--search TEXT] [--json]
+    runcomfy describe MODEL_ID [--json]
+    runcomfy run MODEL_ID [field flags] [--input FILE.json | --input -] [--out DIR] [--json] [--quiet] [--timeout S]
+    runcomfy submit MODEL_ID [field flags] [--input FILE.json | --input -] [--json]
+    runcomfy status ID [--json]
+    runcomfy result ID [--out DIR] [--json]
+    runcomfy wait ID [--out DIR] [--json] [--quiet] [--timeout S]
+    runcomfy cancel ID
+    runcomfy emulator [--port 8787]
+
+``runcomfy run MODEL_ID --help`` lists the model's fields as flags (``image_urls`` → ``--image-urls``).
+A media field given a local path sends the file inline as a ``data:`` URI.
+
+Configuration: ``--token`` or ``$RUNCOMFY_API_TOKEN``; ``--base-url`` or ``$RUNCOMFY_BASE_URL``.
+
+Exit codes: 0 success, 1 result asked for a job not finished yet, 2 usage or validation error,
+3 API error, 4 job failed, 5 job cancelled, 6 timeout, 130 interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from .errors import (
+    JobCancelledError,
+    JobFailedError,
+    RunComfyError,
+    TimeoutError,
+    ValidationError,
+)
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from .client import Client, JobStatus, Result
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_NOT_FINISHED = 1
+EXIT_USAGE = 2
+EXIT_API = 3
+EXIT_FAILED = 4
+EXIT_CANCELLED = 5
+EXIT_TIMEOUT = 6
+EXIT_INTERRUPTED = 130
+
+EPILOG = """exit codes:
+  0    success
+  1    `result` of a job that has not finished yet
+  2    usage or validation error (nothing was sent)
+  3    API error (authentication, not found, rate limit, server, connection)
+  4    the job failed
+  5    the job was cancelled
+  6    timeout (a still-queued job is cancelled)
+  130  interrupted (Ctrl-C; a queued job is cancelled)
+
+configuration: --token or $RUNCOMFY_API_TOKEN, --base-url or $RUNCOMFY_BASE_URL
+  (before or after COMMAND: runcomfy --token T status ID)"""
+
+MB = 2**20
+INLINE_LIMITS = {"image": 50 * MB, "video": 100 * MB, "audio": 100 * MB}
+"""The largest local file sent inline as a data: URI, by media kind."""
+
+RESERVED = frozenset({"input", "out", "json", "quiet", "timeout", "token", "base-url", "help"})
+
+
+class UsageError(Exception):
+    """A mistake of the user's, reported with exit code 2."""
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    raise SystemExit(_report(message, code))
+
+
+def _report(message: str, code: int) -> int:
+    print(f"runcomfy: {message}", file=sys.stderr)
+    return code
+
+
+# --- argument parsers --------------------------------------------------------------------------------
+
+
+def _connection_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connection")
+    group.add_argument("--token", help="API token (default: $RUNCOMFY_API_TOKEN)")
+    group.add_argument("--base-url", help="API base URL (default: $RUNCOMFY_BASE_URL or the RunComfy API)")
+
+
+def _wait_options(parser: argparse.ArgumentParser, *, wait: bool = True) -> None:
+    parser.add_argument("--out", metavar="DIR", help="download the outputs into DIR and print their paths")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    if wait:
+        parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+        parser.add_argument("--timeout", type=float, metavar="S", help="give up after S seconds (default 900)")
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="runcomfy",
+        description="Run RunComfy models from the command line.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    models = sub.add_parser("models", help="list the models")
+    models.add_argument("--search", metavar="TEXT", help="only models whose id or name contains TEXT")
+    models.add_argument("--json", action="store_true", help="print JSON")
+    describe = sub.add_parser("describe", help="show a model's input fields")
+    describe.add_argument("model", metavar="MODEL_ID")
+    describe.add_argument("--json", action="store_true", help="print the model's input JSON Schema")
+    for name, text in (("run", "submit a job and wait for its result"), ("submit", "submit a job, print its id")):
+        command = sub.add_parser(name, help=text, description=f"{text}; `runcomfy {name} MODEL_ID --help` lists fields")
+        command.add_argument("model", metavar="MODEL_ID")
+    status = sub.add_parser("status", help="show a job's status")
+    status.add_argument("request_id", metavar="ID")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    _connection_options(status)
+    result = sub.add_parser("result", help="print (and download) a finished job's result")
+    result.add_argument("request_id", metavar="ID")
+    _wait_options(result, wait=False)
+    _connection_options(result)
+    wait = sub.add_parser("wait", help="wait for a job, then print (and download) its result")
+    wait.add_argument("request_id", metavar="ID")
+    _wait_options(wait)
+    _connection_options(wait)
+    cancel = sub.add_parser("cancel", help="cancel a queued job")
+    cancel.add_argument("request_id", metavar="ID")
+    _connection_options(cancel)
+    sub.add_parser("emulator", help="run a local emulator of the API (runcomfy emulator --help)", add_help=False)
+    return parser
+
+
+def _flag(name: str) -> str:
+    flag = name.replace("_", "-")
+    return f"--field-{flag}" if flag in RESERVED else f"--{flag}"
+
+
+def _scalar_type(schema: Mapping[str, Any]) -> Any:
+    kind = schema.get("type")
+    return {"integer": int, "number": float}.get(kind, str) if isinstance(kind, str) else str
+
+
+def _metavar(schema: Mapping[str, Any]) -> str:
+    if _media_kind(schema):
+        return "URL|PATH"
+    kind = (schema.get("items") or {}).get("type") if schema.get("type") == "array" else schema.get("type")
+    return {"integer": "INT", "number": "NUM"}.get(str(kind), "TEXT")
+
+
+def _field_help(schema: Mapping[str, Any], required: bool) -> str:
+    parts = [str(schema.get("description") or schema.get("title") or "")]
+    if "default" in schema:
+        parts.append(f"(default: {json.dumps(schema['default'])})")
+    if "minimum" in schema or "maximum" in schema:
+        parts.append(f"(range: {schema.get('minimum', '')}..{schema.get('maximum', '')})")
+    if required:
+        parts.append("[required]")
+    return " ".join(part for part in parts if part).replace("%", "%%")
+
+
+def _model_parser(command: str, module: ModuleType) -> tuple[argparse.ArgumentParser, dict[str, str]]:
+    """The parser of ``runcomfy run|submit MODEL_ID``; also returns dest → JSON field name."""
+    schema: Mapping[str, Any] = module.INPUT_SCHEMA
+    parser = argparse.ArgumentParser(
+        prog=f"runcomfy {command} {module.MODEL_ID}",
+        description=f"{'Run' if command == 'run' else 'Submit'} {module.MODEL_ID}. Flags override --input.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--input", metavar="FILE", help="JSON object of input fields (- reads stdin)")
+    if command == "run":
+        _wait_options(parser)
+    else:
+        parser.add_argument("--json", action="store_true", help="print the handle as JSON")
+    _connection_options(parser)
+    fields = parser.add_argument_group("model fields")
+    required = set(schema.get("required") or ())
+    dests: dict[str, str] = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        dest = f"field_{len(dests)}"
+        dests[dest] = name
+        text = _field_help(prop, name in required)
+        kind = prop.get("type")
+        if kind == "boolean":
+            fields.add_argument(_flag(name), dest=dest, action=argparse.BooleanOptionalAction, default=None, help=text)
+        elif kind == "array":
+            items = prop.get("items") or {}
+            fields.add_argument(
+                _flag(name),
+                dest=dest,
+                nargs="+",
+                type=_scalar_type(items),
+                choices=items.get("enum"),
+                metavar=None if items.get("enum") else _metavar(prop),
+                help=text,
+            )
+        else:
+            fields.add_argument(
+                _flag(name),
+                dest=dest,
+                type=_scalar_type(prop),
+                choices=prop.get("enum"),
+                metavar=None if prop.get("enum") else _metavar(prop),
+                help=text,
+            )
+    return parser, dests
+
+
+# --- models --------------------------------------------------------------------------------------------
+
+
+def _load_model(model_id: str) -> ModuleType:
+    import difflib
+
+    from .models import CATALOG, load
+
+    if model_id not in CATALOG:
+        close = difflib.get_close_matches(model_id, list(CATALOG), n=3, cutoff=0.5)
+        if not close:  # e.g. only the last segments typed
+            close = [known for known in CATALOG if model_id.lower() in known.lower()][:3]
+        hint = f"; did you mean: {', '.join(close)}?" if close else "; `runcomfy models` lists them"
+        _fail(f"unknown model {model_id!r}{hint}")
+    return load(model_id)
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from .models import CATALOG
+
+    text = (args.search or "").lower()
+    rows = [
+        (model_id, info)
+        for model_id, info in CATALOG.items()
+        if text in model_id.lower() or text in (info.display_name or "").lower()
+    ]
+    if args.json:
+        data = [
+            {
+                "model_id": model_id,
+                "display_name": info.display_name,
+                "output_type": info.output_type,
+                "required": list(info.required),
+            }
+            for model_id, info in rows
+        ]
+        print(json.dumps(data, indent=2))
+        return EXIT_OK
+    width = max((len(model_id) for model_id, _ in rows), default=0)
+    for model_id, info in rows:
+        print(f"{model_id:<{width}}  {info.output_type or '-':<5}  required: {', '.join(info.required) or '-'}")
+    return EXIT_OK
+
+
+def _type_text(schema: Mapping[str, Any]) -> str:
+    kind = str(schema.get("type") or "any")
+    if kind == "array":
+        kind = f"array of {(schema.get('items') or {}).get('type', 'any')}"
+    fmt = schema.get("format") or (schema.get("items") or {}).get("format")
+    return f"{kind}, {fmt}" if fmt else kind
+
+
+def _cmd_describe(args: argparse.Namespace) -> int:
+    from .models import CATALOG
+
+    module = _load_model(args.model)
+    schema: Mapping[str, Any] = module.INPUT_SCHEMA
+    if args.json:
+        print(json.dumps(schema, indent=2))
+        return EXIT_OK
+    info = CATALOG[args.model]
+    print(f"{args.model}: {info.display_name or ''} ({info.output_type or 'unknown output'})")
+    required = set(schema.get("required") or ())
+    for name, prop in (schema.get("properties") or {}).items():
+        print(f"\n  {name} ({_type_text(prop)}{', required' if name in required else ''})  {_flag(name)}")
+        if prop.get("description"):
+            print(f"      {prop['description']}")
+        choices = prop.get("enum") or (prop.get("items") or {}).get("enum")
+        if choices:
+            print(f"      allowed: {', '.join(json.dumps(choice) for choice in choices)}")
+        limits = [
+            f"{key} {prop[key]}" for key in ("minimum", "maximum", "minItems", "maxItems", "maxLength") if key in prop
+        ]
+        if limits:
+            print(f"      limits: {', '.join(limits)}")
+        if "default" in prop:
+            print(f"      default: {json.dumps(prop['default'])}")
+    return EXIT_OK
+
+
+# --- input -----------------------------------------------------------------------------------------------
+
+
+def _media_kind(schema: Mapping[str, Any]) -> str | None:
+    for fmt in (schema.get("format"), (schema.get("items") or {}).get("format")):
+        if isinstance(fmt, str) and fmt.endswith(("_uri", "_uris")):
+            return fmt.split("_", 1)[0]
+    return None
+
+
+def _inline(value: object, kind: str) -> object:
+    """A local path → a ``data:`` URI; anything else unchanged."""
+    if not isinstance(value, str) or "://" in value or value.startswith("data:"):
+        return value
+    import base64
+    import mimetypes
+
+    if not os.path.isfile(value):
+        raise UsageError(f"{value!r} is neither a URL nor a readable file")
+    size = os.path.getsize(value)
+    limit = INLINE_LIMITS.get(kind, 50 * MB)
+    if size > limit:
+        raise UsageError(
+            f"{value} is {size / MB:.1f} MB, over the {limit // MB} MB limit for {kind}s sent inline; "
+            "host the file and pass its URL instead"
+        )
+    mime = mimetypes.guess_type(value)[0] or "application/octet-stream"
+    with open(value, "rb") as file:
+        return f"data:{mime};base64,{base64.b64encode(file.read()).decode('ascii')}"
+
+
+def _build_input(module: ModuleType, args: argparse.Namespace, dests: Mapping[str, str]) -> Any:
+    data: dict[str, Any] = {}
+    if args.input:
+        try:
+            if args.input == "-":
+                loaded = json.load(sys.stdin)
+            else:
+                with open(args.input, encoding="utf-8") as file:
+                    loaded = json.load(file)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot read --input {args.input}: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise UsageError(f"--input {args.input} must hold a JSON object")
+        data.update(loaded)
+    for dest, name in dests.items():
+        value = getattr(args, dest)
+        if value is not None:
+            data[name] = value
+    properties: Mapping[str, Any] = module.INPUT_SCHEMA.get("properties") or {}
+    for name, value in list(data.items()):
+        kind = _media_kind(properties.get(name) or {})
+        if kind is not None:
+            data[name] = [_inline(item, kind) for item in value] if isinstance(value, list) else _inline(value, kind)
+    return module.Input.from_dict(data)
+
+
+# --- the API -----------------------------------------------------------------------------------------------
+
+
+def _client(args: argparse.Namespace, *, first_poll: float = 0.5) -> Client:
+    from ._polling import PollSchedule
+    from .client import Client
+
+    token = args.token or os.environ.get("RUNCOMFY_API_TOKEN")
+    if not token:
+        raise UsageError("no API token: pass --token TOKEN or set RUNCOMFY_API_TOKEN (RunComfy dashboard → API keys)")
+    return Client(token=token, base_url=args.base_url, poll=PollSchedule(first=first_poll, learn=False))
+
+
+class Progress:
+    """The job's state on stderr: a live line on a terminal, a line per change otherwise, or nothing."""
+
+    def __init__(self, request_id: str, *, quiet: bool) -> None:
+        self.request_id = request_id
+        self.quiet = quiet
+        self.live = not quiet and sys.stderr.isatty()
+        self.started = time.monotonic()
+        self.state = "submitted"
+        self.position: int | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Progress:
+        if self.live:
+            self._thread = threading.Thread(target=self._tick, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+    def _line(self) -> str:
+        where = f", position {self.position}" if self.position is not None else ""
+        return f"{self.request_id}: {self.state}{where}, {time.monotonic() - self.started:.1f} s"
+
+    def _tick(self) -> None:
+        while not self._stop.wait(0.2):
+            sys.stderr.write(f"\r\x1b[K{self._line()}")
+            sys.stderr.flush()
+
+    def update(self, status: JobStatus) -> None:
+        self.state, self.position = status.status, status.queue_position
+        if not self.quiet and not self.live:
+            print(self._line(), file=sys.stderr, flush=True)
+
+
+def _wait(client: Client, request_id: str, model_id: str | None, args: argparse.Namespace) -> int:
+    handle = client.get_request(request_id, model=model_id)
+    progress = Progress(request_id, quiet=args.quiet)
+    try:
+        with progress:
+            result = client.wait(handle, timeout=args.timeout, on_update=progress.update)
+    except KeyboardInterrupt:
+        try:
+            outcome = client.cancel(request_id)
+        except (RunComfyError, KeyboardInterrupt) as exc:
+            outcome = f"cancel failed: {exc}"
+        if outcome == "cancelled":
+            print(f"runcomfy: interrupted; job {request_id} was cancelled", file=sys.stderr)
+        else:
+            print(
+                f"runcomfy: interrupted; job {request_id} was not cancelled ({outcome}); "
+                f"`runcomfy wait {request_id}` resumes",
+                file=sys.stderr,
+            )
+        return EXIT_INTERRUPTED
+    return _print_result(result, args)
+
+
+def _print_result(result: Result[Any], args: argparse.Namespace) -> int:
+    paths: list[str] = []
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        paths = [str(path) for path in result.save(args.out)]
+    if args.json:
+        data = {
+            "request_id": result.request_id,
+            "status": result.status,
+            "output": result.raw.get("output"),
+            "paths": paths,
+        }
+        print(json.dumps(data, indent=2))
+    elif paths:
+        print("\n".join(paths))
+    else:
+        urls = [url for _, _, url in result.files()]
+        print("\n".join(urls) if urls else json.dumps(result.raw.get("output"), indent=2))
+    return EXIT_OK
+
+
+def _cmd_model(command: str, argv: Sequence[str]) -> int:
+    module = _load_model(argv[0])
+    parser, dests = _model_parser(command, module)
+    args = parser.parse_args(argv[1:])
+    input = _build_input(module, args, dests)
+    client = _client(args)
+    try:
+        handle = client.submit(input)
+    except KeyboardInterrupt:
+        return _report("interrupted while submitting; the job may exist", EXIT_INTERRUPTED)
+    if command == "submit":
+        if args.json:
+            print(json.dumps({"request_id": handle.request_id, "model_id": handle.model_id}))
+        else:
+            print(handle.request_id)
+        return EXIT_OK
+    if not args.quiet:
+        print(f"runcomfy: submitted {handle.request_id}", file=sys.stderr, flush=True)
+    return _wait(client, handle.request_id, handle.model_id, args)
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    status = _client(args).status(args.request_id)
+    if args.json:
+        print(json.dumps(dict(status.raw)))
+    else:
+        where = f" (position {status.queue_position})" if status.queue_position is not None else ""
+        print(f"{status.status}{where}")
+    return EXIT_OK
+
+
+def _cmd_result(args: argparse.Namespace) -> int:
+    client = _client(args, first_poll=0.0)
+    status = client.status(args.request_id)
+    if status.status in ("in_queue", "in_progress", "queued", "running"):
+        print(f"runcomfy: job {args.request_id} is {status.status}; `runcomfy wait {args.request_id}` waits for it")
+        return EXIT_NOT_FINISHED
+    args.quiet, args.timeout = True, 60.0
+    return _wait(client, args.request_id, None, args)
+
+
+def _cmd_wait(args: argparse.Namespace) -> int:
+    return _wait(_client(args, first_poll=0.0), args.request_id, None, args)
+
+
+def _cmd_cancel(args: argparse.Namespace) -> int:
+    print(_client(args).cancel(args.request_id))
+    return EXIT_OK
+
+
+COMMANDS = {
+    "models": _cmd_models,
+    "describe": _cmd_describe,
+    "status": _cmd_status,
+    "result": _cmd_result,
+    "wait": _cmd_wait,
+    "cancel": _cmd_cancel,
+}
+
+
+def _dispatch(argv: list[str]) -> int:
+    while argv and argv[0].split("=", 1)[0] in ("--token", "--base-url"):  # connection options before COMMAND
+        option, _, value = argv.pop(0).partition("=")
+        if not value:
+            if not argv:
+                raise UsageError(f"{option} needs a value")
+            value = argv.pop(0)
+        os.environ["RUNCOMFY_API_TOKEN" if option == "--token" else "RUNCOMFY_BASE_URL"] = value
+    if argv and argv[0] == "emulator":
+        from .testing.__main__ import main as emulator
+
+        emulator(argv[1:])
+        return EXIT_OK
+    if len(argv) >= 2 and argv[0] in ("run", "submit") and not argv[1].startswith("-"):
+        return _cmd_model(argv[0], argv[1:])
+    args = _top_parser().parse_args(argv)
+    if args.command in ("run", "submit"):  # only reached with a model id that looks like a flag
+        _fail(f"usage: runcomfy {args.command} MODEL_ID [flags]")
+    return COMMANDS[args.command](args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (see the module docstring)."""
+    try:
+        return _dispatch(list(sys.argv[1:] if argv is None else argv))
+    except UsageError as exc:
+        return _report(str(exc), EXIT_USAGE)
+    except ValidationError as exc:
+        return _report(str(exc), EXIT_USAGE)
+    except JobFailedError as exc:
+        return _report(str(exc), EXIT_FAILED)
+    except JobCancelledError as exc:
+        return _report(str(exc), EXIT_CANCELLED)
+    except TimeoutError as exc:
+        return _report(str(exc), EXIT_TIMEOUT)
+    except RunComfyError as exc:
+        return _report(str(exc), EXIT_API)
+    except KeyboardInterrupt:
+        return _report("interrupted", EXIT_INTERRUPTED)
+    except BrokenPipeError:  # e.g. `runcomfy models | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
