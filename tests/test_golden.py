@@ -299,3 +299,74 @@ def test_loose_schemas_still_generate(generate_models):
     assert Input(prompt="p", extra_required={"any": "value"}).to_dict()["extra_required"] == {"any": "value"}
     with pytest.raises(ValidationError):
         Input.from_dict({"prompt": "p"})
+
+
+def _png(width: int, height: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+MEDIA_SCHEMA = {
+    "type": "object",
+    "required": ["image"],
+    "properties": {
+        "image": {
+            "type": "string",
+            "format": "image_uri",
+            "validations": [
+                {
+                    "validation_rule": "width_pixels>",
+                    "validation_value": 14,
+                    "validation_error": "Width must exceed 14 px.",
+                },
+                {"validation_rule": "width/height<", "validation_value": 4, "validation_error": "Too wide."},
+            ],
+        },
+        "refs": {"type": "array", "items": {"type": "string", "format": "image_uri"}},
+        "video": {"type": "string", "format": "video_uri"},
+        "clips": {"type": "array", "format": "video_uris"},
+    },
+}
+
+
+def test_local_files_become_data_uris(generate_models, tmp_path):
+    from PIL import Image
+
+    module = generate_models({"acme/media": MEDIA_SCHEMA})["acme/media"]
+    path = tmp_path / "in.png"
+    path.write_bytes(_png(32, 32))
+    mp4 = b"\x00\x00\x00\x18ftypmp42" + bytes(64)
+    value = module.Input(image=path, refs=[_png(20, 20), Image.new("RGB", (16, 16)), "https://x/y.png"], clips=[mp4])
+    body = value.to_dict()
+    assert body["image"].startswith("data:image/png;base64,iVBORw0KGgo")
+    assert [ref[:22] for ref in body["refs"][:2]] == ["data:image/png;base64,"] * 2 and body["refs"][
+        2
+    ] == "https://x/y.png"
+    assert body["clips"][0].startswith("data:video/mp4;base64,")
+    hints = typing.get_type_hints(module.Input.__init__, vars(module))
+    assert "LocalMedia" in str(inspect.signature(module.Input.__init__).parameters["image"].annotation)
+    assert hints["image"] != str
+
+
+def test_local_files_are_checked_before_sending(generate_models, tmp_path):
+    module = generate_models({"acme/media": MEDIA_SCHEMA})["acme/media"]
+    big = tmp_path / "big.png"
+    with big.open("wb") as handle:
+        handle.truncate(51 * 2**20)
+    cases = [
+        ({"image": _png(10, 10)}, "Width must exceed 14 px."),  # the schema's RunComfy validations
+        ({"image": _png(80, 10)}, "Too wide."),
+        ({"image": big}, "over the 50 MB recommended for images sent inline: host the file and pass its URL"),
+        ({"image": tmp_path / "missing.png"}, "is not a readable file"),
+        ({"image": b"plain text"}, "is application/octet-stream, not an image"),
+        ({"image": _png(32, 32), "video": _png(32, 32)}, "is image/png, not a video"),
+    ]
+    for fields, message in cases:
+        with pytest.raises(ValidationError) as info:
+            module.Input(**fields)
+        assert len(info.value.errors) == 1 and message in str(info.value), str(info.value)

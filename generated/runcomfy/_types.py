@@ -6,9 +6,10 @@ the server's own default applies. It is falsy, a singleton that survives ``copy`
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Final, Generic, Literal, TypeVar
+import os
+from typing import Any, ClassVar, Final, Generic, Literal, Protocol, TypeVar, Union
 
-__all__ = ["UNSET", "Model", "ModelInput", "Unset"]
+__all__ = ["UNSET", "ImageLike", "LocalMedia", "Model", "ModelInput", "Unset"]
 
 O = TypeVar("O")  # noqa: E741 - the Output type of a model
 
@@ -59,3 +60,16 @@ class ModelInput(Model, Generic[O]):
     __slots__ = ()
     _model_id: ClassVar[str]
     _output: ClassVar[type[Any]]
+
+
+class ImageLike(Protocol):
+    """An in-memory image with ``save(file, format=...)``, such as a ``PIL.Image.Image``."""
+
+    @property
+    def size(self) -> tuple[int, int]: ...
+
+    def save(self, fp: Any, format: str | None = None, **params: Any) -> None: ...
+
+
+LocalMedia = Union[os.PathLike[str], bytes, bytearray, ImageLike]  # noqa: UP007 - a runtime alias on 3.10
+"""What a media field accepts besides a URL: a local file, its bytes, or an image; sent as a data: URI."""

@@ -12,10 +12,11 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from ._files import is_local
 from ._types import Model
 from .errors import MISSING, UNKNOWN_FIELD, ErrorDetail, ValidationError, suggest
 
-__all__ = ["BUILTINS", "MISSING", "ErrorDetail", "ValidationError"]
+__all__ = ["BUILTINS", "MISSING", "ErrorDetail", "ValidationError", "is_local"]
 
 # The builtins the generated checks call, under ``_``-prefixed aliases (so a field called ``type`` or
 # ``len`` cannot shadow them) and typed ``Any`` (the checks are defensive: they run on values that may
@@ -141,6 +142,25 @@ def is_multiple_of(value: float, divisor: float) -> bool:
 def is_media_uri(value: str, kind: str) -> bool:
     """An ``http(s)://`` URL with a host, or a ``data:<kind>/<subtype>;base64,<data>`` URI."""
     return MEDIA_URI[kind].fullmatch(value) is not None
+
+
+def local_media(
+    value: Any, kind: str, rules: Sequence[Mapping[str, Any]], path: Path, errors: list[ErrorDetail]
+) -> Any:
+    """A local file (``pathlib.Path``, bytes, a PIL image) in a media field → its ``data:`` URI; any other
+    value unchanged. A file that cannot be sent records its error (and comes back unchanged)."""
+    from . import _files
+
+    if not _files.is_local(value):
+        return value
+    try:
+        return _files.to_data_uri(value, kind, rules)
+    except (_files.LocalMediaError, OSError) as exc:
+        errors.append(ErrorDetail(path, value, f"{MEDIA_WORDS[kind]} file that can be sent inline: {exc}"))
+        return value
+
+
+MEDIA_WORDS = {"image": "an image", "video": "a video", "audio": "an audio"}
 
 
 def is_uri(value: str) -> bool:

@@ -81,10 +81,16 @@ def media_text(fmt: str) -> str:
     return f"{MEDIA_WORDS[kind]} URL (https://, http://) or data:{kind}/...;base64, URI"
 
 
-def annotation(node: Node) -> str:
-    """The Python type of values the node accepts."""
+MEDIA_FORMATS = ("image_uri", "video_uri", "audio_uri")
+
+
+def annotation(node: Node, *, local: bool = False) -> str:
+    """The Python type of values the node accepts (``local``: as a parameter, where media fields also
+    take local files)."""
     if node.never:
         return "Any"
+    if local and node.format in MEDIA_FORMATS and node.types is not None and set(node.types) <= {"string", "null"}:
+        return "str | LocalMedia" + (" | None" if "null" in node.types else "")
     nullable = node.types is not None and "null" in node.types
     if node.model is not None:
         return node.model.class_name + (" | None" if nullable else "")
@@ -103,7 +109,7 @@ def annotation(node: Node) -> str:
     parts = []
     for kind in types:
         if kind == "array":
-            items = annotation(node.items) if node.items is not None and not node.prefix_items else "Any"
+            items = annotation(node.items, local=local) if node.items is not None and not node.prefix_items else "Any"
             parts.append(f"list[{items}]")
         elif kind == "object":
             parts.append("dict[str, Any]")
@@ -190,12 +196,35 @@ class Emitter:
     def error(self, path: Path, var: str, expected: str) -> str:
         return f"_e.append(_E({path.code()}, {var}, {py_literal(expected)}))"
 
-    def check(self, node: Node, var: str, path: Path, depth: int) -> list[str]:
-        """Statements that validate ``var`` against ``node``."""
+    def check(self, node: Node, var: str, path: Path, depth: int, store: str | None = None) -> list[str]:
+        """Statements that validate ``var`` against ``node``. ``store`` is where ``var`` came from (a list
+        item, a dict value), written when a local file in a media field becomes its data: URI."""
         if depth >= MAX_INLINE_DEPTH:  # deep schemas: a function per level keeps Python's block limits
-            return [f"{var} = {self.function(node)}({var}, {path.code()}, _e)"]
+            target = f"{var} = {store}" if store else var
+            return [f"{target} = {self.function(node)}({var}, {path.code()}, _e)"]
         if node.never:
             return [self.error(path, var, "no value (the schema allows none here)")]
+        if node.format in MEDIA_FORMATS and node.types is None:  # untyped: convert a local file first
+            return [
+                f"if not _isinstance({var}, _str) and _v.is_local({var}):",
+                INDENT + self.local_media(node, var, path, store),
+                *self._checks(node, var, path, depth, store),
+            ]
+        return self._checks(node, var, path, depth, store)
+
+    def local_media(self, node: Node, var: str, path: Path, store: str | None) -> str:
+        """A local file (Path, bytes, PIL image) in a media field becomes its data: URI, valid by
+        construction; one that cannot be sent has its error recorded."""
+        assert node.format is not None
+        kind = py_literal(node.format.split("_")[0])
+        target = f"{var} = {store}" if store else var
+        return f"{target} = _v.local_media({var}, {kind}, {self.rules(node)}, {path.code()}, _e)"
+
+    def rules(self, node: Node) -> str:
+        """The constant holding a node's RunComfy ``validations`` (checked on local files)."""
+        return self.constant("RULES", py_tuple(node.validations)) if node.validations else "()"
+
+    def _checks(self, node: Node, var: str, path: Path, depth: int, store: str | None = None) -> list[str]:
         lines: list[str] = []
         types = effective_types(node)
         branches = self._typed_branches(node, var, path, depth, types)
@@ -204,13 +233,15 @@ class Emitter:
         if types is not None:
             for kind, body in branches:
                 chain.append((self._type_test(node, kind, var), body))
+            if node.format in MEDIA_FORMATS and "string" in types:
+                chain.append((f"_v.is_local({var})", [self.local_media(node, var, path, store)]))
             chain.append(("else", [self.error(path, var, describe(node))]))
         lines += self._if_chain(chain)
         if types is None:
             for kind, body in branches:
                 if body:
                     lines += self._if_chain([(self._type_test(node, kind, var), body)])
-        lines += self._combinators(node, var, path, depth)
+        lines += self._combinators(node, var, path, depth, store)
         return lines
 
     @staticmethod
@@ -368,16 +399,21 @@ class Emitter:
             ]
         index, item = f"_i{depth + 1}", f"_x{depth + 1}"
         for position, sub in enumerate(node.prefix_items):
-            body = self.check(sub, item, path.child(str(position)), depth + 1)
+            body = self.check(sub, item, path.child(str(position)), depth + 1, f"{var}[{position}]")
             lines += [f"if _len({var}) > {position}:", f"{INDENT}{item} = {var}[{position}]"]
             lines += [INDENT + line for line in body] + [f"{INDENT}{var}[{position}] = {item}"]
         if node.format in ("image_uris", "video_uris", "audio_uris"):
             kind = node.format.split("_")[0]
+            item_path = path.child(index)
+            local = f"_v.local_media({item}, {py_literal(kind)}, {self.rules(node)}, {item_path.code()}, _e)"
             lines += [f"for {index}, {item} in _enumerate({var}):"]
-            lines += [f"{INDENT}if {self.media_invalid(kind, item, typed=False)}:"]
-            lines += [INDENT * 2 + self.error(path.child(index), item, media_text(kind + "_uri"))]
+            lines += [f"{INDENT}if _type({item}) is _str:"]
+            lines += [f"{INDENT * 2}if {self.media_invalid(kind, item, typed=True)}:"]
+            lines += [INDENT * 3 + self.error(item_path, item, media_text(kind + "_uri"))]
+            lines += [f"{INDENT}elif _v.is_local({item}):", f"{INDENT * 2}{var}[{index}] = {local}"]
+            lines += [f"{INDENT}else:", INDENT * 2 + self.error(item_path, item, media_text(kind + "_uri"))]
         if node.items is not None and not (node.items.types is None and not _constrains(node.items)):
-            body = self.check(node.items, item, path.child(index), depth + 1)
+            body = self.check(node.items, item, path.child(index), depth + 1, f"{var}[{index}]")
             start = len(node.prefix_items)
             source = f"_enumerate({var}[{start}:], {start})" if start else f"_enumerate({var})"
             lines += [f"for {index}, {item} in {source}:"]
@@ -406,7 +442,7 @@ class Emitter:
                 + f"_e.append(_E({path.child(py_literal(name)).code()}, _v.MISSING, 'a value (required property)'))"
             ]
         for name, sub in node.properties.items():
-            body = self.check(sub, item, path.child(py_literal(name)), depth + 1)
+            body = self.check(sub, item, path.child(py_literal(name)), depth + 1, f"{var}[{py_literal(name)}]")
             if not body:
                 continue
             lines += [f"if {py_literal(name)} in {var}:", f"{INDENT}{item} = {var}[{py_literal(name)}]"]
@@ -434,7 +470,7 @@ class Emitter:
             inner: list[str] = [f"{matched} = {key} in {known}"] if extra is not None else []
             for pattern, sub in node.pattern_properties.items():
                 regex = self.constant("PATTERN", f"_re.compile({py_literal(pattern)})")
-                sub_body = self.check(sub, item, path.child(key), depth + 1)
+                sub_body = self.check(sub, item, path.child(key), depth + 1, f"{var}[{key}]")
                 inner += [f"if {regex}.search({key}) is not None:"]
                 inner += [INDENT + f"{matched} = True"] if extra is not None else []
                 inner += [INDENT + line for line in sub_body] or [INDENT + "pass"]
@@ -447,17 +483,17 @@ class Emitter:
                         INDENT + self.error(path.child(key), item, "no such property"),
                     ]
                 else:
-                    extra_body = self.check(extra, item, path.child(key), depth + 1) or ["pass"]
+                    extra_body = self.check(extra, item, path.child(key), depth + 1, f"{var}[{key}]") or ["pass"]
                     inner += [f"if not {matched}:"] + [INDENT + line for line in extra_body]
                     if may_rebind(extra):
                         inner += [f"{INDENT}{var}[{key}] = {item}"]
             lines += [INDENT + line for line in inner]
         return lines
 
-    def _combinators(self, node: Node, var: str, path: Path, depth: int) -> list[str]:
+    def _combinators(self, node: Node, var: str, path: Path, depth: int, store: str | None) -> list[str]:
         lines: list[str] = []
         for branch in node.all_of:
-            lines += self.check(branch, var, path, depth)
+            lines += self.check(branch, var, path, depth, store)
         for keyword, branches in (("any_of", node.any_of), ("one_of", node.one_of)):
             if branches:
                 names = ", ".join(self.function(b) for b in branches)
@@ -504,7 +540,8 @@ def _has_object_keywords(node: Node) -> bool:
 
 
 def may_rebind(node: Node) -> bool:
-    """Whether checking a value may replace it (int coercion, container copy, dataclass build)."""
+    """Whether checking a value may replace it (int coercion, container copy, dataclass build). A local
+    file turned into a data: URI writes its container itself (see ``store``)."""
     if node.any_of or node.one_of or node.all_of:
         return True
     types = node.types

@@ -23,7 +23,18 @@ MODULE_RESERVED = frozenset(
     {*MODULE_EXPORTS, "Input", "annotations", "models", "load", "MODELS"}
     # every name the module template imports or defines
     | {"dataclasses", "typing", "overload", "TYPE_CHECKING", "Any", "ClassVar", "Final", "Literal", "Mapping"}
-    | {"UNSET", "Unset", "Model", "ModelInput", "Callable", "Client", "JobStatus", "RequestHandle", "Result"}
+    | {
+        "UNSET",
+        "Unset",
+        "Model",
+        "ModelInput",
+        "LocalMedia",
+        "Callable",
+        "Client",
+        "JobStatus",
+        "RequestHandle",
+        "Result",
+    }
 )
 # Names a field may not take, or it would shadow what the class body and its annotations refer to:
 # the dataclass's own members, the names its annotations use, and the module's globals. (Builtins the

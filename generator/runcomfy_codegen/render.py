@@ -46,12 +46,12 @@ def make_environment(directory: Path | None = None) -> jinja2.Environment:
 class FieldView:
     name: str
     json_name: str
-    annotation: str
+    annotation: str  # of the attribute
+    param_annotation: str  # of the parameter (media fields also take local files)
     required: bool
     doc: str  # escaped
     summary: str  # escaped, one paragraph for the Args section
     check: list[str]
-    rebinds: bool
     to_json: bool
 
 
@@ -130,11 +130,11 @@ def class_view(model: ObjectModel, emitter: checks.Emitter, doc: str, *, is_inpu
                 name=field.name,
                 json_name=field.json_name,
                 annotation=checks.annotation(field.node),
+                param_annotation=checks.annotation(field.node, local=True),
                 required=field.required,
                 doc=doc_text(attribute_doc),
                 summary=doc_text(summary),
                 check=body,
-                rebinds=bool(body) and checks.may_rebind(field.node),
                 to_json=checks.needs_conversion(field.node),
             )
         )
@@ -184,7 +184,7 @@ def render_model(env: jinja2.Environment, spec: ModelSpec, header: str) -> str:
         [line for cls in classes for f in cls.fields for line in f.check]
         + [expr for _, expr in emitter.constants]
         + [line for function in emitter.functions for line in function]
-        + [f.annotation for cls in classes for f in cls.fields]
+        + [f.param_annotation for cls in classes for f in cls.fields]
     )
     return env.get_template("module.py.jinja").render(
         header=header,
@@ -199,6 +199,7 @@ def render_model(env: jinja2.Environment, spec: ModelSpec, header: str) -> str:
         ],
         uses_re="_re." in code,
         uses_literal="Literal[" in code,
+        uses_local="LocalMedia" in code,
         exports=sorted([*MODULE_EXPORTS, *(cls.name for cls in classes)]),
     )
 

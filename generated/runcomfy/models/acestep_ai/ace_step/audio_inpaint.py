@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -169,7 +169,7 @@ class Input(ModelInput["Output"]):
     def __init__(
         self,
         *,
-        audio: str,
+        audio: str | LocalMedia,
         end_time: float | Unset = UNSET,
         end_time_relative_to: Literal["start", "end"] | Unset = UNSET,
         lyrics: str | Unset = UNSET,
@@ -202,32 +202,34 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("audio",), _x0, "an audio URL (https://, http://) or data:audio/...;base64, URI")
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "audio", (), ("audio",), _e)
         else:
             _e.append(_E(("audio",), _x0, "an audio URL (https://, http://) or data:audio/...;base64, URI"))
         self.audio = _x0
-        if end_time is not UNSET:
-            _x0 = end_time
+        _x0 = end_time
+        if _x0 is not UNSET:
             if _type(_x0) is _float or _type(_x0) is _int or _v.is_number(_x0):
                 if _x0 < 0 or _x0 > 240:
                     _e.append(_E(("end_time",), _x0, "a number >= 0 and <= 240"))
             else:
                 _e.append(_E(("end_time",), _x0, "a number"))
-        self.end_time = end_time
-        if end_time_relative_to is not UNSET:
-            _x0 = end_time_relative_to
+        self.end_time = _x0
+        _x0 = end_time_relative_to
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM3:
                     _e.append(_E(("end_time_relative_to",), _x0, choices=_ENUM2))
             else:
                 _e.append(_E(("end_time_relative_to",), _x0, "one of 'start', 'end'"))
-        self.end_time_relative_to = end_time_relative_to
-        if lyrics is not UNSET:
-            _x0 = lyrics
+        self.end_time_relative_to = _x0
+        _x0 = lyrics
+        if _x0 is not UNSET:
             if not (_isinstance(_x0, _str)):
                 _e.append(_E(("lyrics",), _x0, "a string"))
-        self.lyrics = lyrics
-        if seed is not UNSET:
-            _x0 = seed
+        self.lyrics = _x0
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -235,24 +237,23 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("seed",), _x0, "an integer >= -1 and <= 2147483647"))
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
-        if start_time is not UNSET:
-            _x0 = start_time
+        self.seed = _x0
+        _x0 = start_time
+        if _x0 is not UNSET:
             if _type(_x0) is _float or _type(_x0) is _int or _v.is_number(_x0):
                 if _x0 < 0 or _x0 > 240:
                     _e.append(_E(("start_time",), _x0, "a number >= 0 and <= 240"))
             else:
                 _e.append(_E(("start_time",), _x0, "a number"))
-        self.start_time = start_time
-        if start_time_relative_to is not UNSET:
-            _x0 = start_time_relative_to
+        self.start_time = _x0
+        _x0 = start_time_relative_to
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM3:
                     _e.append(_E(("start_time_relative_to",), _x0, choices=_ENUM2))
             else:
                 _e.append(_E(("start_time_relative_to",), _x0, "one of 'start', 'end'"))
-        self.start_time_relative_to = start_time_relative_to
+        self.start_time_relative_to = _x0
         _x0 = tags
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("tags",), _x0, "a string"))
@@ -349,7 +350,7 @@ def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Ou
 @overload
 def submit(
     *,
-    audio: str,
+    audio: str | LocalMedia,
     end_time: float | Unset = UNSET,
     end_time_relative_to: Literal["start", "end"] | Unset = UNSET,
     lyrics: str | Unset = UNSET,
@@ -384,7 +385,7 @@ def run(
 @overload
 def run(
     *,
-    audio: str,
+    audio: str | LocalMedia,
     end_time: float | Unset = UNSET,
     end_time_relative_to: Literal["start", "end"] | Unset = UNSET,
     lyrics: str | Unset = UNSET,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ class Input(ModelInput["Output"]):
     def __init__(
         self,
         *,
-        audio: str,
+        audio: str | LocalMedia,
         extend_after_duration: float | Unset = UNSET,
         extend_before_duration: float | Unset = UNSET,
         lyrics: str | Unset = UNSET,
@@ -176,32 +176,34 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("audio",), _x0, "an audio URL (https://, http://) or data:audio/...;base64, URI")
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "audio", (), ("audio",), _e)
         else:
             _e.append(_E(("audio",), _x0, "an audio URL (https://, http://) or data:audio/...;base64, URI"))
         self.audio = _x0
-        if extend_after_duration is not UNSET:
-            _x0 = extend_after_duration
+        _x0 = extend_after_duration
+        if _x0 is not UNSET:
             if _type(_x0) is _float or _type(_x0) is _int or _v.is_number(_x0):
                 if _x0 < 0 or _x0 > 240:
                     _e.append(_E(("extend_after_duration",), _x0, "a number >= 0 and <= 240"))
             else:
                 _e.append(_E(("extend_after_duration",), _x0, "a number"))
-        self.extend_after_duration = extend_after_duration
-        if extend_before_duration is not UNSET:
-            _x0 = extend_before_duration
+        self.extend_after_duration = _x0
+        _x0 = extend_before_duration
+        if _x0 is not UNSET:
             if _type(_x0) is _float or _type(_x0) is _int or _v.is_number(_x0):
                 if _x0 < 0 or _x0 > 240:
                     _e.append(_E(("extend_before_duration",), _x0, "a number >= 0 and <= 240"))
             else:
                 _e.append(_E(("extend_before_duration",), _x0, "a number"))
-        self.extend_before_duration = extend_before_duration
-        if lyrics is not UNSET:
-            _x0 = lyrics
+        self.extend_before_duration = _x0
+        _x0 = lyrics
+        if _x0 is not UNSET:
             if not (_isinstance(_x0, _str)):
                 _e.append(_E(("lyrics",), _x0, "a string"))
-        self.lyrics = lyrics
-        if seed is not UNSET:
-            _x0 = seed
+        self.lyrics = _x0
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -209,8 +211,7 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("seed",), _x0, "an integer >= -1 and <= 2147483647"))
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
+        self.seed = _x0
         _x0 = tags
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("tags",), _x0, "a string"))
@@ -301,7 +302,7 @@ def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Ou
 @overload
 def submit(
     *,
-    audio: str,
+    audio: str | LocalMedia,
     extend_after_duration: float | Unset = UNSET,
     extend_before_duration: float | Unset = UNSET,
     lyrics: str | Unset = UNSET,
@@ -334,7 +335,7 @@ def run(
 @overload
 def run(
     *,
-    audio: str,
+    audio: str | LocalMedia,
     extend_after_duration: float | Unset = UNSET,
     extend_before_duration: float | Unset = UNSET,
     lyrics: str | Unset = UNSET,

@@ -134,8 +134,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if duration is not UNSET:
-            _x0 = duration
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -143,15 +143,14 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("duration",), _x0, "an integer >= 5 and <= 240"))
             else:
                 _e.append(_E(("duration",), _x0, "an integer"))
-            duration = _x0
-        self.duration = duration
-        if lyrics is not UNSET:
-            _x0 = lyrics
+        self.duration = _x0
+        _x0 = lyrics
+        if _x0 is not UNSET:
             if not (_isinstance(_x0, _str)):
                 _e.append(_E(("lyrics",), _x0, "a string"))
-        self.lyrics = lyrics
-        if seed is not UNSET:
-            _x0 = seed
+        self.lyrics = _x0
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -159,8 +158,7 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("seed",), _x0, "an integer >= -1 and <= 2147483647"))
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
+        self.seed = _x0
         _x0 = tags
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("tags",), _x0, "a string"))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -151,7 +151,7 @@ class Input(ModelInput["Output"]):
         self,
         *,
         duration: Literal[3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] | Unset = UNSET,
-        image_url: str,
+        image_url: str | LocalMedia,
         prompt: str,
         resolution: Literal["720P", "1080P"] | Unset = UNSET,
         seed: int | Unset = UNSET,
@@ -170,8 +170,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if duration is not UNSET:
-            _x0 = duration
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("duration",), _x0, choices=_ENUM1))
@@ -181,8 +181,7 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("duration",), _x0, "one of 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, ... (1 more)")
                 )
-            duration = _x0
-        self.duration = duration
+        self.duration = _x0
         _x0 = image_url
         if _isinstance(_x0, _str):
             if (
@@ -192,6 +191,8 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "image", (), ("image_url",), _e)
         else:
             _e.append(
                 _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
@@ -204,16 +205,16 @@ class Input(ModelInput["Output"]):
         else:
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if resolution is not UNSET:
-            _x0 = resolution
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM5:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM4))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720P', '1080P'"))
-        self.resolution = resolution
-        if seed is not UNSET:
-            _x0 = seed
+        self.resolution = _x0
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -221,13 +222,12 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("seed",), _x0, "an integer >= 0 and <= 2147483647"))
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
-        if watermark is not UNSET:
-            _x0 = watermark
+        self.seed = _x0
+        _x0 = watermark
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("watermark",), _x0, "a boolean"))
-        self.watermark = watermark
+        self.watermark = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -315,7 +315,7 @@ def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Ou
 def submit(
     *,
     duration: Literal[3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] | Unset = UNSET,
-    image_url: str,
+    image_url: str | LocalMedia,
     prompt: str,
     resolution: Literal["720P", "1080P"] | Unset = UNSET,
     seed: int | Unset = UNSET,
@@ -348,7 +348,7 @@ def run(
 def run(
     *,
     duration: Literal[3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] | Unset = UNSET,
-    image_url: str,
+    image_url: str | LocalMedia,
     prompt: str,
     resolution: Literal["720P", "1080P"] | Unset = UNSET,
     seed: int | Unset = UNSET,

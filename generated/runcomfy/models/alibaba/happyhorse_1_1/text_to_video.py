@@ -146,8 +146,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if duration is not UNSET:
-            _x0 = duration
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -155,28 +155,27 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("duration",), _x0, "an integer >= 3 and <= 15"))
             else:
                 _e.append(_E(("duration",), _x0, "an integer"))
-            duration = _x0
-        self.duration = duration
+        self.duration = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if ratio is not UNSET:
-            _x0 = ratio
+        _x0 = ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("ratio",), _x0, "one of '16:9', '9:16', '1:1'"))
-        self.ratio = ratio
-        if resolution is not UNSET:
-            _x0 = resolution
+        self.ratio = _x0
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM3))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720P', '1080P'"))
-        self.resolution = resolution
+        self.resolution = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -211,7 +211,7 @@ class Input(ModelInput["Output"]):
         prompt: str,
         resolution: Literal["720p", "1080p"] | Unset = UNSET,
         safety_tolerance: int | Unset = UNSET,
-        video_url: str,
+        video_url: str | LocalMedia,
     ) -> None:
         """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
 
@@ -227,8 +227,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
@@ -240,9 +240,9 @@ class Input(ModelInput["Output"]):
                         "one of 'auto', '21:9', '2:1', '16:9', '4:3', '1:1', '3:4', '9:16'",
                     )
                 )
-        self.aspect_ratio = aspect_ratio
-        if duration is not UNSET:
-            _x0 = duration
+        self.aspect_ratio = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
                     _e.append(_E(("duration",), _x0, choices=_ENUM3))
@@ -254,26 +254,26 @@ class Input(ModelInput["Output"]):
                         "one of 'auto', '5', '6', '7', '8', '9', '10', '11', '12', '13', '14', '15', ... (5 more)",
                     )
                 )
-        self.duration = duration
-        if generate_audio is not UNSET:
-            _x0 = generate_audio
+        self.duration = _x0
+        _x0 = generate_audio
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("generate_audio",), _x0, "a boolean"))
-        self.generate_audio = generate_audio
+        self.generate_audio = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if resolution is not UNSET:
-            _x0 = resolution
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM6:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM5))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720p', '1080p'"))
-        self.resolution = resolution
-        if safety_tolerance is not UNSET:
-            _x0 = safety_tolerance
+        self.resolution = _x0
+        _x0 = safety_tolerance
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -281,8 +281,7 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("safety_tolerance",), _x0, "an integer >= 0 and <= 4"))
             else:
                 _e.append(_E(("safety_tolerance",), _x0, "an integer"))
-            safety_tolerance = _x0
-        self.safety_tolerance = safety_tolerance
+        self.safety_tolerance = _x0
         _x0 = video_url
         if _isinstance(_x0, _str):
             if (
@@ -292,6 +291,8 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("video_url",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "video", (), ("video_url",), _e)
         else:
             _e.append(
                 _E(("video_url",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
@@ -395,7 +396,7 @@ def submit(
     prompt: str,
     resolution: Literal["720p", "1080p"] | Unset = UNSET,
     safety_tolerance: int | Unset = UNSET,
-    video_url: str,
+    video_url: str | LocalMedia,
     client: Client | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
@@ -432,7 +433,7 @@ def run(
     prompt: str,
     resolution: Literal["720p", "1080p"] | Unset = UNSET,
     safety_tolerance: int | Unset = UNSET,
-    video_url: str,
+    video_url: str | LocalMedia,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -252,8 +252,8 @@ class Input(ModelInput["Output"]):
     def __init__(
         self,
         *,
-        audio_urls: list[str] | Unset = UNSET,
-        image_url: str | Unset = UNSET,
+        audio_urls: list[str | LocalMedia] | Unset = UNSET,
+        image_url: str | LocalMedia | Unset = UNSET,
         output_format: Literal["wav", "mp3", "ogg_opus"] | Unset = UNSET,
         pitch: int | Unset = UNSET,
         prompt: str,
@@ -300,22 +300,33 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if audio_urls is not UNSET:
-            _x0 = audio_urls
+        _x0 = audio_urls
+        if _x0 is not UNSET:
             if _isinstance(_x0, (_list, _tuple)):
                 _x0 = _list(_x0)
                 if _len(_x0) > 3:
                     _e.append(_E(("audio_urls",), _x0, "an array of at most 3 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is not _str or (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
-                        )
-                        and _MEDIA_1(_x1) is None
-                    ):
+                    if _type(_x1) is _str:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_1(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("audio_urls", _i1),
+                                    _x1,
+                                    "an audio URL (https://, http://) or data:audio/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x0[_i1] = _v.local_media(_x1, "audio", (), ("audio_urls", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("audio_urls", _i1),
@@ -341,6 +352,8 @@ class Input(ModelInput["Output"]):
                                     "an audio URL (https://, http://) or data:audio/...;base64, URI",
                                 )
                             )
+                    elif _v.is_local(_x1):
+                        _x1 = _x0[_i1] = _v.local_media(_x1, "audio", (), ("audio_urls", _i1), _e)
                     else:
                         _e.append(
                             _E(
@@ -351,10 +364,9 @@ class Input(ModelInput["Output"]):
                         )
             else:
                 _e.append(_E(("audio_urls",), _x0, "an array"))
-            audio_urls = _x0
-        self.audio_urls = audio_urls
-        if image_url is not UNSET:
-            _x0 = image_url
+        self.audio_urls = _x0
+        _x0 = image_url
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -372,21 +384,23 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("image_url",), _e)
             else:
                 _e.append(
                     _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
-        self.image_url = image_url
-        if output_format is not UNSET:
-            _x0 = output_format
+        self.image_url = _x0
+        _x0 = output_format
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
                     _e.append(_E(("output_format",), _x0, choices=_ENUM3))
             else:
                 _e.append(_E(("output_format",), _x0, "one of 'wav', 'mp3', 'ogg_opus'"))
-        self.output_format = output_format
-        if pitch is not UNSET:
-            _x0 = pitch
+        self.output_format = _x0
+        _x0 = pitch
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -394,14 +408,13 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("pitch",), _x0, "an integer >= -12 and <= 12"))
             else:
                 _e.append(_E(("pitch",), _x0, "an integer"))
-            pitch = _x0
-        self.pitch = pitch
+        self.pitch = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if sample_rate is not UNSET:
-            _x0 = sample_rate
+        _x0 = sample_rate
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _x0 not in _ENUM6:
                     _e.append(_E(("sample_rate",), _x0, choices=_ENUM5))
@@ -409,18 +422,17 @@ class Input(ModelInput["Output"]):
                     _x0 = _v.to_int(_x0)
             else:
                 _e.append(_E(("sample_rate",), _x0, "one of 8000, 16000, 24000, 32000, 44100, 48000"))
-            sample_rate = _x0
-        self.sample_rate = sample_rate
-        if speed is not UNSET:
-            _x0 = speed
+        self.sample_rate = _x0
+        _x0 = speed
+        if _x0 is not UNSET:
             if _type(_x0) is _float or _type(_x0) is _int or _v.is_number(_x0):
                 if _x0 < 0.5 or _x0 > 2:
                     _e.append(_E(("speed",), _x0, "a number >= 0.5 and <= 2"))
             else:
                 _e.append(_E(("speed",), _x0, "a number"))
-        self.speed = speed
-        if voice is not UNSET:
-            _x0 = voice
+        self.speed = _x0
+        _x0 = voice
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM8:
                     _e.append(_E(("voice",), _x0, choices=_ENUM7))
@@ -432,15 +444,15 @@ class Input(ModelInput["Output"]):
                         "one of 'vivi_mixed_en_zh_ja_es_id', 'mindy_en_es_id_pt_zh', 'kian_en_zh', 'cedric_en_zh', 'sophie_en_zh', 'jean_en_zh', 'magnus_en_zh', 'mabel_en_zh', 'nadia_en_zh', 'opal_en_zh', 'pearl_en_zh', 'quentin_en_zh', ... (8 more)",
                     )
                 )
-        self.voice = voice
-        if volume is not UNSET:
-            _x0 = volume
+        self.voice = _x0
+        _x0 = volume
+        if _x0 is not UNSET:
             if _type(_x0) is _float or _type(_x0) is _int or _v.is_number(_x0):
                 if _x0 < 0.5 or _x0 > 2:
                     _e.append(_E(("volume",), _x0, "a number >= 0.5 and <= 2"))
             else:
                 _e.append(_E(("volume",), _x0, "a number"))
-        self.volume = volume
+        self.volume = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -537,8 +549,8 @@ def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Ou
 @overload
 def submit(
     *,
-    audio_urls: list[str] | Unset = UNSET,
-    image_url: str | Unset = UNSET,
+    audio_urls: list[str | LocalMedia] | Unset = UNSET,
+    image_url: str | LocalMedia | Unset = UNSET,
     output_format: Literal["wav", "mp3", "ogg_opus"] | Unset = UNSET,
     pitch: int | Unset = UNSET,
     prompt: str,
@@ -595,8 +607,8 @@ def run(
 @overload
 def run(
     *,
-    audio_urls: list[str] | Unset = UNSET,
-    image_url: str | Unset = UNSET,
+    audio_urls: list[str | LocalMedia] | Unset = UNSET,
+    image_url: str | LocalMedia | Unset = UNSET,
     output_format: Literal["wav", "mp3", "ogg_opus"] | Unset = UNSET,
     pitch: int | Unset = UNSET,
     prompt: str,

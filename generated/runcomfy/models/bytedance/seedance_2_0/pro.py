@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -179,14 +179,14 @@ class Input(ModelInput["Output"]):
         self,
         *,
         aspect_ratio: Literal["adaptive", "16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | Unset = UNSET,
-        audios: list[str] | Unset = UNSET,
+        audios: list[str | LocalMedia] | Unset = UNSET,
         duration: int | Unset = UNSET,
         generate_audio: bool | Unset = UNSET,
-        images: list[str] | Unset = UNSET,
+        images: list[str | LocalMedia] | Unset = UNSET,
         prompt: str,
         resolution: Literal["480p", "720p", "1080p", "4k"] | Unset = UNSET,
         seed: int | Unset = UNSET,
-        videos: list[str] | Unset = UNSET,
+        videos: list[str | LocalMedia] | Unset = UNSET,
     ) -> None:
         """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
 
@@ -204,8 +204,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
@@ -217,23 +217,34 @@ class Input(ModelInput["Output"]):
                         "one of 'adaptive', '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'",
                     )
                 )
-        self.aspect_ratio = aspect_ratio
-        if audios is not UNSET:
-            _x0 = audios
+        self.aspect_ratio = _x0
+        _x0 = audios
+        if _x0 is not UNSET:
             if _isinstance(_x0, (_list, _tuple)):
                 _x0 = _list(_x0)
                 if _len(_x0) > 3:
                     _e.append(_E(("audios",), _x0, "an array of at most 3 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is not _str or (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
-                        )
-                        and _MEDIA_3(_x1) is None
-                    ):
+                    if _type(_x1) is _str:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_3(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("audios", _i1),
+                                    _x1,
+                                    "an audio URL (https://, http://) or data:audio/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x0[_i1] = _v.local_media(_x1, "audio", (), ("audios", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("audios", _i1),
@@ -259,6 +270,8 @@ class Input(ModelInput["Output"]):
                                     "an audio URL (https://, http://) or data:audio/...;base64, URI",
                                 )
                             )
+                    elif _v.is_local(_x1):
+                        _x1 = _x0[_i1] = _v.local_media(_x1, "audio", (), ("audios", _i1), _e)
                     else:
                         _e.append(
                             _E(
@@ -269,10 +282,9 @@ class Input(ModelInput["Output"]):
                         )
             else:
                 _e.append(_E(("audios",), _x0, "an array"))
-            audios = _x0
-        self.audios = audios
-        if duration is not UNSET:
-            _x0 = duration
+        self.audios = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -280,29 +292,39 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("duration",), _x0, "an integer >= 4 and <= 15"))
             else:
                 _e.append(_E(("duration",), _x0, "an integer"))
-            duration = _x0
-        self.duration = duration
-        if generate_audio is not UNSET:
-            _x0 = generate_audio
+        self.duration = _x0
+        _x0 = generate_audio
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("generate_audio",), _x0, "a boolean"))
-        self.generate_audio = generate_audio
-        if images is not UNSET:
-            _x0 = images
+        self.generate_audio = _x0
+        _x0 = images
+        if _x0 is not UNSET:
             if _isinstance(_x0, (_list, _tuple)):
                 _x0 = _list(_x0)
                 if _len(_x0) > 9:
                     _e.append(_E(("images",), _x0, "an array of at most 9 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is not _str or (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
-                        )
-                        and _MEDIA_4(_x1) is None
-                    ):
+                    if _type(_x1) is _str:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_4(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("images", _i1),
+                                    _x1,
+                                    "an image URL (https://, http://) or data:image/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x0[_i1] = _v.local_media(_x1, "image", (), ("images", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("images", _i1),
@@ -328,6 +350,8 @@ class Input(ModelInput["Output"]):
                                     "an image URL (https://, http://) or data:image/...;base64, URI",
                                 )
                             )
+                    elif _v.is_local(_x1):
+                        _x1 = _x0[_i1] = _v.local_media(_x1, "image", (), ("images", _i1), _e)
                     else:
                         _e.append(
                             _E(
@@ -338,45 +362,54 @@ class Input(ModelInput["Output"]):
                         )
             else:
                 _e.append(_E(("images",), _x0, "an array"))
-            images = _x0
-        self.images = images
+        self.images = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if resolution is not UNSET:
-            _x0 = resolution
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM6:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM5))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '480p', '720p', '1080p', '4k'"))
-        self.resolution = resolution
-        if seed is not UNSET:
-            _x0 = seed
+        self.resolution = _x0
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
-        if videos is not UNSET:
-            _x0 = videos
+        self.seed = _x0
+        _x0 = videos
+        if _x0 is not UNSET:
             if _isinstance(_x0, (_list, _tuple)):
                 _x0 = _list(_x0)
                 if _len(_x0) > 3:
                     _e.append(_E(("videos",), _x0, "an array of at most 3 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is not _str or (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
-                        )
-                        and _MEDIA_7(_x1) is None
-                    ):
+                    if _type(_x1) is _str:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_7(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("videos", _i1),
+                                    _x1,
+                                    "a video URL (https://, http://) or data:video/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x0[_i1] = _v.local_media(_x1, "video", (), ("videos", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("videos", _i1),
@@ -402,6 +435,8 @@ class Input(ModelInput["Output"]):
                                     "a video URL (https://, http://) or data:video/...;base64, URI",
                                 )
                             )
+                    elif _v.is_local(_x1):
+                        _x1 = _x0[_i1] = _v.local_media(_x1, "video", (), ("videos", _i1), _e)
                     else:
                         _e.append(
                             _E(
@@ -412,8 +447,7 @@ class Input(ModelInput["Output"]):
                         )
             else:
                 _e.append(_E(("videos",), _x0, "an array"))
-            videos = _x0
-        self.videos = videos
+        self.videos = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -511,14 +545,14 @@ def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Ou
 def submit(
     *,
     aspect_ratio: Literal["adaptive", "16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | Unset = UNSET,
-    audios: list[str] | Unset = UNSET,
+    audios: list[str | LocalMedia] | Unset = UNSET,
     duration: int | Unset = UNSET,
     generate_audio: bool | Unset = UNSET,
-    images: list[str] | Unset = UNSET,
+    images: list[str | LocalMedia] | Unset = UNSET,
     prompt: str,
     resolution: Literal["480p", "720p", "1080p", "4k"] | Unset = UNSET,
     seed: int | Unset = UNSET,
-    videos: list[str] | Unset = UNSET,
+    videos: list[str | LocalMedia] | Unset = UNSET,
     client: Client | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
@@ -547,14 +581,14 @@ def run(
 def run(
     *,
     aspect_ratio: Literal["adaptive", "16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | Unset = UNSET,
-    audios: list[str] | Unset = UNSET,
+    audios: list[str | LocalMedia] | Unset = UNSET,
     duration: int | Unset = UNSET,
     generate_audio: bool | Unset = UNSET,
-    images: list[str] | Unset = UNSET,
+    images: list[str | LocalMedia] | Unset = UNSET,
     prompt: str,
     resolution: Literal["480p", "720p", "1080p", "4k"] | Unset = UNSET,
     seed: int | Unset = UNSET,
-    videos: list[str] | Unset = UNSET,
+    videos: list[str | LocalMedia] | Unset = UNSET,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -171,8 +171,8 @@ class Input(ModelInput["Output"]):
         duration: int | Unset = UNSET,
         enable_web_search: bool | Unset = UNSET,
         generate_audio: bool | Unset = UNSET,
-        image: str,
-        last_image: str | Unset = UNSET,
+        image: str | LocalMedia,
+        last_image: str | LocalMedia | Unset = UNSET,
         prompt: str,
         resolution: Literal["480p", "720p"] | Unset = UNSET,
     ) -> None:
@@ -191,16 +191,16 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'"))
-        self.aspect_ratio = aspect_ratio
-        if duration is not UNSET:
-            _x0 = duration
+        self.aspect_ratio = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -208,18 +208,17 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("duration",), _x0, "an integer >= 4 and <= 15"))
             else:
                 _e.append(_E(("duration",), _x0, "an integer"))
-            duration = _x0
-        self.duration = duration
-        if enable_web_search is not UNSET:
-            _x0 = enable_web_search
+        self.duration = _x0
+        _x0 = enable_web_search
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("enable_web_search",), _x0, "a boolean"))
-        self.enable_web_search = enable_web_search
-        if generate_audio is not UNSET:
-            _x0 = generate_audio
+        self.enable_web_search = _x0
+        _x0 = generate_audio
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("generate_audio",), _x0, "a boolean"))
-        self.generate_audio = generate_audio
+        self.generate_audio = _x0
         _x0 = image
         if _isinstance(_x0, _str):
             if (
@@ -229,11 +228,13 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "image", (), ("image",), _e)
         else:
             _e.append(_E(("image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI"))
         self.image = _x0
-        if last_image is not UNSET:
-            _x0 = last_image
+        _x0 = last_image
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -251,23 +252,25 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("last_image",), _e)
             else:
                 _e.append(
                     _E(("last_image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
-        self.last_image = last_image
+        self.last_image = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if resolution is not UNSET:
-            _x0 = resolution
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM5:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM4))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '480p', '720p'"))
-        self.resolution = resolution
+        self.resolution = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -364,8 +367,8 @@ def submit(
     duration: int | Unset = UNSET,
     enable_web_search: bool | Unset = UNSET,
     generate_audio: bool | Unset = UNSET,
-    image: str,
-    last_image: str | Unset = UNSET,
+    image: str | LocalMedia,
+    last_image: str | LocalMedia | Unset = UNSET,
     prompt: str,
     resolution: Literal["480p", "720p"] | Unset = UNSET,
     client: Client | None = None,
@@ -399,8 +402,8 @@ def run(
     duration: int | Unset = UNSET,
     enable_web_search: bool | Unset = UNSET,
     generate_audio: bool | Unset = UNSET,
-    image: str,
-    last_image: str | Unset = UNSET,
+    image: str | LocalMedia,
+    last_image: str | LocalMedia | Unset = UNSET,
     prompt: str,
     resolution: Literal["480p", "720p"] | Unset = UNSET,
     client: Client | None = None,

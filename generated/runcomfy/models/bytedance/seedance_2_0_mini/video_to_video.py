@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ class Input(ModelInput["Output"]):
         reference_audios: list[Any] | Unset = UNSET,
         reference_images: list[Any] | Unset = UNSET,
         resolution: Literal["480p", "720p"] | Unset = UNSET,
-        video: str,
+        video: str | LocalMedia,
     ) -> None:
         """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
 
@@ -208,16 +208,16 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'"))
-        self.aspect_ratio = aspect_ratio
-        if duration is not UNSET:
-            _x0 = duration
+        self.aspect_ratio = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -225,38 +225,48 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("duration",), _x0, "an integer >= 4 and <= 15"))
             else:
                 _e.append(_E(("duration",), _x0, "an integer"))
-            duration = _x0
-        self.duration = duration
-        if enable_web_search is not UNSET:
-            _x0 = enable_web_search
+        self.duration = _x0
+        _x0 = enable_web_search
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("enable_web_search",), _x0, "a boolean"))
-        self.enable_web_search = enable_web_search
-        if generate_audio is not UNSET:
-            _x0 = generate_audio
+        self.enable_web_search = _x0
+        _x0 = generate_audio
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("generate_audio",), _x0, "a boolean"))
-        self.generate_audio = generate_audio
+        self.generate_audio = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if reference_audios is not UNSET:
-            _x0 = reference_audios
+        _x0 = reference_audios
+        if _x0 is not UNSET:
             if _isinstance(_x0, (_list, _tuple)):
                 _x0 = _list(_x0)
                 if _len(_x0) < 0 or _len(_x0) > 16:
                     _e.append(_E(("reference_audios",), _x0, "an array of 0 to 16 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is not _str or (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
-                        )
-                        and _MEDIA_3(_x1) is None
-                    ):
+                    if _type(_x1) is _str:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_3(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("reference_audios", _i1),
+                                    _x1,
+                                    "an audio URL (https://, http://) or data:audio/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x0[_i1] = _v.local_media(_x1, "audio", (), ("reference_audios", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("reference_audios", _i1),
@@ -266,24 +276,34 @@ class Input(ModelInput["Output"]):
                         )
             else:
                 _e.append(_E(("reference_audios",), _x0, "an array"))
-            reference_audios = _x0
-        self.reference_audios = reference_audios
-        if reference_images is not UNSET:
-            _x0 = reference_images
+        self.reference_audios = _x0
+        _x0 = reference_images
+        if _x0 is not UNSET:
             if _isinstance(_x0, (_list, _tuple)):
                 _x0 = _list(_x0)
                 if _len(_x0) < 0 or _len(_x0) > 16:
                     _e.append(_E(("reference_images",), _x0, "an array of 0 to 16 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is not _str or (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
-                        )
-                        and _MEDIA_4(_x1) is None
-                    ):
+                    if _type(_x1) is _str:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_4(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("reference_images", _i1),
+                                    _x1,
+                                    "an image URL (https://, http://) or data:image/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x0[_i1] = _v.local_media(_x1, "image", (), ("reference_images", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("reference_images", _i1),
@@ -293,16 +313,15 @@ class Input(ModelInput["Output"]):
                         )
             else:
                 _e.append(_E(("reference_images",), _x0, "an array"))
-            reference_images = _x0
-        self.reference_images = reference_images
-        if resolution is not UNSET:
-            _x0 = resolution
+        self.reference_images = _x0
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM6:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM5))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '480p', '720p'"))
-        self.resolution = resolution
+        self.resolution = _x0
         _x0 = video
         if _isinstance(_x0, _str):
             if (
@@ -312,6 +331,8 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("video",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "video", (), ("video",), _e)
         else:
             _e.append(_E(("video",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI"))
         self.video = _x0
@@ -418,7 +439,7 @@ def submit(
     reference_audios: list[Any] | Unset = UNSET,
     reference_images: list[Any] | Unset = UNSET,
     resolution: Literal["480p", "720p"] | Unset = UNSET,
-    video: str,
+    video: str | LocalMedia,
     client: Client | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
@@ -454,7 +475,7 @@ def run(
     reference_audios: list[Any] | Unset = UNSET,
     reference_images: list[Any] | Unset = UNSET,
     resolution: Literal["480p", "720p"] | Unset = UNSET,
-    video: str,
+    video: str | LocalMedia,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,

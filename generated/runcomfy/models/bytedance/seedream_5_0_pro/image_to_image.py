@@ -147,7 +147,34 @@ _ENUM3: Final[Any] = ("1K", "2K")
 _ENUM4: Final[Any] = frozenset(_ENUM3)
 _ENUM5: Final[Any] = ("png", "jpeg")
 _ENUM6: Final[Any] = frozenset(_ENUM5)
-_MEDIA_7: Final[Any] = _v.MEDIA_URI["image"].fullmatch
+_RULES7: Final[Any] = (
+    {
+        "validation_error": "File size must be less than 30 MB.",
+        "validation_rule": "file_size_mb<",
+        "validation_value": 30,
+    },
+    {
+        "validation_error": "The aspect ratio range should be 1:16 to 16:1.",
+        "validation_rule": "width/height>",
+        "validation_value": 0.0625,
+    },
+    {
+        "validation_error": "The aspect ratio range should be 1:16 to 16:1.",
+        "validation_rule": "width/height<",
+        "validation_value": 16,
+    },
+    {
+        "validation_error": "The uploaded image width and height must exceed 14 pixels.",
+        "validation_rule": "width_pixels>",
+        "validation_value": 14,
+    },
+    {
+        "validation_error": "The uploaded image width and height must exceed 14 pixels.",
+        "validation_rule": "height_pixels>",
+        "validation_value": 14,
+    },
+)
+_MEDIA_8: Final[Any] = _v.MEDIA_URI["image"].fullmatch
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -195,8 +222,8 @@ class Input(ModelInput["Output"]):
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
@@ -208,38 +235,49 @@ class Input(ModelInput["Output"]):
                         "one of 'auto', '1:1', '4:3', '3:4', '16:9', '9:16', '2:3', '3:2', '21:9'",
                     )
                 )
-        self.aspect_ratio = aspect_ratio
-        if resolution is not UNSET:
-            _x0 = resolution
+        self.aspect_ratio = _x0
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM3))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '1K', '2K'"))
-        self.resolution = resolution
-        if output_format is not UNSET:
-            _x0 = output_format
+        self.resolution = _x0
+        _x0 = output_format
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM6:
                     _e.append(_E(("output_format",), _x0, choices=_ENUM5))
             else:
                 _e.append(_E(("output_format",), _x0, "one of 'png', 'jpeg'"))
-        self.output_format = output_format
+        self.output_format = _x0
         _x0 = image
         if _isinstance(_x0, (_list, _tuple)):
             _x0 = _list(_x0)
             if _len(_x0) < 1 or _len(_x0) > 10:
                 _e.append(_E(("image",), _x0, "an array of 1 to 10 items"))
             for _i1, _x1 in _enumerate(_x0):
-                if _type(_x1) is not _str or (
-                    not (
-                        _x1[:8] == "https://"
-                        and _x1[8:9] not in "/?#"
-                        and _x1.isprintable()
-                        and " " not in _x1
-                    )
-                    and _MEDIA_7(_x1) is None
-                ):
+                if _type(_x1) is _str:
+                    if (
+                        not (
+                            _x1[:8] == "https://"
+                            and _x1[8:9] not in "/?#"
+                            and _x1.isprintable()
+                            and " " not in _x1
+                        )
+                        and _MEDIA_8(_x1) is None
+                    ):
+                        _e.append(
+                            _E(
+                                ("image", _i1),
+                                _x1,
+                                "an image URL (https://, http://) or data:image/...;base64, URI",
+                            )
+                        )
+                elif _v.is_local(_x1):
+                    _x0[_i1] = _v.local_media(_x1, "image", _RULES7, ("image", _i1), _e)
+                else:
                     _e.append(
                         _E(
                             ("image", _i1),

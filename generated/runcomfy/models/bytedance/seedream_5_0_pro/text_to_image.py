@@ -147,8 +147,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
@@ -160,27 +160,27 @@ class Input(ModelInput["Output"]):
                         "one of '1:1', '4:3', '3:4', '16:9', '9:16', '2:3', '3:2', '21:9'",
                     )
                 )
-        self.aspect_ratio = aspect_ratio
-        if output_format is not UNSET:
-            _x0 = output_format
+        self.aspect_ratio = _x0
+        _x0 = output_format
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
                     _e.append(_E(("output_format",), _x0, choices=_ENUM3))
             else:
                 _e.append(_E(("output_format",), _x0, "one of 'png', 'jpeg'"))
-        self.output_format = output_format
+        self.output_format = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if resolution is not UNSET:
-            _x0 = resolution
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM6:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM5))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '1K', '2K'"))
-        self.resolution = resolution
+        self.resolution = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 

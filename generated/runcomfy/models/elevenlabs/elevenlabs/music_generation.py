@@ -163,13 +163,13 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if force_instrumental is not UNSET:
-            _x0 = force_instrumental
+        _x0 = force_instrumental
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("force_instrumental",), _x0, "a boolean"))
-        self.force_instrumental = force_instrumental
-        if music_length_ms is not UNSET:
-            _x0 = music_length_ms
+        self.force_instrumental = _x0
+        _x0 = music_length_ms
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -177,10 +177,9 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("music_length_ms",), _x0, "an integer >= 5000 and <= 300000"))
             else:
                 _e.append(_E(("music_length_ms",), _x0, "an integer"))
-            music_length_ms = _x0
-        self.music_length_ms = music_length_ms
-        if output_format is not UNSET:
-            _x0 = output_format
+        self.music_length_ms = _x0
+        _x0 = output_format
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("output_format",), _x0, choices=_ENUM1))
@@ -192,7 +191,7 @@ class Input(ModelInput["Output"]):
                         "one of 'mp3_standard', 'mp3_high_quality', 'wav_16khz', 'wav_22khz', 'wav_24khz', 'wav_cd_quality'",
                     )
                 )
-        self.output_format = output_format
+        self.output_format = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ class Input(ModelInput["Output"]):
         *,
         aspect_ratio: Literal["16:9", "9:16"] | Unset = UNSET,
         duration: int | Unset = UNSET,
-        image_url: str,
+        image_url: str | LocalMedia,
         prompt: str,
     ) -> None:
         """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
@@ -144,16 +144,16 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16'"))
-        self.aspect_ratio = aspect_ratio
-        if duration is not UNSET:
-            _x0 = duration
+        self.aspect_ratio = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -161,8 +161,7 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("duration",), _x0, "an integer >= 3 and <= 10"))
             else:
                 _e.append(_E(("duration",), _x0, "an integer"))
-            duration = _x0
-        self.duration = duration
+        self.duration = _x0
         _x0 = image_url
         if _isinstance(_x0, _str):
             if (
@@ -172,6 +171,8 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "image", (), ("image_url",), _e)
         else:
             _e.append(
                 _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
@@ -263,7 +264,7 @@ def submit(
     *,
     aspect_ratio: Literal["16:9", "9:16"] | Unset = UNSET,
     duration: int | Unset = UNSET,
-    image_url: str,
+    image_url: str | LocalMedia,
     prompt: str,
     client: Client | None = None,
 ) -> RequestHandle[Output]: ...
@@ -294,7 +295,7 @@ def run(
     *,
     aspect_ratio: Literal["16:9", "9:16"] | Unset = UNSET,
     duration: int | Unset = UNSET,
-    image_url: str,
+    image_url: str | LocalMedia,
     prompt: str,
     client: Client | None = None,
     timeout: float | None = None,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import ModelInput
+from runcomfy._types import LocalMedia, ModelInput
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ class Input(ModelInput["Output"]):
         self,
         *,
         prompt: str,
-        video_url: str,
+        video_url: str | LocalMedia,
     ) -> None:
         """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
 
@@ -130,6 +130,8 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("video_url",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "video", (), ("video_url",), _e)
         else:
             _e.append(
                 _E(("video_url",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
@@ -207,7 +209,7 @@ def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Ou
 def submit(
     *,
     prompt: str,
-    video_url: str,
+    video_url: str | LocalMedia,
     client: Client | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
@@ -236,7 +238,7 @@ def run(
 def run(
     *,
     prompt: str,
-    video_url: str,
+    video_url: str | LocalMedia,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,

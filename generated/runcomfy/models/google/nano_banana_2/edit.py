@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -210,7 +210,7 @@ class Input(ModelInput["Output"]):
         self,
         *,
         prompt: str,
-        image_urls: list[str],
+        image_urls: list[str | LocalMedia],
         num_images: int | Unset = UNSET,
         seed: int | Unset = UNSET,
         aspect_ratio: Literal["auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16"]
@@ -265,6 +265,8 @@ class Input(ModelInput["Output"]):
                                 "an image URL (https://, http://) or data:image/...;base64, URI",
                             )
                         )
+                elif _v.is_local(_x1):
+                    _x1 = _x0[_i1] = _v.local_media(_x1, "image", (), ("image_urls", _i1), _e)
                 else:
                     _e.append(
                         _E(
@@ -276,8 +278,8 @@ class Input(ModelInput["Output"]):
         else:
             _e.append(_E(("image_urls",), _x0, "an array"))
         self.image_urls = _x0
-        if num_images is not UNSET:
-            _x0 = num_images
+        _x0 = num_images
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -285,19 +287,17 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("num_images",), _x0, "an integer >= 1 and <= 4"))
             else:
                 _e.append(_E(("num_images",), _x0, "an integer"))
-            num_images = _x0
-        self.num_images = num_images
-        if seed is not UNSET:
-            _x0 = seed
+        self.num_images = _x0
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        self.seed = _x0
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM3:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM2))
@@ -309,25 +309,25 @@ class Input(ModelInput["Output"]):
                         "one of 'auto', '21:9', '16:9', '3:2', '4:3', '5:4', '1:1', '4:5', '3:4', '2:3', '9:16'",
                     )
                 )
-        self.aspect_ratio = aspect_ratio
-        if resolution is not UNSET:
-            _x0 = resolution
+        self.aspect_ratio = _x0
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM5:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM4))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '0.5K', '1K', '2K', '4K'"))
-        self.resolution = resolution
-        if output_format is not UNSET:
-            _x0 = output_format
+        self.resolution = _x0
+        _x0 = output_format
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM7:
                     _e.append(_E(("output_format",), _x0, choices=_ENUM6))
             else:
                 _e.append(_E(("output_format",), _x0, "one of 'jpeg', 'png', 'webp'"))
-        self.output_format = output_format
-        if safety_tolerance is not UNSET:
-            _x0 = safety_tolerance
+        self.output_format = _x0
+        _x0 = safety_tolerance
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _x0 not in _ENUM9:
                     _e.append(_E(("safety_tolerance",), _x0, choices=_ENUM8))
@@ -335,18 +335,17 @@ class Input(ModelInput["Output"]):
                     _x0 = _v.to_int(_x0)
             else:
                 _e.append(_E(("safety_tolerance",), _x0, "one of 1, 2, 3, 4, 5, 6"))
-            safety_tolerance = _x0
-        self.safety_tolerance = safety_tolerance
-        if limit_generations is not UNSET:
-            _x0 = limit_generations
+        self.safety_tolerance = _x0
+        _x0 = limit_generations
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("limit_generations",), _x0, "a boolean"))
-        self.limit_generations = limit_generations
-        if enable_web_search is not UNSET:
-            _x0 = enable_web_search
+        self.limit_generations = _x0
+        _x0 = enable_web_search
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("enable_web_search",), _x0, "a boolean"))
-        self.enable_web_search = enable_web_search
+        self.enable_web_search = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -446,7 +445,7 @@ def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Ou
 def submit(
     *,
     prompt: str,
-    image_urls: list[str],
+    image_urls: list[str | LocalMedia],
     num_images: int | Unset = UNSET,
     seed: int | Unset = UNSET,
     aspect_ratio: Literal["auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16"]
@@ -484,7 +483,7 @@ def run(
 def run(
     *,
     prompt: str,
-    image_urls: list[str],
+    image_urls: list[str | LocalMedia],
     num_images: int | Unset = UNSET,
     seed: int | Unset = UNSET,
     aspect_ratio: Literal["auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16"]

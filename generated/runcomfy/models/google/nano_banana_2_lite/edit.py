@@ -188,8 +188,8 @@ class Input(ModelInput["Output"]):
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
@@ -201,22 +201,33 @@ class Input(ModelInput["Output"]):
                         "one of 'auto', '21:9', '16:9', '3:2', '4:3', '5:4', '1:1', '4:5', '3:4', '2:3', '9:16', '4:1', ... (3 more)",
                     )
                 )
-        self.aspect_ratio = aspect_ratio
+        self.aspect_ratio = _x0
         _x0 = image_urls
         if _isinstance(_x0, (_list, _tuple)):
             _x0 = _list(_x0)
             if _len(_x0) < 1 or _len(_x0) > 10:
                 _e.append(_E(("image_urls",), _x0, "an array of 1 to 10 items"))
             for _i1, _x1 in _enumerate(_x0):
-                if _type(_x1) is not _str or (
-                    not (
-                        _x1[:8] == "https://"
-                        and _x1[8:9] not in "/?#"
-                        and _x1.isprintable()
-                        and " " not in _x1
-                    )
-                    and _MEDIA_3(_x1) is None
-                ):
+                if _type(_x1) is _str:
+                    if (
+                        not (
+                            _x1[:8] == "https://"
+                            and _x1[8:9] not in "/?#"
+                            and _x1.isprintable()
+                            and " " not in _x1
+                        )
+                        and _MEDIA_3(_x1) is None
+                    ):
+                        _e.append(
+                            _E(
+                                ("image_urls", _i1),
+                                _x1,
+                                "an image URL (https://, http://) or data:image/...;base64, URI",
+                            )
+                        )
+                elif _v.is_local(_x1):
+                    _x0[_i1] = _v.local_media(_x1, "image", (), ("image_urls", _i1), _e)
+                else:
                     _e.append(
                         _E(
                             ("image_urls", _i1),

@@ -182,8 +182,8 @@ class Input(ModelInput["Output"]):
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
@@ -195,7 +195,7 @@ class Input(ModelInput["Output"]):
                         "one of 'auto', '21:9', '16:9', '3:2', '4:3', '5:4', '1:1', '4:5', '3:4', '2:3', '9:16', '4:1', ... (3 more)",
                     )
                 )
-        self.aspect_ratio = aspect_ratio
+        self.aspect_ratio = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -236,15 +236,15 @@ class Input(ModelInput["Output"]):
         *,
         aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
         duration: Literal[3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] | Unset = UNSET,
-        image_url_1: str,
-        image_url_2: str | Unset = UNSET,
-        image_url_3: str | Unset = UNSET,
-        image_url_4: str | Unset = UNSET,
-        image_url_5: str | Unset = UNSET,
-        image_url_6: str | Unset = UNSET,
-        image_url_7: str | Unset = UNSET,
-        image_url_8: str | Unset = UNSET,
-        image_url_9: str | Unset = UNSET,
+        image_url_1: str | LocalMedia,
+        image_url_2: str | LocalMedia | Unset = UNSET,
+        image_url_3: str | LocalMedia | Unset = UNSET,
+        image_url_4: str | LocalMedia | Unset = UNSET,
+        image_url_5: str | LocalMedia | Unset = UNSET,
+        image_url_6: str | LocalMedia | Unset = UNSET,
+        image_url_7: str | LocalMedia | Unset = UNSET,
+        image_url_8: str | LocalMedia | Unset = UNSET,
+        image_url_9: str | LocalMedia | Unset = UNSET,
         prompt: str,
         resolution: Literal["720P", "1080P"] | Unset = UNSET,
         seed: int | Unset = UNSET,
@@ -272,16 +272,16 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16', '1:1', '4:3', '3:4'"))
-        self.aspect_ratio = aspect_ratio
-        if duration is not UNSET:
-            _x0 = duration
+        self.aspect_ratio = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _x0 not in _ENUM4:
                     _e.append(_E(("duration",), _x0, choices=_ENUM3))
@@ -291,8 +291,7 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("duration",), _x0, "one of 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, ... (1 more)")
                 )
-            duration = _x0
-        self.duration = duration
+        self.duration = _x0
         _x0 = image_url_1
         if _isinstance(_x0, _str):
             if (
@@ -306,13 +305,15 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "image", (), ("image_url_1",), _e)
         else:
             _e.append(
                 _E(("image_url_1",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
             )
         self.image_url_1 = _x0
-        if image_url_2 is not UNSET:
-            _x0 = image_url_2
+        _x0 = image_url_2
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -330,6 +331,8 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("image_url_2",), _e)
             else:
                 _e.append(
                     _E(
@@ -338,9 +341,9 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
-        self.image_url_2 = image_url_2
-        if image_url_3 is not UNSET:
-            _x0 = image_url_3
+        self.image_url_2 = _x0
+        _x0 = image_url_3
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -358,6 +361,8 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("image_url_3",), _e)
             else:
                 _e.append(
                     _E(
@@ -366,9 +371,9 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
-        self.image_url_3 = image_url_3
-        if image_url_4 is not UNSET:
-            _x0 = image_url_4
+        self.image_url_3 = _x0
+        _x0 = image_url_4
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -386,6 +391,8 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("image_url_4",), _e)
             else:
                 _e.append(
                     _E(
@@ -394,9 +401,9 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
-        self.image_url_4 = image_url_4
-        if image_url_5 is not UNSET:
-            _x0 = image_url_5
+        self.image_url_4 = _x0
+        _x0 = image_url_5
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -414,6 +421,8 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("image_url_5",), _e)
             else:
                 _e.append(
                     _E(
@@ -422,9 +431,9 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
-        self.image_url_5 = image_url_5
-        if image_url_6 is not UNSET:
-            _x0 = image_url_6
+        self.image_url_5 = _x0
+        _x0 = image_url_6
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -442,6 +451,8 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("image_url_6",), _e)
             else:
                 _e.append(
                     _E(
@@ -450,9 +461,9 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
-        self.image_url_6 = image_url_6
-        if image_url_7 is not UNSET:
-            _x0 = image_url_7
+        self.image_url_6 = _x0
+        _x0 = image_url_7
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -470,6 +481,8 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("image_url_7",), _e)
             else:
                 _e.append(
                     _E(
@@ -478,9 +491,9 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
-        self.image_url_7 = image_url_7
-        if image_url_8 is not UNSET:
-            _x0 = image_url_8
+        self.image_url_7 = _x0
+        _x0 = image_url_8
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -498,6 +511,8 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("image_url_8",), _e)
             else:
                 _e.append(
                     _E(
@@ -506,9 +521,9 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
-        self.image_url_8 = image_url_8
-        if image_url_9 is not UNSET:
-            _x0 = image_url_9
+        self.image_url_8 = _x0
+        _x0 = image_url_9
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -526,6 +541,8 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("image_url_9",), _e)
             else:
                 _e.append(
                     _E(
@@ -534,7 +551,7 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
-        self.image_url_9 = image_url_9
+        self.image_url_9 = _x0
         _x0 = prompt
         if _isinstance(_x0, _str):
             if _len(_x0) > 5000:
@@ -542,16 +559,16 @@ class Input(ModelInput["Output"]):
         else:
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if resolution is not UNSET:
-            _x0 = resolution
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM7:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM6))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720P', '1080P'"))
-        self.resolution = resolution
-        if seed is not UNSET:
-            _x0 = seed
+        self.resolution = _x0
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -559,13 +576,12 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("seed",), _x0, "an integer >= 0 and <= 2147483647"))
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
-        if watermark is not UNSET:
-            _x0 = watermark
+        self.seed = _x0
+        _x0 = watermark
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("watermark",), _x0, "a boolean"))
-        self.watermark = watermark
+        self.watermark = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -681,15 +697,15 @@ def submit(
     *,
     aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
     duration: Literal[3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] | Unset = UNSET,
-    image_url_1: str,
-    image_url_2: str | Unset = UNSET,
-    image_url_3: str | Unset = UNSET,
-    image_url_4: str | Unset = UNSET,
-    image_url_5: str | Unset = UNSET,
-    image_url_6: str | Unset = UNSET,
-    image_url_7: str | Unset = UNSET,
-    image_url_8: str | Unset = UNSET,
-    image_url_9: str | Unset = UNSET,
+    image_url_1: str | LocalMedia,
+    image_url_2: str | LocalMedia | Unset = UNSET,
+    image_url_3: str | LocalMedia | Unset = UNSET,
+    image_url_4: str | LocalMedia | Unset = UNSET,
+    image_url_5: str | LocalMedia | Unset = UNSET,
+    image_url_6: str | LocalMedia | Unset = UNSET,
+    image_url_7: str | LocalMedia | Unset = UNSET,
+    image_url_8: str | LocalMedia | Unset = UNSET,
+    image_url_9: str | LocalMedia | Unset = UNSET,
     prompt: str,
     resolution: Literal["720P", "1080P"] | Unset = UNSET,
     seed: int | Unset = UNSET,
@@ -723,15 +739,15 @@ def run(
     *,
     aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
     duration: Literal[3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] | Unset = UNSET,
-    image_url_1: str,
-    image_url_2: str | Unset = UNSET,
-    image_url_3: str | Unset = UNSET,
-    image_url_4: str | Unset = UNSET,
-    image_url_5: str | Unset = UNSET,
-    image_url_6: str | Unset = UNSET,
-    image_url_7: str | Unset = UNSET,
-    image_url_8: str | Unset = UNSET,
-    image_url_9: str | Unset = UNSET,
+    image_url_1: str | LocalMedia,
+    image_url_2: str | LocalMedia | Unset = UNSET,
+    image_url_3: str | LocalMedia | Unset = UNSET,
+    image_url_4: str | LocalMedia | Unset = UNSET,
+    image_url_5: str | LocalMedia | Unset = UNSET,
+    image_url_6: str | LocalMedia | Unset = UNSET,
+    image_url_7: str | LocalMedia | Unset = UNSET,
+    image_url_8: str | LocalMedia | Unset = UNSET,
+    image_url_9: str | LocalMedia | Unset = UNSET,
     prompt: str,
     resolution: Literal["720P", "1080P"] | Unset = UNSET,
     seed: int | Unset = UNSET,

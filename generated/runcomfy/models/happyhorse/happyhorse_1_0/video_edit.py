@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -198,14 +198,14 @@ class Input(ModelInput["Output"]):
         *,
         audio_setting: Literal["auto", "origin"] | Unset = UNSET,
         prompt: str,
-        reference_image_url_1: str | Unset = UNSET,
-        reference_image_url_2: str | Unset = UNSET,
-        reference_image_url_3: str | Unset = UNSET,
-        reference_image_url_4: str | Unset = UNSET,
-        reference_image_url_5: str | Unset = UNSET,
+        reference_image_url_1: str | LocalMedia | Unset = UNSET,
+        reference_image_url_2: str | LocalMedia | Unset = UNSET,
+        reference_image_url_3: str | LocalMedia | Unset = UNSET,
+        reference_image_url_4: str | LocalMedia | Unset = UNSET,
+        reference_image_url_5: str | LocalMedia | Unset = UNSET,
         resolution: Literal["720P", "1080P"] | Unset = UNSET,
         seed: int | Unset = UNSET,
-        video_url: str,
+        video_url: str | LocalMedia,
         watermark: bool | Unset = UNSET,
     ) -> None:
         """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
@@ -226,14 +226,14 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if audio_setting is not UNSET:
-            _x0 = audio_setting
+        _x0 = audio_setting
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("audio_setting",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("audio_setting",), _x0, "one of 'auto', 'origin'"))
-        self.audio_setting = audio_setting
+        self.audio_setting = _x0
         _x0 = prompt
         if _isinstance(_x0, _str):
             if _len(_x0) > 5000:
@@ -241,8 +241,8 @@ class Input(ModelInput["Output"]):
         else:
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if reference_image_url_1 is not UNSET:
-            _x0 = reference_image_url_1
+        _x0 = reference_image_url_1
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -260,6 +260,8 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("reference_image_url_1",), _e)
             else:
                 _e.append(
                     _E(
@@ -268,9 +270,9 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
-        self.reference_image_url_1 = reference_image_url_1
-        if reference_image_url_2 is not UNSET:
-            _x0 = reference_image_url_2
+        self.reference_image_url_1 = _x0
+        _x0 = reference_image_url_2
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -288,6 +290,8 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("reference_image_url_2",), _e)
             else:
                 _e.append(
                     _E(
@@ -296,9 +300,9 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
-        self.reference_image_url_2 = reference_image_url_2
-        if reference_image_url_3 is not UNSET:
-            _x0 = reference_image_url_3
+        self.reference_image_url_2 = _x0
+        _x0 = reference_image_url_3
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -316,6 +320,8 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("reference_image_url_3",), _e)
             else:
                 _e.append(
                     _E(
@@ -324,9 +330,9 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
-        self.reference_image_url_3 = reference_image_url_3
-        if reference_image_url_4 is not UNSET:
-            _x0 = reference_image_url_4
+        self.reference_image_url_3 = _x0
+        _x0 = reference_image_url_4
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -344,6 +350,8 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("reference_image_url_4",), _e)
             else:
                 _e.append(
                     _E(
@@ -352,9 +360,9 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
-        self.reference_image_url_4 = reference_image_url_4
-        if reference_image_url_5 is not UNSET:
-            _x0 = reference_image_url_5
+        self.reference_image_url_4 = _x0
+        _x0 = reference_image_url_5
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -372,6 +380,8 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("reference_image_url_5",), _e)
             else:
                 _e.append(
                     _E(
@@ -380,17 +390,17 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
-        self.reference_image_url_5 = reference_image_url_5
-        if resolution is not UNSET:
-            _x0 = resolution
+        self.reference_image_url_5 = _x0
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM5:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM4))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720P', '1080P'"))
-        self.resolution = resolution
-        if seed is not UNSET:
-            _x0 = seed
+        self.resolution = _x0
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -398,8 +408,7 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("seed",), _x0, "an integer >= 0 and <= 2147483647"))
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
+        self.seed = _x0
         _x0 = video_url
         if _isinstance(_x0, _str):
             if (
@@ -409,16 +418,18 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("video_url",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "video", (), ("video_url",), _e)
         else:
             _e.append(
                 _E(("video_url",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
             )
         self.video_url = _x0
-        if watermark is not UNSET:
-            _x0 = watermark
+        _x0 = watermark
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("watermark",), _x0, "a boolean"))
-        self.watermark = watermark
+        self.watermark = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -522,14 +533,14 @@ def submit(
     *,
     audio_setting: Literal["auto", "origin"] | Unset = UNSET,
     prompt: str,
-    reference_image_url_1: str | Unset = UNSET,
-    reference_image_url_2: str | Unset = UNSET,
-    reference_image_url_3: str | Unset = UNSET,
-    reference_image_url_4: str | Unset = UNSET,
-    reference_image_url_5: str | Unset = UNSET,
+    reference_image_url_1: str | LocalMedia | Unset = UNSET,
+    reference_image_url_2: str | LocalMedia | Unset = UNSET,
+    reference_image_url_3: str | LocalMedia | Unset = UNSET,
+    reference_image_url_4: str | LocalMedia | Unset = UNSET,
+    reference_image_url_5: str | LocalMedia | Unset = UNSET,
     resolution: Literal["720P", "1080P"] | Unset = UNSET,
     seed: int | Unset = UNSET,
-    video_url: str,
+    video_url: str | LocalMedia,
     watermark: bool | Unset = UNSET,
     client: Client | None = None,
 ) -> RequestHandle[Output]: ...
@@ -560,14 +571,14 @@ def run(
     *,
     audio_setting: Literal["auto", "origin"] | Unset = UNSET,
     prompt: str,
-    reference_image_url_1: str | Unset = UNSET,
-    reference_image_url_2: str | Unset = UNSET,
-    reference_image_url_3: str | Unset = UNSET,
-    reference_image_url_4: str | Unset = UNSET,
-    reference_image_url_5: str | Unset = UNSET,
+    reference_image_url_1: str | LocalMedia | Unset = UNSET,
+    reference_image_url_2: str | LocalMedia | Unset = UNSET,
+    reference_image_url_3: str | LocalMedia | Unset = UNSET,
+    reference_image_url_4: str | LocalMedia | Unset = UNSET,
+    reference_image_url_5: str | LocalMedia | Unset = UNSET,
     resolution: Literal["720P", "1080P"] | Unset = UNSET,
     seed: int | Unset = UNSET,
-    video_url: str,
+    video_url: str | LocalMedia,
     watermark: bool | Unset = UNSET,
     client: Client | None = None,
     timeout: float | None = None,

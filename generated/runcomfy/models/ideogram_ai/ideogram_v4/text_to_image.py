@@ -147,34 +147,34 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if output_format is not UNSET:
-            _x0 = output_format
+        _x0 = output_format
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("output_format",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("output_format",), _x0, "one of 'png', 'jpeg'"))
-        self.output_format = output_format
+        self.output_format = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if rendering_speed is not UNSET:
-            _x0 = rendering_speed
+        _x0 = rendering_speed
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
                     _e.append(_E(("rendering_speed",), _x0, choices=_ENUM3))
             else:
                 _e.append(_E(("rendering_speed",), _x0, "one of 'TURBO', 'BALANCED', 'QUALITY'"))
-        self.rendering_speed = rendering_speed
-        if size is not UNSET:
-            _x0 = size
+        self.rendering_speed = _x0
+        _x0 = size
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM6:
                     _e.append(_E(("size",), _x0, choices=_ENUM5))
             else:
                 _e.append(_E(("size",), _x0, "one of '1:1', '3:4', '4:3', '16:9', '9:16'"))
-        self.size = size
+        self.size = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 

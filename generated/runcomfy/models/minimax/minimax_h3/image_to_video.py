@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -138,8 +138,8 @@ class Input(ModelInput["Output"]):
         self,
         *,
         duration: int,
-        image: str,
-        last_image: str | Unset = UNSET,
+        image: str | LocalMedia,
+        last_image: str | LocalMedia | Unset = UNSET,
         prompt: str,
         resolution: Literal["768p", "2k"],
     ) -> None:
@@ -173,11 +173,13 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "image", (), ("image",), _e)
         else:
             _e.append(_E(("image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI"))
         self.image = _x0
-        if last_image is not UNSET:
-            _x0 = last_image
+        _x0 = last_image
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -195,11 +197,13 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("last_image",), _e)
             else:
                 _e.append(
                     _E(("last_image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
-        self.last_image = last_image
+        self.last_image = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
@@ -293,8 +297,8 @@ def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Ou
 def submit(
     *,
     duration: int,
-    image: str,
-    last_image: str | Unset = UNSET,
+    image: str | LocalMedia,
+    last_image: str | LocalMedia | Unset = UNSET,
     prompt: str,
     resolution: Literal["768p", "2k"],
     client: Client | None = None,
@@ -325,8 +329,8 @@ def run(
 def run(
     *,
     duration: int,
-    image: str,
-    last_image: str | Unset = UNSET,
+    image: str | LocalMedia,
+    last_image: str | LocalMedia | Unset = UNSET,
     prompt: str,
     resolution: Literal["768p", "2k"],
     client: Client | None = None,

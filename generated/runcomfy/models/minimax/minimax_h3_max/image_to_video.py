@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -169,8 +169,8 @@ class Input(ModelInput["Output"]):
         *,
         duration: int | Unset = UNSET,
         enable_safety_checker: bool | Unset = UNSET,
-        end_image_url: str | Unset = UNSET,
-        image_url: str,
+        end_image_url: str | LocalMedia | Unset = UNSET,
+        image_url: str | LocalMedia,
         prompt: str,
         prompt_expansion_mode: Literal["balanced", "quality"],
         resolution: Literal["480p", "768p"] | Unset = UNSET,
@@ -191,8 +191,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if duration is not UNSET:
-            _x0 = duration
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -200,15 +200,14 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("duration",), _x0, "an integer >= 5 and <= 15"))
             else:
                 _e.append(_E(("duration",), _x0, "an integer"))
-            duration = _x0
-        self.duration = duration
-        if enable_safety_checker is not UNSET:
-            _x0 = enable_safety_checker
+        self.duration = _x0
+        _x0 = enable_safety_checker
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("enable_safety_checker",), _x0, "a boolean"))
-        self.enable_safety_checker = enable_safety_checker
-        if end_image_url is not UNSET:
-            _x0 = end_image_url
+        self.enable_safety_checker = _x0
+        _x0 = end_image_url
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -226,6 +225,8 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("end_image_url",), _e)
             else:
                 _e.append(
                     _E(
@@ -234,7 +235,7 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
-        self.end_image_url = end_image_url
+        self.end_image_url = _x0
         _x0 = image_url
         if _isinstance(_x0, _str):
             if (
@@ -244,6 +245,8 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "image", (), ("image_url",), _e)
         else:
             _e.append(
                 _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
@@ -260,23 +263,22 @@ class Input(ModelInput["Output"]):
         else:
             _e.append(_E(("prompt_expansion_mode",), _x0, "one of 'balanced', 'quality'"))
         self.prompt_expansion_mode = _x0
-        if resolution is not UNSET:
-            _x0 = resolution
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM5:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM4))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '480p', '768p'"))
-        self.resolution = resolution
-        if seed is not UNSET:
-            _x0 = seed
+        self.resolution = _x0
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
+        self.seed = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -370,8 +372,8 @@ def submit(
     *,
     duration: int | Unset = UNSET,
     enable_safety_checker: bool | Unset = UNSET,
-    end_image_url: str | Unset = UNSET,
-    image_url: str,
+    end_image_url: str | LocalMedia | Unset = UNSET,
+    image_url: str | LocalMedia,
     prompt: str,
     prompt_expansion_mode: Literal["balanced", "quality"],
     resolution: Literal["480p", "768p"] | Unset = UNSET,
@@ -405,8 +407,8 @@ def run(
     *,
     duration: int | Unset = UNSET,
     enable_safety_checker: bool | Unset = UNSET,
-    end_image_url: str | Unset = UNSET,
-    image_url: str,
+    end_image_url: str | LocalMedia | Unset = UNSET,
+    image_url: str | LocalMedia,
     prompt: str,
     prompt_expansion_mode: Literal["balanced", "quality"],
     resolution: Literal["480p", "768p"] | Unset = UNSET,

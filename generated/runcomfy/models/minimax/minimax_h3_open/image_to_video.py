@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -147,8 +147,8 @@ class Input(ModelInput["Output"]):
         self,
         *,
         duration: int | Unset = UNSET,
-        image: str,
-        last_image: str | Unset = UNSET,
+        image: str | LocalMedia,
+        last_image: str | LocalMedia | Unset = UNSET,
         prompt: str,
         resolution: Literal["480p", "768p"] | Unset = UNSET,
         seed: int | Unset = UNSET,
@@ -166,8 +166,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if duration is not UNSET:
-            _x0 = duration
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -175,8 +175,7 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("duration",), _x0, "an integer >= 5 and <= 15"))
             else:
                 _e.append(_E(("duration",), _x0, "an integer"))
-            duration = _x0
-        self.duration = duration
+        self.duration = _x0
         _x0 = image
         if _isinstance(_x0, _str):
             if (
@@ -186,11 +185,13 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "image", (), ("image",), _e)
         else:
             _e.append(_E(("image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI"))
         self.image = _x0
-        if last_image is not UNSET:
-            _x0 = last_image
+        _x0 = last_image
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -208,32 +209,33 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("last_image",), _e)
             else:
                 _e.append(
                     _E(("last_image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
-        self.last_image = last_image
+        self.last_image = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if resolution is not UNSET:
-            _x0 = resolution
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM3:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM2))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '480p', '768p'"))
-        self.resolution = resolution
-        if seed is not UNSET:
-            _x0 = seed
+        self.resolution = _x0
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
+        self.seed = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -321,8 +323,8 @@ def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Ou
 def submit(
     *,
     duration: int | Unset = UNSET,
-    image: str,
-    last_image: str | Unset = UNSET,
+    image: str | LocalMedia,
+    last_image: str | LocalMedia | Unset = UNSET,
     prompt: str,
     resolution: Literal["480p", "768p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
@@ -354,8 +356,8 @@ def run(
 def run(
     *,
     duration: int | Unset = UNSET,
-    image: str,
-    last_image: str | Unset = UNSET,
+    image: str | LocalMedia,
+    last_image: str | LocalMedia | Unset = UNSET,
     prompt: str,
     resolution: Literal["480p", "768p"] | Unset = UNSET,
     seed: int | Unset = UNSET,

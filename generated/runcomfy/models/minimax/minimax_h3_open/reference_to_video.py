@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -178,9 +178,9 @@ class Input(ModelInput["Output"]):
         aspect_ratio: Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "9:21"] | Unset = UNSET,
         duration: int | Unset = UNSET,
         prompt: str,
-        reference_audios: list[str] | Unset = UNSET,
-        reference_images: list[str],
-        reference_videos: list[str] | Unset = UNSET,
+        reference_audios: list[str | LocalMedia] | Unset = UNSET,
+        reference_images: list[str | LocalMedia],
+        reference_videos: list[str | LocalMedia] | Unset = UNSET,
         resolution: Literal["480p", "768p"] | Unset = UNSET,
         seed: int | Unset = UNSET,
     ) -> None:
@@ -199,8 +199,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
@@ -208,9 +208,9 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("aspect_ratio",), _x0, "one of '21:9', '16:9', '4:3', '1:1', '3:4', '9:16', '9:21'")
                 )
-        self.aspect_ratio = aspect_ratio
-        if duration is not UNSET:
-            _x0 = duration
+        self.aspect_ratio = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -218,28 +218,38 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("duration",), _x0, "an integer >= 5 and <= 15"))
             else:
                 _e.append(_E(("duration",), _x0, "an integer"))
-            duration = _x0
-        self.duration = duration
+        self.duration = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if reference_audios is not UNSET:
-            _x0 = reference_audios
+        _x0 = reference_audios
+        if _x0 is not UNSET:
             if _isinstance(_x0, (_list, _tuple)):
                 _x0 = _list(_x0)
                 if _len(_x0) > 3:
                     _e.append(_E(("reference_audios",), _x0, "an array of at most 3 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is not _str or (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
-                        )
-                        and _MEDIA_3(_x1) is None
-                    ):
+                    if _type(_x1) is _str:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_3(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("reference_audios", _i1),
+                                    _x1,
+                                    "an audio URL (https://, http://) or data:audio/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x0[_i1] = _v.local_media(_x1, "audio", (), ("reference_audios", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("reference_audios", _i1),
@@ -265,6 +275,8 @@ class Input(ModelInput["Output"]):
                                     "an audio URL (https://, http://) or data:audio/...;base64, URI",
                                 )
                             )
+                    elif _v.is_local(_x1):
+                        _x1 = _x0[_i1] = _v.local_media(_x1, "audio", (), ("reference_audios", _i1), _e)
                     else:
                         _e.append(
                             _E(
@@ -275,23 +287,33 @@ class Input(ModelInput["Output"]):
                         )
             else:
                 _e.append(_E(("reference_audios",), _x0, "an array"))
-            reference_audios = _x0
-        self.reference_audios = reference_audios
+        self.reference_audios = _x0
         _x0 = reference_images
         if _isinstance(_x0, (_list, _tuple)):
             _x0 = _list(_x0)
             if _len(_x0) > 9:
                 _e.append(_E(("reference_images",), _x0, "an array of at most 9 items"))
             for _i1, _x1 in _enumerate(_x0):
-                if _type(_x1) is not _str or (
-                    not (
-                        _x1[:8] == "https://"
-                        and _x1[8:9] not in "/?#"
-                        and _x1.isprintable()
-                        and " " not in _x1
-                    )
-                    and _MEDIA_4(_x1) is None
-                ):
+                if _type(_x1) is _str:
+                    if (
+                        not (
+                            _x1[:8] == "https://"
+                            and _x1[8:9] not in "/?#"
+                            and _x1.isprintable()
+                            and " " not in _x1
+                        )
+                        and _MEDIA_4(_x1) is None
+                    ):
+                        _e.append(
+                            _E(
+                                ("reference_images", _i1),
+                                _x1,
+                                "an image URL (https://, http://) or data:image/...;base64, URI",
+                            )
+                        )
+                elif _v.is_local(_x1):
+                    _x0[_i1] = _v.local_media(_x1, "image", (), ("reference_images", _i1), _e)
+                else:
                     _e.append(
                         _E(
                             ("reference_images", _i1),
@@ -317,6 +339,8 @@ class Input(ModelInput["Output"]):
                                 "an image URL (https://, http://) or data:image/...;base64, URI",
                             )
                         )
+                elif _v.is_local(_x1):
+                    _x1 = _x0[_i1] = _v.local_media(_x1, "image", (), ("reference_images", _i1), _e)
                 else:
                     _e.append(
                         _E(
@@ -328,22 +352,33 @@ class Input(ModelInput["Output"]):
         else:
             _e.append(_E(("reference_images",), _x0, "an array"))
         self.reference_images = _x0
-        if reference_videos is not UNSET:
-            _x0 = reference_videos
+        _x0 = reference_videos
+        if _x0 is not UNSET:
             if _isinstance(_x0, (_list, _tuple)):
                 _x0 = _list(_x0)
                 if _len(_x0) > 3:
                     _e.append(_E(("reference_videos",), _x0, "an array of at most 3 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is not _str or (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
-                        )
-                        and _MEDIA_5(_x1) is None
-                    ):
+                    if _type(_x1) is _str:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_5(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("reference_videos", _i1),
+                                    _x1,
+                                    "a video URL (https://, http://) or data:video/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x0[_i1] = _v.local_media(_x1, "video", (), ("reference_videos", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("reference_videos", _i1),
@@ -369,6 +404,8 @@ class Input(ModelInput["Output"]):
                                     "a video URL (https://, http://) or data:video/...;base64, URI",
                                 )
                             )
+                    elif _v.is_local(_x1):
+                        _x1 = _x0[_i1] = _v.local_media(_x1, "video", (), ("reference_videos", _i1), _e)
                     else:
                         _e.append(
                             _E(
@@ -379,25 +416,23 @@ class Input(ModelInput["Output"]):
                         )
             else:
                 _e.append(_E(("reference_videos",), _x0, "an array"))
-            reference_videos = _x0
-        self.reference_videos = reference_videos
-        if resolution is not UNSET:
-            _x0 = resolution
+        self.reference_videos = _x0
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM7:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM6))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '480p', '768p'"))
-        self.resolution = resolution
-        if seed is not UNSET:
-            _x0 = seed
+        self.resolution = _x0
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
+        self.seed = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -493,9 +528,9 @@ def submit(
     aspect_ratio: Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "9:21"] | Unset = UNSET,
     duration: int | Unset = UNSET,
     prompt: str,
-    reference_audios: list[str] | Unset = UNSET,
-    reference_images: list[str],
-    reference_videos: list[str] | Unset = UNSET,
+    reference_audios: list[str | LocalMedia] | Unset = UNSET,
+    reference_images: list[str | LocalMedia],
+    reference_videos: list[str | LocalMedia] | Unset = UNSET,
     resolution: Literal["480p", "768p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: Client | None = None,
@@ -528,9 +563,9 @@ def run(
     aspect_ratio: Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "9:21"] | Unset = UNSET,
     duration: int | Unset = UNSET,
     prompt: str,
-    reference_audios: list[str] | Unset = UNSET,
-    reference_images: list[str],
-    reference_videos: list[str] | Unset = UNSET,
+    reference_audios: list[str | LocalMedia] | Unset = UNSET,
+    reference_images: list[str | LocalMedia],
+    reference_videos: list[str | LocalMedia] | Unset = UNSET,
     resolution: Literal["480p", "768p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: Client | None = None,

@@ -158,8 +158,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
@@ -167,9 +167,9 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("aspect_ratio",), _x0, "one of '21:9', '16:9', '4:3', '1:1', '3:4', '9:16', '9:21'")
                 )
-        self.aspect_ratio = aspect_ratio
-        if duration is not UNSET:
-            _x0 = duration
+        self.aspect_ratio = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _x0 not in _ENUM4:
                     _e.append(_E(("duration",), _x0, choices=_ENUM3))
@@ -177,29 +177,27 @@ class Input(ModelInput["Output"]):
                     _x0 = _v.to_int(_x0)
             else:
                 _e.append(_E(("duration",), _x0, "one of 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15"))
-            duration = _x0
-        self.duration = duration
+        self.duration = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if resolution is not UNSET:
-            _x0 = resolution
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM6:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM5))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '480p', '768p'"))
-        self.resolution = resolution
-        if seed is not UNSET:
-            _x0 = seed
+        self.resolution = _x0
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
+        self.seed = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 

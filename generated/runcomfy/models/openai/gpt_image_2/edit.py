@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -154,7 +154,7 @@ class Input(ModelInput["Output"]):
         *,
         aspect_ratio: Literal["1:1", "3:2", "2:3", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
         | Unset = UNSET,
-        images: list[str],
+        images: list[str | LocalMedia],
         output_format: Literal["png", "jpeg", "webp"] | Unset = UNSET,
         prompt: str,
         quality: Literal["low", "medium", "high"] | Unset = UNSET,
@@ -173,8 +173,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
@@ -186,22 +186,33 @@ class Input(ModelInput["Output"]):
                         "one of '1:1', '3:2', '2:3', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'",
                     )
                 )
-        self.aspect_ratio = aspect_ratio
+        self.aspect_ratio = _x0
         _x0 = images
         if _isinstance(_x0, (_list, _tuple)):
             _x0 = _list(_x0)
             if _len(_x0) < 1 or _len(_x0) > 10:
                 _e.append(_E(("images",), _x0, "an array of 1 to 10 items"))
             for _i1, _x1 in _enumerate(_x0):
-                if _type(_x1) is not _str or (
-                    not (
-                        _x1[:8] == "https://"
-                        and _x1[8:9] not in "/?#"
-                        and _x1.isprintable()
-                        and " " not in _x1
-                    )
-                    and _MEDIA_3(_x1) is None
-                ):
+                if _type(_x1) is _str:
+                    if (
+                        not (
+                            _x1[:8] == "https://"
+                            and _x1[8:9] not in "/?#"
+                            and _x1.isprintable()
+                            and " " not in _x1
+                        )
+                        and _MEDIA_3(_x1) is None
+                    ):
+                        _e.append(
+                            _E(
+                                ("images", _i1),
+                                _x1,
+                                "an image URL (https://, http://) or data:image/...;base64, URI",
+                            )
+                        )
+                elif _v.is_local(_x1):
+                    _x0[_i1] = _v.local_media(_x1, "image", (), ("images", _i1), _e)
+                else:
                     _e.append(
                         _E(
                             ("images", _i1),
@@ -227,6 +238,8 @@ class Input(ModelInput["Output"]):
                                 "an image URL (https://, http://) or data:image/...;base64, URI",
                             )
                         )
+                elif _v.is_local(_x1):
+                    _x1 = _x0[_i1] = _v.local_media(_x1, "image", (), ("images", _i1), _e)
                 else:
                     _e.append(
                         _E(
@@ -238,34 +251,34 @@ class Input(ModelInput["Output"]):
         else:
             _e.append(_E(("images",), _x0, "an array"))
         self.images = _x0
-        if output_format is not UNSET:
-            _x0 = output_format
+        _x0 = output_format
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM5:
                     _e.append(_E(("output_format",), _x0, choices=_ENUM4))
             else:
                 _e.append(_E(("output_format",), _x0, "one of 'png', 'jpeg', 'webp'"))
-        self.output_format = output_format
+        self.output_format = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if quality is not UNSET:
-            _x0 = quality
+        _x0 = quality
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM7:
                     _e.append(_E(("quality",), _x0, choices=_ENUM6))
             else:
                 _e.append(_E(("quality",), _x0, "one of 'low', 'medium', 'high'"))
-        self.quality = quality
-        if resolution is not UNSET:
-            _x0 = resolution
+        self.quality = _x0
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM9:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM8))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '1k', '2k', '4k'"))
-        self.resolution = resolution
+        self.resolution = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -354,7 +367,7 @@ def submit(
     *,
     aspect_ratio: Literal["1:1", "3:2", "2:3", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
     | Unset = UNSET,
-    images: list[str],
+    images: list[str | LocalMedia],
     output_format: Literal["png", "jpeg", "webp"] | Unset = UNSET,
     prompt: str,
     quality: Literal["low", "medium", "high"] | Unset = UNSET,
@@ -388,7 +401,7 @@ def run(
     *,
     aspect_ratio: Literal["1:1", "3:2", "2:3", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
     | Unset = UNSET,
-    images: list[str],
+    images: list[str | LocalMedia],
     output_format: Literal["png", "jpeg", "webp"] | Unset = UNSET,
     prompt: str,
     quality: Literal["low", "medium", "high"] | Unset = UNSET,

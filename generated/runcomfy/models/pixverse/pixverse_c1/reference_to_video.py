@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -175,11 +175,11 @@ class Input(ModelInput["Output"]):
         aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
         duration: int | Unset = UNSET,
         generate_audio_switch: bool | Unset = UNSET,
-        images: list[str] | Unset = UNSET,
+        images: list[str | LocalMedia] | Unset = UNSET,
         prompt: str,
         resolution: Literal["360p", "540p", "720p", "1080p"] | Unset = UNSET,
         seed: int | Unset = UNSET,
-        videos: list[str] | Unset = UNSET,
+        videos: list[str | LocalMedia] | Unset = UNSET,
     ) -> None:
         """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
 
@@ -196,8 +196,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
@@ -209,9 +209,9 @@ class Input(ModelInput["Output"]):
                         "one of '16:9', '4:3', '1:1', '3:4', '9:16', '2:3', '3:2', '21:9'",
                     )
                 )
-        self.aspect_ratio = aspect_ratio
-        if duration is not UNSET:
-            _x0 = duration
+        self.aspect_ratio = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -219,29 +219,39 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("duration",), _x0, "an integer >= 1 and <= 15"))
             else:
                 _e.append(_E(("duration",), _x0, "an integer"))
-            duration = _x0
-        self.duration = duration
-        if generate_audio_switch is not UNSET:
-            _x0 = generate_audio_switch
+        self.duration = _x0
+        _x0 = generate_audio_switch
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("generate_audio_switch",), _x0, "a boolean"))
-        self.generate_audio_switch = generate_audio_switch
-        if images is not UNSET:
-            _x0 = images
+        self.generate_audio_switch = _x0
+        _x0 = images
+        if _x0 is not UNSET:
             if _isinstance(_x0, (_list, _tuple)):
                 _x0 = _list(_x0)
                 if _len(_x0) > 7:
                     _e.append(_E(("images",), _x0, "an array of at most 7 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is not _str or (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
-                        )
-                        and _MEDIA_3(_x1) is None
-                    ):
+                    if _type(_x1) is _str:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_3(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("images", _i1),
+                                    _x1,
+                                    "an image URL (https://, http://) or data:image/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x0[_i1] = _v.local_media(_x1, "image", (), ("images", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("images", _i1),
@@ -267,6 +277,8 @@ class Input(ModelInput["Output"]):
                                     "an image URL (https://, http://) or data:image/...;base64, URI",
                                 )
                             )
+                    elif _v.is_local(_x1):
+                        _x1 = _x0[_i1] = _v.local_media(_x1, "image", (), ("images", _i1), _e)
                     else:
                         _e.append(
                             _E(
@@ -277,45 +289,54 @@ class Input(ModelInput["Output"]):
                         )
             else:
                 _e.append(_E(("images",), _x0, "an array"))
-            images = _x0
-        self.images = images
+        self.images = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if resolution is not UNSET:
-            _x0 = resolution
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM5:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM4))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '360p', '540p', '720p', '1080p'"))
-        self.resolution = resolution
-        if seed is not UNSET:
-            _x0 = seed
+        self.resolution = _x0
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
-        if videos is not UNSET:
-            _x0 = videos
+        self.seed = _x0
+        _x0 = videos
+        if _x0 is not UNSET:
             if _isinstance(_x0, (_list, _tuple)):
                 _x0 = _list(_x0)
                 if _len(_x0) > 16:
                     _e.append(_E(("videos",), _x0, "an array of at most 16 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is not _str or (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
-                        )
-                        and _MEDIA_6(_x1) is None
-                    ):
+                    if _type(_x1) is _str:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_6(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("videos", _i1),
+                                    _x1,
+                                    "a video URL (https://, http://) or data:video/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x0[_i1] = _v.local_media(_x1, "video", (), ("videos", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("videos", _i1),
@@ -341,6 +362,8 @@ class Input(ModelInput["Output"]):
                                     "a video URL (https://, http://) or data:video/...;base64, URI",
                                 )
                             )
+                    elif _v.is_local(_x1):
+                        _x1 = _x0[_i1] = _v.local_media(_x1, "video", (), ("videos", _i1), _e)
                     else:
                         _e.append(
                             _E(
@@ -351,8 +374,7 @@ class Input(ModelInput["Output"]):
                         )
             else:
                 _e.append(_E(("videos",), _x0, "an array"))
-            videos = _x0
-        self.videos = videos
+        self.videos = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -449,11 +471,11 @@ def submit(
     aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
     duration: int | Unset = UNSET,
     generate_audio_switch: bool | Unset = UNSET,
-    images: list[str] | Unset = UNSET,
+    images: list[str | LocalMedia] | Unset = UNSET,
     prompt: str,
     resolution: Literal["360p", "540p", "720p", "1080p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
-    videos: list[str] | Unset = UNSET,
+    videos: list[str | LocalMedia] | Unset = UNSET,
     client: Client | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
@@ -484,11 +506,11 @@ def run(
     aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
     duration: int | Unset = UNSET,
     generate_audio_switch: bool | Unset = UNSET,
-    images: list[str] | Unset = UNSET,
+    images: list[str | LocalMedia] | Unset = UNSET,
     prompt: str,
     resolution: Literal["360p", "540p", "720p", "1080p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
-    videos: list[str] | Unset = UNSET,
+    videos: list[str | LocalMedia] | Unset = UNSET,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,

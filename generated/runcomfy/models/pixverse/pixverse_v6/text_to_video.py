@@ -179,8 +179,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
@@ -192,9 +192,9 @@ class Input(ModelInput["Output"]):
                         "one of '16:9', '4:3', '1:1', '3:4', '9:16', '2:3', '3:2', '21:9'",
                     )
                 )
-        self.aspect_ratio = aspect_ratio
-        if duration is not UNSET:
-            _x0 = duration
+        self.aspect_ratio = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -202,39 +202,37 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("duration",), _x0, "an integer >= 1 and <= 15"))
             else:
                 _e.append(_E(("duration",), _x0, "an integer"))
-            duration = _x0
-        self.duration = duration
-        if generate_audio_switch is not UNSET:
-            _x0 = generate_audio_switch
+        self.duration = _x0
+        _x0 = generate_audio_switch
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("generate_audio_switch",), _x0, "a boolean"))
-        self.generate_audio_switch = generate_audio_switch
-        if generate_multi_clip_switch is not UNSET:
-            _x0 = generate_multi_clip_switch
+        self.generate_audio_switch = _x0
+        _x0 = generate_multi_clip_switch
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("generate_multi_clip_switch",), _x0, "a boolean"))
-        self.generate_multi_clip_switch = generate_multi_clip_switch
+        self.generate_multi_clip_switch = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if resolution is not UNSET:
-            _x0 = resolution
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM3))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '360p', '540p', '720p', '1080p'"))
-        self.resolution = resolution
-        if seed is not UNSET:
-            _x0 = seed
+        self.resolution = _x0
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
+        self.seed = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 

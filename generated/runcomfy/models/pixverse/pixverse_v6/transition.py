@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -156,9 +156,9 @@ class Input(ModelInput["Output"]):
         self,
         *,
         duration: int | Unset = UNSET,
-        end_image: str,
+        end_image: str | LocalMedia,
         generate_audio_switch: bool | Unset = UNSET,
-        image: str,
+        image: str | LocalMedia,
         prompt: str,
         resolution: Literal["360p", "540p", "720p", "1080p"] | Unset = UNSET,
         seed: int | Unset = UNSET,
@@ -177,8 +177,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if duration is not UNSET:
-            _x0 = duration
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -186,8 +186,7 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("duration",), _x0, "an integer >= 1 and <= 15"))
             else:
                 _e.append(_E(("duration",), _x0, "an integer"))
-            duration = _x0
-        self.duration = duration
+        self.duration = _x0
         _x0 = end_image
         if _isinstance(_x0, _str):
             if (
@@ -197,16 +196,18 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("end_image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "image", (), ("end_image",), _e)
         else:
             _e.append(
                 _E(("end_image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
             )
         self.end_image = _x0
-        if generate_audio_switch is not UNSET:
-            _x0 = generate_audio_switch
+        _x0 = generate_audio_switch
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("generate_audio_switch",), _x0, "a boolean"))
-        self.generate_audio_switch = generate_audio_switch
+        self.generate_audio_switch = _x0
         _x0 = image
         if _isinstance(_x0, _str):
             if (
@@ -216,6 +217,8 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "image", (), ("image",), _e)
         else:
             _e.append(_E(("image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI"))
         self.image = _x0
@@ -223,23 +226,22 @@ class Input(ModelInput["Output"]):
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if resolution is not UNSET:
-            _x0 = resolution
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM3:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM2))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '360p', '540p', '720p', '1080p'"))
-        self.resolution = resolution
-        if seed is not UNSET:
-            _x0 = seed
+        self.resolution = _x0
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
+        self.seed = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -329,9 +331,9 @@ def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Ou
 def submit(
     *,
     duration: int | Unset = UNSET,
-    end_image: str,
+    end_image: str | LocalMedia,
     generate_audio_switch: bool | Unset = UNSET,
-    image: str,
+    image: str | LocalMedia,
     prompt: str,
     resolution: Literal["360p", "540p", "720p", "1080p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
@@ -363,9 +365,9 @@ def run(
 def run(
     *,
     duration: int | Unset = UNSET,
-    end_image: str,
+    end_image: str | LocalMedia,
     generate_audio_switch: bool | Unset = UNSET,
-    image: str,
+    image: str | LocalMedia,
     prompt: str,
     resolution: Literal["360p", "540p", "720p", "1080p"] | Unset = UNSET,
     seed: int | Unset = UNSET,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -143,11 +143,18 @@ _ENUM1: Final[Any] = ("auto", "1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16",
 _ENUM2: Final[Any] = frozenset(_ENUM1)
 _ENUM3: Final[Any] = ("opaque", "transparent")
 _ENUM4: Final[Any] = frozenset(_ENUM3)
-_MEDIA_5: Final[Any] = _v.MEDIA_URI["image"].fullmatch
-_ENUM6: Final[Any] = ("png", "webp", "jpeg")
-_ENUM7: Final[Any] = frozenset(_ENUM6)
-_ENUM8: Final[Any] = ("1K", "2K")
-_ENUM9: Final[Any] = frozenset(_ENUM8)
+_RULES5: Final[Any] = (
+    {
+        "validation_error": "File size must be less than 30 MB.",
+        "validation_rule": "file_size_mb<",
+        "validation_value": 30,
+    },
+)
+_MEDIA_6: Final[Any] = _v.MEDIA_URI["image"].fullmatch
+_ENUM7: Final[Any] = ("png", "webp", "jpeg")
+_ENUM8: Final[Any] = frozenset(_ENUM7)
+_ENUM9: Final[Any] = ("1K", "2K")
+_ENUM10: Final[Any] = frozenset(_ENUM9)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -204,8 +211,8 @@ class Input(ModelInput["Output"]):
         | Unset = UNSET,
         background: Literal["opaque", "transparent"] | Unset = UNSET,
         enhance_prompt: bool | Unset = UNSET,
-        image_urls: list[str],
-        mask_url: str | Unset = UNSET,
+        image_urls: list[str | LocalMedia],
+        mask_url: str | LocalMedia | Unset = UNSET,
         output_format: Literal["png", "webp", "jpeg"] | Unset = UNSET,
         prompt: str,
         resolution: Literal["1K", "2K"] | Unset = UNSET,
@@ -227,8 +234,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
@@ -240,35 +247,46 @@ class Input(ModelInput["Output"]):
                         "one of 'auto', '1:1', '4:3', '3:4', '3:2', '2:3', '16:9', '9:16', '21:9', '9:21'",
                     )
                 )
-        self.aspect_ratio = aspect_ratio
-        if background is not UNSET:
-            _x0 = background
+        self.aspect_ratio = _x0
+        _x0 = background
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
                     _e.append(_E(("background",), _x0, choices=_ENUM3))
             else:
                 _e.append(_E(("background",), _x0, "one of 'opaque', 'transparent'"))
-        self.background = background
-        if enhance_prompt is not UNSET:
-            _x0 = enhance_prompt
+        self.background = _x0
+        _x0 = enhance_prompt
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("enhance_prompt",), _x0, "a boolean"))
-        self.enhance_prompt = enhance_prompt
+        self.enhance_prompt = _x0
         _x0 = image_urls
         if _isinstance(_x0, (_list, _tuple)):
             _x0 = _list(_x0)
             if _len(_x0) < 1 or _len(_x0) > 10:
                 _e.append(_E(("image_urls",), _x0, "an array of 1 to 10 items"))
             for _i1, _x1 in _enumerate(_x0):
-                if _type(_x1) is not _str or (
-                    not (
-                        _x1[:8] == "https://"
-                        and _x1[8:9] not in "/?#"
-                        and _x1.isprintable()
-                        and " " not in _x1
-                    )
-                    and _MEDIA_5(_x1) is None
-                ):
+                if _type(_x1) is _str:
+                    if (
+                        not (
+                            _x1[:8] == "https://"
+                            and _x1[8:9] not in "/?#"
+                            and _x1.isprintable()
+                            and " " not in _x1
+                        )
+                        and _MEDIA_6(_x1) is None
+                    ):
+                        _e.append(
+                            _E(
+                                ("image_urls", _i1),
+                                _x1,
+                                "an image URL (https://, http://) or data:image/...;base64, URI",
+                            )
+                        )
+                elif _v.is_local(_x1):
+                    _x0[_i1] = _v.local_media(_x1, "image", _RULES5, ("image_urls", _i1), _e)
+                else:
                     _e.append(
                         _E(
                             ("image_urls", _i1),
@@ -285,7 +303,7 @@ class Input(ModelInput["Output"]):
                             and _x1.isprintable()
                             and " " not in _x1
                         )
-                        and _MEDIA_5(_x1) is None
+                        and _MEDIA_6(_x1) is None
                     ):
                         _e.append(
                             _E(
@@ -294,6 +312,8 @@ class Input(ModelInput["Output"]):
                                 "an image URL (https://, http://) or data:image/...;base64, URI",
                             )
                         )
+                elif _v.is_local(_x1):
+                    _x1 = _x0[_i1] = _v.local_media(_x1, "image", (), ("image_urls", _i1), _e)
                 else:
                     _e.append(
                         _E(
@@ -305,8 +325,8 @@ class Input(ModelInput["Output"]):
         else:
             _e.append(_E(("image_urls",), _x0, "an array"))
         self.image_urls = _x0
-        if mask_url is not UNSET:
-            _x0 = mask_url
+        _x0 = mask_url
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -315,7 +335,7 @@ class Input(ModelInput["Output"]):
                         and _x0.isprintable()
                         and " " not in _x0
                     )
-                    and _MEDIA_5(_x0) is None
+                    and _MEDIA_6(_x0) is None
                 ):
                     _e.append(
                         _E(
@@ -324,40 +344,41 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("mask_url",), _e)
             else:
                 _e.append(
                     _E(("mask_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
-        self.mask_url = mask_url
-        if output_format is not UNSET:
-            _x0 = output_format
+        self.mask_url = _x0
+        _x0 = output_format
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM7:
-                    _e.append(_E(("output_format",), _x0, choices=_ENUM6))
+                if _x0 not in _ENUM8:
+                    _e.append(_E(("output_format",), _x0, choices=_ENUM7))
             else:
                 _e.append(_E(("output_format",), _x0, "one of 'png', 'webp', 'jpeg'"))
-        self.output_format = output_format
+        self.output_format = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if resolution is not UNSET:
-            _x0 = resolution
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM9:
-                    _e.append(_E(("resolution",), _x0, choices=_ENUM8))
+                if _x0 not in _ENUM10:
+                    _e.append(_E(("resolution",), _x0, choices=_ENUM9))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '1K', '2K'"))
-        self.resolution = resolution
-        if seed is not UNSET:
-            _x0 = seed
+        self.resolution = _x0
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
+        self.seed = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -457,8 +478,8 @@ def submit(
     | Unset = UNSET,
     background: Literal["opaque", "transparent"] | Unset = UNSET,
     enhance_prompt: bool | Unset = UNSET,
-    image_urls: list[str],
-    mask_url: str | Unset = UNSET,
+    image_urls: list[str | LocalMedia],
+    mask_url: str | LocalMedia | Unset = UNSET,
     output_format: Literal["png", "webp", "jpeg"] | Unset = UNSET,
     prompt: str,
     resolution: Literal["1K", "2K"] | Unset = UNSET,
@@ -494,8 +515,8 @@ def run(
     | Unset = UNSET,
     background: Literal["opaque", "transparent"] | Unset = UNSET,
     enhance_prompt: bool | Unset = UNSET,
-    image_urls: list[str],
-    mask_url: str | Unset = UNSET,
+    image_urls: list[str | LocalMedia],
+    mask_url: str | LocalMedia | Unset = UNSET,
     output_format: Literal["png", "webp", "jpeg"] | Unset = UNSET,
     prompt: str,
     resolution: Literal["1K", "2K"] | Unset = UNSET,

@@ -155,40 +155,39 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("aspect_ratio",), _x0, "one of '1:1', '16:9', '9:16', '4:3', '3:4'"))
-        self.aspect_ratio = aspect_ratio
-        if enable_prompt_expansion is not UNSET:
-            _x0 = enable_prompt_expansion
+        self.aspect_ratio = _x0
+        _x0 = enable_prompt_expansion
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("enable_prompt_expansion",), _x0, "a boolean"))
-        self.enable_prompt_expansion = enable_prompt_expansion
+        self.enable_prompt_expansion = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if resolution is not UNSET:
-            _x0 = resolution
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM3))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '1k', '2k'"))
-        self.resolution = resolution
-        if seed is not UNSET:
-            _x0 = seed
+        self.resolution = _x0
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
+        self.seed = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -111,6 +111,13 @@ check on a URL; the server applies them."""
 _ENUM1: Final[Any] = ("16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "21:9")
 _ENUM2: Final[Any] = frozenset(_ENUM1)
 _MEDIA_3: Final[Any] = _v.MEDIA_URI["video"].fullmatch
+_RULES4: Final[Any] = (
+    {
+        "validation_error": "File size must be less than 16 MB.",
+        "validation_rule": "file_size_mb<",
+        "validation_value": 16,
+    },
+)
 
 
 @dataclasses.dataclass(init=False, repr=False, slots=True, kw_only=True)
@@ -145,7 +152,7 @@ class Input(ModelInput["Output"]):
         seed: int | Unset = UNSET,
         target_aspect_ratio: Literal["16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "21:9"]
         | Unset = UNSET,
-        video_url: str,
+        video_url: str | LocalMedia,
     ) -> None:
         """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
 
@@ -162,8 +169,8 @@ class Input(ModelInput["Output"]):
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if seed is not UNSET:
-            _x0 = seed
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -171,10 +178,9 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("seed",), _x0, "an integer >= 0 and <= 4294967295"))
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
-        if target_aspect_ratio is not UNSET:
-            _x0 = target_aspect_ratio
+        self.seed = _x0
+        _x0 = target_aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("target_aspect_ratio",), _x0, choices=_ENUM1))
@@ -186,7 +192,7 @@ class Input(ModelInput["Output"]):
                         "one of '16:9', '4:3', '3:2', '1:1', '2:3', '3:4', '9:16', '21:9'",
                     )
                 )
-        self.target_aspect_ratio = target_aspect_ratio
+        self.target_aspect_ratio = _x0
         _x0 = video_url
         if _isinstance(_x0, _str):
             if (
@@ -196,6 +202,8 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("video_url",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "video", _RULES4, ("video_url",), _e)
         else:
             _e.append(
                 _E(("video_url",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
@@ -284,7 +292,7 @@ def submit(
     prompt: str,
     seed: int | Unset = UNSET,
     target_aspect_ratio: Literal["16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "21:9"] | Unset = UNSET,
-    video_url: str,
+    video_url: str | LocalMedia,
     client: Client | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
@@ -315,7 +323,7 @@ def run(
     prompt: str,
     seed: int | Unset = UNSET,
     target_aspect_ratio: Literal["16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "21:9"] | Unset = UNSET,
-    video_url: str,
+    video_url: str | LocalMedia,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,

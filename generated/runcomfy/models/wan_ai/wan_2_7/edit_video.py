@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -156,10 +156,10 @@ class Input(ModelInput["Output"]):
         audio_setting: Literal["auto", "origin"] | Unset = UNSET,
         duration: Literal[2, 3, 4, 5, 6, 7, 8, 9, 10] | Unset = UNSET,
         prompt: str,
-        reference_image_url: str | Unset = UNSET,
+        reference_image_url: str | LocalMedia | Unset = UNSET,
         resolution: Literal["720p", "1080p"] | Unset = UNSET,
         seed: int | Unset = UNSET,
-        video_url: str,
+        video_url: str | LocalMedia,
     ) -> None:
         """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
 
@@ -176,24 +176,24 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16', '1:1', '4:3', '3:4'"))
-        self.aspect_ratio = aspect_ratio
-        if audio_setting is not UNSET:
-            _x0 = audio_setting
+        self.aspect_ratio = _x0
+        _x0 = audio_setting
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
                     _e.append(_E(("audio_setting",), _x0, choices=_ENUM3))
             else:
                 _e.append(_E(("audio_setting",), _x0, "one of 'auto', 'origin'"))
-        self.audio_setting = audio_setting
-        if duration is not UNSET:
-            _x0 = duration
+        self.audio_setting = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _x0 not in _ENUM6:
                     _e.append(_E(("duration",), _x0, choices=_ENUM5))
@@ -201,14 +201,13 @@ class Input(ModelInput["Output"]):
                     _x0 = _v.to_int(_x0)
             else:
                 _e.append(_E(("duration",), _x0, "one of 2, 3, 4, 5, 6, 7, 8, 9, 10"))
-            duration = _x0
-        self.duration = duration
+        self.duration = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if reference_image_url is not UNSET:
-            _x0 = reference_image_url
+        _x0 = reference_image_url
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -226,6 +225,8 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("reference_image_url",), _e)
             else:
                 _e.append(
                     _E(
@@ -234,17 +235,17 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
-        self.reference_image_url = reference_image_url
-        if resolution is not UNSET:
-            _x0 = resolution
+        self.reference_image_url = _x0
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM9:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM8))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720p', '1080p'"))
-        self.resolution = resolution
-        if seed is not UNSET:
-            _x0 = seed
+        self.resolution = _x0
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -252,8 +253,7 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("seed",), _x0, "an integer >= 0 and <= 2147483647"))
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
+        self.seed = _x0
         _x0 = video_url
         if _isinstance(_x0, _str):
             if (
@@ -263,6 +263,8 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("video_url",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "video", (), ("video_url",), _e)
         else:
             _e.append(
                 _E(("video_url",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
@@ -364,10 +366,10 @@ def submit(
     audio_setting: Literal["auto", "origin"] | Unset = UNSET,
     duration: Literal[2, 3, 4, 5, 6, 7, 8, 9, 10] | Unset = UNSET,
     prompt: str,
-    reference_image_url: str | Unset = UNSET,
+    reference_image_url: str | LocalMedia | Unset = UNSET,
     resolution: Literal["720p", "1080p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
-    video_url: str,
+    video_url: str | LocalMedia,
     client: Client | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
@@ -399,10 +401,10 @@ def run(
     audio_setting: Literal["auto", "origin"] | Unset = UNSET,
     duration: Literal[2, 3, 4, 5, 6, 7, 8, 9, 10] | Unset = UNSET,
     prompt: str,
-    reference_image_url: str | Unset = UNSET,
+    reference_image_url: str | LocalMedia | Unset = UNSET,
     resolution: Literal["720p", "1080p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
-    video_url: str,
+    video_url: str | LocalMedia,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,

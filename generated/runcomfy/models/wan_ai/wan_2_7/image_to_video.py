@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -155,11 +155,11 @@ class Input(ModelInput["Output"]):
     def __init__(
         self,
         *,
-        audio_url: str | Unset = UNSET,
+        audio_url: str | LocalMedia | Unset = UNSET,
         duration: Literal[2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] | Unset = UNSET,
         enable_prompt_expansion: bool | Unset = UNSET,
-        end_image_url: str | Unset = UNSET,
-        image_url: str,
+        end_image_url: str | LocalMedia | Unset = UNSET,
+        image_url: str | LocalMedia,
         negative_prompt: str | Unset = UNSET,
         prompt: str,
         resolution: Literal["720p", "1080p"] | Unset = UNSET,
@@ -181,8 +181,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if audio_url is not UNSET:
-            _x0 = audio_url
+        _x0 = audio_url
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -200,13 +200,15 @@ class Input(ModelInput["Output"]):
                             "an audio URL (https://, http://) or data:audio/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "audio", (), ("audio_url",), _e)
             else:
                 _e.append(
                     _E(("audio_url",), _x0, "an audio URL (https://, http://) or data:audio/...;base64, URI")
                 )
-        self.audio_url = audio_url
-        if duration is not UNSET:
-            _x0 = duration
+        self.audio_url = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _x0 not in _ENUM3:
                     _e.append(_E(("duration",), _x0, choices=_ENUM2))
@@ -216,15 +218,14 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("duration",), _x0, "one of 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, ... (2 more)")
                 )
-            duration = _x0
-        self.duration = duration
-        if enable_prompt_expansion is not UNSET:
-            _x0 = enable_prompt_expansion
+        self.duration = _x0
+        _x0 = enable_prompt_expansion
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("enable_prompt_expansion",), _x0, "a boolean"))
-        self.enable_prompt_expansion = enable_prompt_expansion
-        if end_image_url is not UNSET:
-            _x0 = end_image_url
+        self.enable_prompt_expansion = _x0
+        _x0 = end_image_url
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -242,6 +243,8 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("end_image_url",), _e)
             else:
                 _e.append(
                     _E(
@@ -250,7 +253,7 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
-        self.end_image_url = end_image_url
+        self.end_image_url = _x0
         _x0 = image_url
         if _isinstance(_x0, _str):
             if (
@@ -260,19 +263,21 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "image", (), ("image_url",), _e)
         else:
             _e.append(
                 _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
             )
         self.image_url = _x0
-        if negative_prompt is not UNSET:
-            _x0 = negative_prompt
+        _x0 = negative_prompt
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _len(_x0) > 500:
                     _e.append(_E(("negative_prompt",), _x0, "a string of at most 500 characters"))
             else:
                 _e.append(_E(("negative_prompt",), _x0, "a string"))
-        self.negative_prompt = negative_prompt
+        self.negative_prompt = _x0
         _x0 = prompt
         if _isinstance(_x0, _str):
             if _len(_x0) > 5000:
@@ -280,16 +285,16 @@ class Input(ModelInput["Output"]):
         else:
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if resolution is not UNSET:
-            _x0 = resolution
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM6:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM5))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720p', '1080p'"))
-        self.resolution = resolution
-        if seed is not UNSET:
-            _x0 = seed
+        self.resolution = _x0
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -297,8 +302,7 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("seed",), _x0, "an integer >= 0 and <= 2147483647"))
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
+        self.seed = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -394,11 +398,11 @@ def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Ou
 @overload
 def submit(
     *,
-    audio_url: str | Unset = UNSET,
+    audio_url: str | LocalMedia | Unset = UNSET,
     duration: Literal[2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] | Unset = UNSET,
     enable_prompt_expansion: bool | Unset = UNSET,
-    end_image_url: str | Unset = UNSET,
-    image_url: str,
+    end_image_url: str | LocalMedia | Unset = UNSET,
+    image_url: str | LocalMedia,
     negative_prompt: str | Unset = UNSET,
     prompt: str,
     resolution: Literal["720p", "1080p"] | Unset = UNSET,
@@ -430,11 +434,11 @@ def run(
 @overload
 def run(
     *,
-    audio_url: str | Unset = UNSET,
+    audio_url: str | LocalMedia | Unset = UNSET,
     duration: Literal[2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] | Unset = UNSET,
     enable_prompt_expansion: bool | Unset = UNSET,
-    end_image_url: str | Unset = UNSET,
-    image_url: str,
+    end_image_url: str | LocalMedia | Unset = UNSET,
+    image_url: str | LocalMedia,
     negative_prompt: str | Unset = UNSET,
     prompt: str,
     resolution: Literal["720p", "1080p"] | Unset = UNSET,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -174,8 +174,8 @@ class Input(ModelInput["Output"]):
         multi_shots: bool | Unset = UNSET,
         negative_prompt: str | Unset = UNSET,
         prompt: str,
-        reference_image_urls: list[str] | Unset = UNSET,
-        reference_video_urls: list[str] | Unset = UNSET,
+        reference_image_urls: list[str | LocalMedia] | Unset = UNSET,
+        reference_video_urls: list[str | LocalMedia] | Unset = UNSET,
         resolution: Literal["720p", "1080p"] | Unset = UNSET,
         seed: int | Unset = UNSET,
     ) -> None:
@@ -195,16 +195,16 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16', '1:1', '4:3', '3:4'"))
-        self.aspect_ratio = aspect_ratio
-        if duration is not UNSET:
-            _x0 = duration
+        self.aspect_ratio = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _x0 not in _ENUM4:
                     _e.append(_E(("duration",), _x0, choices=_ENUM3))
@@ -212,21 +212,20 @@ class Input(ModelInput["Output"]):
                     _x0 = _v.to_int(_x0)
             else:
                 _e.append(_E(("duration",), _x0, "one of 2, 3, 4, 5, 6, 7, 8, 9, 10"))
-            duration = _x0
-        self.duration = duration
-        if multi_shots is not UNSET:
-            _x0 = multi_shots
+        self.duration = _x0
+        _x0 = multi_shots
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("multi_shots",), _x0, "a boolean"))
-        self.multi_shots = multi_shots
-        if negative_prompt is not UNSET:
-            _x0 = negative_prompt
+        self.multi_shots = _x0
+        _x0 = negative_prompt
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _len(_x0) > 500:
                     _e.append(_E(("negative_prompt",), _x0, "a string of at most 500 characters"))
             else:
                 _e.append(_E(("negative_prompt",), _x0, "a string"))
-        self.negative_prompt = negative_prompt
+        self.negative_prompt = _x0
         _x0 = prompt
         if _isinstance(_x0, _str):
             if _len(_x0) > 5000:
@@ -234,22 +233,33 @@ class Input(ModelInput["Output"]):
         else:
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if reference_image_urls is not UNSET:
-            _x0 = reference_image_urls
+        _x0 = reference_image_urls
+        if _x0 is not UNSET:
             if _isinstance(_x0, (_list, _tuple)):
                 _x0 = _list(_x0)
                 if _len(_x0) > 5:
                     _e.append(_E(("reference_image_urls",), _x0, "an array of at most 5 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is not _str or (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
-                        )
-                        and _MEDIA_5(_x1) is None
-                    ):
+                    if _type(_x1) is _str:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_5(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("reference_image_urls", _i1),
+                                    _x1,
+                                    "an image URL (https://, http://) or data:image/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x0[_i1] = _v.local_media(_x1, "image", (), ("reference_image_urls", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("reference_image_urls", _i1),
@@ -275,6 +285,8 @@ class Input(ModelInput["Output"]):
                                     "an image URL (https://, http://) or data:image/...;base64, URI",
                                 )
                             )
+                    elif _v.is_local(_x1):
+                        _x1 = _x0[_i1] = _v.local_media(_x1, "image", (), ("reference_image_urls", _i1), _e)
                     else:
                         _e.append(
                             _E(
@@ -285,24 +297,34 @@ class Input(ModelInput["Output"]):
                         )
             else:
                 _e.append(_E(("reference_image_urls",), _x0, "an array"))
-            reference_image_urls = _x0
-        self.reference_image_urls = reference_image_urls
-        if reference_video_urls is not UNSET:
-            _x0 = reference_video_urls
+        self.reference_image_urls = _x0
+        _x0 = reference_video_urls
+        if _x0 is not UNSET:
             if _isinstance(_x0, (_list, _tuple)):
                 _x0 = _list(_x0)
                 if _len(_x0) > 5:
                     _e.append(_E(("reference_video_urls",), _x0, "an array of at most 5 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is not _str or (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
-                        )
-                        and _MEDIA_6(_x1) is None
-                    ):
+                    if _type(_x1) is _str:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_6(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("reference_video_urls", _i1),
+                                    _x1,
+                                    "a video URL (https://, http://) or data:video/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x0[_i1] = _v.local_media(_x1, "video", (), ("reference_video_urls", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("reference_video_urls", _i1),
@@ -328,6 +350,8 @@ class Input(ModelInput["Output"]):
                                     "a video URL (https://, http://) or data:video/...;base64, URI",
                                 )
                             )
+                    elif _v.is_local(_x1):
+                        _x1 = _x0[_i1] = _v.local_media(_x1, "video", (), ("reference_video_urls", _i1), _e)
                     else:
                         _e.append(
                             _E(
@@ -338,18 +362,17 @@ class Input(ModelInput["Output"]):
                         )
             else:
                 _e.append(_E(("reference_video_urls",), _x0, "an array"))
-            reference_video_urls = _x0
-        self.reference_video_urls = reference_video_urls
-        if resolution is not UNSET:
-            _x0 = resolution
+        self.reference_video_urls = _x0
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM8:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM7))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720p', '1080p'"))
-        self.resolution = resolution
-        if seed is not UNSET:
-            _x0 = seed
+        self.resolution = _x0
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -357,8 +380,7 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("seed",), _x0, "an integer >= 0 and <= 2147483647"))
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
+        self.seed = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -460,8 +482,8 @@ def submit(
     multi_shots: bool | Unset = UNSET,
     negative_prompt: str | Unset = UNSET,
     prompt: str,
-    reference_image_urls: list[str] | Unset = UNSET,
-    reference_video_urls: list[str] | Unset = UNSET,
+    reference_image_urls: list[str | LocalMedia] | Unset = UNSET,
+    reference_video_urls: list[str | LocalMedia] | Unset = UNSET,
     resolution: Literal["720p", "1080p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: Client | None = None,
@@ -496,8 +518,8 @@ def run(
     multi_shots: bool | Unset = UNSET,
     negative_prompt: str | Unset = UNSET,
     prompt: str,
-    reference_image_urls: list[str] | Unset = UNSET,
-    reference_video_urls: list[str] | Unset = UNSET,
+    reference_image_urls: list[str | LocalMedia] | Unset = UNSET,
+    reference_video_urls: list[str | LocalMedia] | Unset = UNSET,
     resolution: Literal["720p", "1080p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: Client | None = None,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -129,8 +129,8 @@ class Input(ModelInput["Output"]):
         enable_audio: bool | Unset = UNSET,
         prompt_extend: bool | Unset = UNSET,
         seed: int | Unset = UNSET,
-        image_url: str,
-        end_image_url: str | Unset = UNSET,
+        image_url: str | LocalMedia,
+        end_image_url: str | LocalMedia | Unset = UNSET,
     ) -> None:
         """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
 
@@ -152,8 +152,8 @@ class Input(ModelInput["Output"]):
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
@@ -161,17 +161,17 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("aspect_ratio",), _x0, "one of 'adaptive', '16:9', '9:16', '1:1', '4:3', '3:4'")
                 )
-        self.aspect_ratio = aspect_ratio
-        if resolution is not UNSET:
-            _x0 = resolution
+        self.aspect_ratio = _x0
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM3))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '480p', '720p', '1080p'"))
-        self.resolution = resolution
-        if duration is not UNSET:
-            _x0 = duration
+        self.resolution = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -179,20 +179,19 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("duration",), _x0, "an integer >= 2 and <= 30"))
             else:
                 _e.append(_E(("duration",), _x0, "an integer"))
-            duration = _x0
-        self.duration = duration
-        if enable_audio is not UNSET:
-            _x0 = enable_audio
+        self.duration = _x0
+        _x0 = enable_audio
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("enable_audio",), _x0, "a boolean"))
-        self.enable_audio = enable_audio
-        if prompt_extend is not UNSET:
-            _x0 = prompt_extend
+        self.enable_audio = _x0
+        _x0 = prompt_extend
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("prompt_extend",), _x0, "a boolean"))
-        self.prompt_extend = prompt_extend
-        if seed is not UNSET:
-            _x0 = seed
+        self.prompt_extend = _x0
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -200,8 +199,7 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("seed",), _x0, "an integer >= 0 and <= 2147483647"))
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
+        self.seed = _x0
         _x0 = image_url
         if _isinstance(_x0, _str):
             if (
@@ -211,13 +209,15 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "image", (), ("image_url",), _e)
         else:
             _e.append(
                 _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
             )
         self.image_url = _x0
-        if end_image_url is not UNSET:
-            _x0 = end_image_url
+        _x0 = end_image_url
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -235,6 +235,8 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("end_image_url",), _e)
             else:
                 _e.append(
                     _E(
@@ -243,7 +245,7 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
-        self.end_image_url = end_image_url
+        self.end_image_url = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -346,8 +348,8 @@ def submit(
     enable_audio: bool | Unset = UNSET,
     prompt_extend: bool | Unset = UNSET,
     seed: int | Unset = UNSET,
-    image_url: str,
-    end_image_url: str | Unset = UNSET,
+    image_url: str | LocalMedia,
+    end_image_url: str | LocalMedia | Unset = UNSET,
     client: Client | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
@@ -382,8 +384,8 @@ def run(
     enable_audio: bool | Unset = UNSET,
     prompt_extend: bool | Unset = UNSET,
     seed: int | Unset = UNSET,
-    image_url: str,
-    end_image_url: str | Unset = UNSET,
+    image_url: str | LocalMedia,
+    end_image_url: str | LocalMedia | Unset = UNSET,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,

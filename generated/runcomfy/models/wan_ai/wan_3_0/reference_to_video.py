@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -197,9 +197,9 @@ class Input(ModelInput["Output"]):
         enable_audio: bool | Unset = UNSET,
         prompt: str,
         prompt_extend: bool | Unset = UNSET,
-        reference_audios: list[str] | Unset = UNSET,
-        reference_images: list[str] | Unset = UNSET,
-        reference_videos: list[str] | Unset = UNSET,
+        reference_audios: list[str | LocalMedia] | Unset = UNSET,
+        reference_images: list[str | LocalMedia] | Unset = UNSET,
+        reference_videos: list[str | LocalMedia] | Unset = UNSET,
         resolution: Literal["480p", "720p", "1080p"] | Unset = UNSET,
         seed: int | Unset = UNSET,
     ) -> None:
@@ -220,8 +220,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
@@ -229,9 +229,9 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("aspect_ratio",), _x0, "one of '16:9', '9:16', '1:1', '4:3', '3:4', 'adaptive'")
                 )
-        self.aspect_ratio = aspect_ratio
-        if duration is not UNSET:
-            _x0 = duration
+        self.aspect_ratio = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -239,38 +239,48 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("duration",), _x0, "an integer >= 2 and <= 30"))
             else:
                 _e.append(_E(("duration",), _x0, "an integer"))
-            duration = _x0
-        self.duration = duration
-        if enable_audio is not UNSET:
-            _x0 = enable_audio
+        self.duration = _x0
+        _x0 = enable_audio
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("enable_audio",), _x0, "a boolean"))
-        self.enable_audio = enable_audio
+        self.enable_audio = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if prompt_extend is not UNSET:
-            _x0 = prompt_extend
+        _x0 = prompt_extend
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("prompt_extend",), _x0, "a boolean"))
-        self.prompt_extend = prompt_extend
-        if reference_audios is not UNSET:
-            _x0 = reference_audios
+        self.prompt_extend = _x0
+        _x0 = reference_audios
+        if _x0 is not UNSET:
             if _isinstance(_x0, (_list, _tuple)):
                 _x0 = _list(_x0)
                 if _len(_x0) > 16:
                     _e.append(_E(("reference_audios",), _x0, "an array of at most 16 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is not _str or (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
-                        )
-                        and _MEDIA_3(_x1) is None
-                    ):
+                    if _type(_x1) is _str:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_3(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("reference_audios", _i1),
+                                    _x1,
+                                    "an audio URL (https://, http://) or data:audio/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x0[_i1] = _v.local_media(_x1, "audio", (), ("reference_audios", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("reference_audios", _i1),
@@ -296,6 +306,8 @@ class Input(ModelInput["Output"]):
                                     "an audio URL (https://, http://) or data:audio/...;base64, URI",
                                 )
                             )
+                    elif _v.is_local(_x1):
+                        _x1 = _x0[_i1] = _v.local_media(_x1, "audio", (), ("reference_audios", _i1), _e)
                     else:
                         _e.append(
                             _E(
@@ -306,24 +318,34 @@ class Input(ModelInput["Output"]):
                         )
             else:
                 _e.append(_E(("reference_audios",), _x0, "an array"))
-            reference_audios = _x0
-        self.reference_audios = reference_audios
-        if reference_images is not UNSET:
-            _x0 = reference_images
+        self.reference_audios = _x0
+        _x0 = reference_images
+        if _x0 is not UNSET:
             if _isinstance(_x0, (_list, _tuple)):
                 _x0 = _list(_x0)
                 if _len(_x0) > 16:
                     _e.append(_E(("reference_images",), _x0, "an array of at most 16 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is not _str or (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
-                        )
-                        and _MEDIA_4(_x1) is None
-                    ):
+                    if _type(_x1) is _str:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_4(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("reference_images", _i1),
+                                    _x1,
+                                    "an image URL (https://, http://) or data:image/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x0[_i1] = _v.local_media(_x1, "image", (), ("reference_images", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("reference_images", _i1),
@@ -349,6 +371,8 @@ class Input(ModelInput["Output"]):
                                     "an image URL (https://, http://) or data:image/...;base64, URI",
                                 )
                             )
+                    elif _v.is_local(_x1):
+                        _x1 = _x0[_i1] = _v.local_media(_x1, "image", (), ("reference_images", _i1), _e)
                     else:
                         _e.append(
                             _E(
@@ -359,24 +383,34 @@ class Input(ModelInput["Output"]):
                         )
             else:
                 _e.append(_E(("reference_images",), _x0, "an array"))
-            reference_images = _x0
-        self.reference_images = reference_images
-        if reference_videos is not UNSET:
-            _x0 = reference_videos
+        self.reference_images = _x0
+        _x0 = reference_videos
+        if _x0 is not UNSET:
             if _isinstance(_x0, (_list, _tuple)):
                 _x0 = _list(_x0)
                 if _len(_x0) > 16:
                     _e.append(_E(("reference_videos",), _x0, "an array of at most 16 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is not _str or (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
-                        )
-                        and _MEDIA_5(_x1) is None
-                    ):
+                    if _type(_x1) is _str:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_5(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("reference_videos", _i1),
+                                    _x1,
+                                    "a video URL (https://, http://) or data:video/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x0[_i1] = _v.local_media(_x1, "video", (), ("reference_videos", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("reference_videos", _i1),
@@ -402,6 +436,8 @@ class Input(ModelInput["Output"]):
                                     "a video URL (https://, http://) or data:video/...;base64, URI",
                                 )
                             )
+                    elif _v.is_local(_x1):
+                        _x1 = _x0[_i1] = _v.local_media(_x1, "video", (), ("reference_videos", _i1), _e)
                     else:
                         _e.append(
                             _E(
@@ -412,25 +448,23 @@ class Input(ModelInput["Output"]):
                         )
             else:
                 _e.append(_E(("reference_videos",), _x0, "an array"))
-            reference_videos = _x0
-        self.reference_videos = reference_videos
-        if resolution is not UNSET:
-            _x0 = resolution
+        self.reference_videos = _x0
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM7:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM6))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '480p', '720p', '1080p'"))
-        self.resolution = resolution
-        if seed is not UNSET:
-            _x0 = seed
+        self.resolution = _x0
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
+        self.seed = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -535,9 +569,9 @@ def submit(
     enable_audio: bool | Unset = UNSET,
     prompt: str,
     prompt_extend: bool | Unset = UNSET,
-    reference_audios: list[str] | Unset = UNSET,
-    reference_images: list[str] | Unset = UNSET,
-    reference_videos: list[str] | Unset = UNSET,
+    reference_audios: list[str | LocalMedia] | Unset = UNSET,
+    reference_images: list[str | LocalMedia] | Unset = UNSET,
+    reference_videos: list[str | LocalMedia] | Unset = UNSET,
     resolution: Literal["480p", "720p", "1080p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: Client | None = None,
@@ -572,9 +606,9 @@ def run(
     enable_audio: bool | Unset = UNSET,
     prompt: str,
     prompt_extend: bool | Unset = UNSET,
-    reference_audios: list[str] | Unset = UNSET,
-    reference_images: list[str] | Unset = UNSET,
-    reference_videos: list[str] | Unset = UNSET,
+    reference_audios: list[str | LocalMedia] | Unset = UNSET,
+    reference_images: list[str | LocalMedia] | Unset = UNSET,
+    reference_videos: list[str | LocalMedia] | Unset = UNSET,
     resolution: Literal["480p", "720p", "1080p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: Client | None = None,

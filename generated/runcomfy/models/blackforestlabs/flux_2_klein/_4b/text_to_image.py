@@ -109,8 +109,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if height is not UNSET:
-            _x0 = height
+        _x0 = height
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -118,14 +118,13 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("height",), _x0, "an integer >= 64 and <= 2048"))
             else:
                 _e.append(_E(("height",), _x0, "an integer"))
-            height = _x0
-        self.height = height
+        self.height = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if width is not UNSET:
-            _x0 = width
+        _x0 = width
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -133,8 +132,7 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("width",), _x0, "an integer >= 64 and <= 2048"))
             else:
                 _e.append(_E(("width",), _x0, "an integer"))
-            width = _x0
-        self.width = width
+        self.width = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 

@@ -138,8 +138,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if height is not UNSET:
-            _x0 = height
+        _x0 = height
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -147,14 +147,13 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("height",), _x0, "an integer >= 512 and <= 1536"))
             else:
                 _e.append(_E(("height",), _x0, "an integer"))
-            height = _x0
-        self.height = height
+        self.height = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if steps is not UNSET:
-            _x0 = steps
+        _x0 = steps
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -162,10 +161,9 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("steps",), _x0, "an integer >= 1 and <= 100"))
             else:
                 _e.append(_E(("steps",), _x0, "an integer"))
-            steps = _x0
-        self.steps = steps
-        if width is not UNSET:
-            _x0 = width
+        self.steps = _x0
+        _x0 = width
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -173,8 +171,7 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("width",), _x0, "an integer >= 512 and <= 1536"))
             else:
                 _e.append(_E(("width",), _x0, "an integer"))
-            width = _x0
-        self.width = width
+        self.width = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -160,11 +160,11 @@ class Input(ModelInput["Output"]):
         *,
         aspect_ratio: Literal["auto", "21:9", "2:1", "16:9", "4:3", "1:1", "3:4", "9:16"] | Unset = UNSET,
         duration: Literal[5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20] | Unset = UNSET,
-        end_image_url: str,
+        end_image_url: str | LocalMedia,
         generate_audio: bool | Unset = UNSET,
         prompt: str,
         safety_tolerance: int | Unset = UNSET,
-        start_image_url: str,
+        start_image_url: str | LocalMedia,
     ) -> None:
         """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
 
@@ -180,8 +180,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
@@ -193,9 +193,9 @@ class Input(ModelInput["Output"]):
                         "one of 'auto', '21:9', '2:1', '16:9', '4:3', '1:1', '3:4', '9:16'",
                     )
                 )
-        self.aspect_ratio = aspect_ratio
-        if duration is not UNSET:
-            _x0 = duration
+        self.aspect_ratio = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _x0 not in _ENUM4:
                     _e.append(_E(("duration",), _x0, choices=_ENUM3))
@@ -205,8 +205,7 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("duration",), _x0, "one of 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, ... (4 more)")
                 )
-            duration = _x0
-        self.duration = duration
+        self.duration = _x0
         _x0 = end_image_url
         if _isinstance(_x0, _str):
             if (
@@ -220,22 +219,24 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "image", (), ("end_image_url",), _e)
         else:
             _e.append(
                 _E(("end_image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
             )
         self.end_image_url = _x0
-        if generate_audio is not UNSET:
-            _x0 = generate_audio
+        _x0 = generate_audio
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("generate_audio",), _x0, "a boolean"))
-        self.generate_audio = generate_audio
+        self.generate_audio = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if safety_tolerance is not UNSET:
-            _x0 = safety_tolerance
+        _x0 = safety_tolerance
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -243,8 +244,7 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("safety_tolerance",), _x0, "an integer >= 0 and <= 4"))
             else:
                 _e.append(_E(("safety_tolerance",), _x0, "an integer"))
-            safety_tolerance = _x0
-        self.safety_tolerance = safety_tolerance
+        self.safety_tolerance = _x0
         _x0 = start_image_url
         if _isinstance(_x0, _str):
             if (
@@ -258,6 +258,8 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "image", (), ("start_image_url",), _e)
         else:
             _e.append(
                 _E(
@@ -357,11 +359,11 @@ def submit(
     *,
     aspect_ratio: Literal["auto", "21:9", "2:1", "16:9", "4:3", "1:1", "3:4", "9:16"] | Unset = UNSET,
     duration: Literal[5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20] | Unset = UNSET,
-    end_image_url: str,
+    end_image_url: str | LocalMedia,
     generate_audio: bool | Unset = UNSET,
     prompt: str,
     safety_tolerance: int | Unset = UNSET,
-    start_image_url: str,
+    start_image_url: str | LocalMedia,
     client: Client | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
@@ -391,11 +393,11 @@ def run(
     *,
     aspect_ratio: Literal["auto", "21:9", "2:1", "16:9", "4:3", "1:1", "3:4", "9:16"] | Unset = UNSET,
     duration: Literal[5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20] | Unset = UNSET,
-    end_image_url: str,
+    end_image_url: str | LocalMedia,
     generate_audio: bool | Unset = UNSET,
     prompt: str,
     safety_tolerance: int | Unset = UNSET,
-    start_image_url: str,
+    start_image_url: str | LocalMedia,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,

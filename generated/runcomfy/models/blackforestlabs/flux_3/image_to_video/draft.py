@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -196,7 +196,7 @@ class Input(ModelInput["Output"]):
         ]
         | Unset = UNSET,
         generate_audio: bool | Unset = UNSET,
-        image_url: str,
+        image_url: str | LocalMedia,
         prompt: str,
         safety_tolerance: int | Unset = UNSET,
     ) -> None:
@@ -213,8 +213,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
@@ -226,9 +226,9 @@ class Input(ModelInput["Output"]):
                         "one of 'auto', '21:9', '2:1', '16:9', '4:3', '1:1', '3:4', '9:16'",
                     )
                 )
-        self.aspect_ratio = aspect_ratio
-        if duration is not UNSET:
-            _x0 = duration
+        self.aspect_ratio = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
                     _e.append(_E(("duration",), _x0, choices=_ENUM3))
@@ -240,12 +240,12 @@ class Input(ModelInput["Output"]):
                         "one of 'auto', '5', '6', '7', '8', '9', '10', '11', '12', '13', '14', '15', ... (5 more)",
                     )
                 )
-        self.duration = duration
-        if generate_audio is not UNSET:
-            _x0 = generate_audio
+        self.duration = _x0
+        _x0 = generate_audio
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("generate_audio",), _x0, "a boolean"))
-        self.generate_audio = generate_audio
+        self.generate_audio = _x0
         _x0 = image_url
         if _isinstance(_x0, _str):
             if (
@@ -255,6 +255,8 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "image", (), ("image_url",), _e)
         else:
             _e.append(
                 _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
@@ -264,8 +266,8 @@ class Input(ModelInput["Output"]):
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if safety_tolerance is not UNSET:
-            _x0 = safety_tolerance
+        _x0 = safety_tolerance
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -273,8 +275,7 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("safety_tolerance",), _x0, "an integer >= 0 and <= 4"))
             else:
                 _e.append(_E(("safety_tolerance",), _x0, "an integer"))
-            safety_tolerance = _x0
-        self.safety_tolerance = safety_tolerance
+        self.safety_tolerance = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -367,7 +368,7 @@ def submit(
     ]
     | Unset = UNSET,
     generate_audio: bool | Unset = UNSET,
-    image_url: str,
+    image_url: str | LocalMedia,
     prompt: str,
     safety_tolerance: int | Unset = UNSET,
     client: Client | None = None,
@@ -403,7 +404,7 @@ def run(
     ]
     | Unset = UNSET,
     generate_audio: bool | Unset = UNSET,
-    image_url: str,
+    image_url: str | LocalMedia,
     prompt: str,
     safety_tolerance: int | Unset = UNSET,
     client: Client | None = None,

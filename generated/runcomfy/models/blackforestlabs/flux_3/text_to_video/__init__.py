@@ -186,8 +186,8 @@ class Input(ModelInput["Output"]):
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
@@ -199,17 +199,17 @@ class Input(ModelInput["Output"]):
                         "one of 'auto', '21:9', '2:1', '16:9', '4:3', '1:1', '3:4', '9:16'",
                     )
                 )
-        self.aspect_ratio = aspect_ratio
-        if resolution is not UNSET:
-            _x0 = resolution
+        self.aspect_ratio = _x0
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM3))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720p', '1080p'"))
-        self.resolution = resolution
-        if duration is not UNSET:
-            _x0 = duration
+        self.resolution = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM6:
                     _e.append(_E(("duration",), _x0, choices=_ENUM5))
@@ -221,14 +221,14 @@ class Input(ModelInput["Output"]):
                         "one of 'auto', '5', '6', '7', '8', '9', '10', '11', '12', '13', '14', '15', ... (5 more)",
                     )
                 )
-        self.duration = duration
-        if generate_audio is not UNSET:
-            _x0 = generate_audio
+        self.duration = _x0
+        _x0 = generate_audio
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("generate_audio",), _x0, "a boolean"))
-        self.generate_audio = generate_audio
-        if safety_tolerance is not UNSET:
-            _x0 = safety_tolerance
+        self.generate_audio = _x0
+        _x0 = safety_tolerance
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -236,8 +236,7 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("safety_tolerance",), _x0, "an integer >= 0 and <= 4"))
             else:
                 _e.append(_E(("safety_tolerance",), _x0, "an integer"))
-            safety_tolerance = _x0
-        self.safety_tolerance = safety_tolerance
+        self.safety_tolerance = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -135,9 +135,9 @@ class Input(ModelInput["Output"]):
         self,
         *,
         duration: int | Unset = UNSET,
-        first_frame: str,
+        first_frame: str | LocalMedia,
         generate_audio: bool | Unset = UNSET,
-        last_frame: str,
+        last_frame: str | LocalMedia,
         prompt: str,
     ) -> None:
         """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
@@ -152,8 +152,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if duration is not UNSET:
-            _x0 = duration
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -161,8 +161,7 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("duration",), _x0, "an integer >= 4 and <= 30"))
             else:
                 _e.append(_E(("duration",), _x0, "an integer"))
-            duration = _x0
-        self.duration = duration
+        self.duration = _x0
         _x0 = first_frame
         if _isinstance(_x0, _str):
             if (
@@ -176,16 +175,18 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "image", (), ("first_frame",), _e)
         else:
             _e.append(
                 _E(("first_frame",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
             )
         self.first_frame = _x0
-        if generate_audio is not UNSET:
-            _x0 = generate_audio
+        _x0 = generate_audio
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("generate_audio",), _x0, "a boolean"))
-        self.generate_audio = generate_audio
+        self.generate_audio = _x0
         _x0 = last_frame
         if _isinstance(_x0, _str):
             if (
@@ -195,6 +196,8 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("last_frame",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "image", (), ("last_frame",), _e)
         else:
             _e.append(
                 _E(("last_frame",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
@@ -287,9 +290,9 @@ def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Ou
 def submit(
     *,
     duration: int | Unset = UNSET,
-    first_frame: str,
+    first_frame: str | LocalMedia,
     generate_audio: bool | Unset = UNSET,
-    last_frame: str,
+    last_frame: str | LocalMedia,
     prompt: str,
     client: Client | None = None,
 ) -> RequestHandle[Output]: ...
@@ -319,9 +322,9 @@ def run(
 def run(
     *,
     duration: int | Unset = UNSET,
-    first_frame: str,
+    first_frame: str | LocalMedia,
     generate_audio: bool | Unset = UNSET,
-    last_frame: str,
+    last_frame: str | LocalMedia,
     prompt: str,
     client: Client | None = None,
     timeout: float | None = None,

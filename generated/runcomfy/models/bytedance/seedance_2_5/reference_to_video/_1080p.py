@@ -142,8 +142,8 @@ class Input(ModelInput["Output"]):
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
@@ -155,9 +155,9 @@ class Input(ModelInput["Output"]):
                         "one of '16:9', '9:16', '1:1', '4:3', '3:4', '21:9', 'adaptive'",
                     )
                 )
-        self.aspect_ratio = aspect_ratio
-        if duration is not UNSET:
-            _x0 = duration
+        self.aspect_ratio = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -165,29 +165,39 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("duration",), _x0, "an integer >= 4 and <= 30"))
             else:
                 _e.append(_E(("duration",), _x0, "an integer"))
-            duration = _x0
-        self.duration = duration
-        if generate_audio is not UNSET:
-            _x0 = generate_audio
+        self.duration = _x0
+        _x0 = generate_audio
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("generate_audio",), _x0, "a boolean"))
-        self.generate_audio = generate_audio
-        if images is not UNSET:
-            _x0 = images
+        self.generate_audio = _x0
+        _x0 = images
+        if _x0 is not UNSET:
             if _isinstance(_x0, (_list, _tuple)):
                 _x0 = _list(_x0)
                 if _len(_x0) > 9:
                     _e.append(_E(("images",), _x0, "an array of at most 9 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is not _str or (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
-                        )
-                        and _MEDIA_3(_x1) is None
-                    ):
+                    if _type(_x1) is _str:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_3(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("images", _i1),
+                                    _x1,
+                                    "an image URL (https://, http://) or data:image/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x0[_i1] = _v.local_media(_x1, "image", (), ("images", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("images", _i1),
@@ -197,24 +207,34 @@ class Input(ModelInput["Output"]):
                         )
             else:
                 _e.append(_E(("images",), _x0, "an array"))
-            images = _x0
-        self.images = images
-        if videos is not UNSET:
-            _x0 = videos
+        self.images = _x0
+        _x0 = videos
+        if _x0 is not UNSET:
             if _isinstance(_x0, (_list, _tuple)):
                 _x0 = _list(_x0)
                 if _len(_x0) > 3:
                     _e.append(_E(("videos",), _x0, "an array of at most 3 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is not _str or (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
-                        )
-                        and _MEDIA_4(_x1) is None
-                    ):
+                    if _type(_x1) is _str:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_4(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("videos", _i1),
+                                    _x1,
+                                    "a video URL (https://, http://) or data:video/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x0[_i1] = _v.local_media(_x1, "video", (), ("videos", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("videos", _i1),
@@ -224,24 +244,34 @@ class Input(ModelInput["Output"]):
                         )
             else:
                 _e.append(_E(("videos",), _x0, "an array"))
-            videos = _x0
-        self.videos = videos
-        if audios is not UNSET:
-            _x0 = audios
+        self.videos = _x0
+        _x0 = audios
+        if _x0 is not UNSET:
             if _isinstance(_x0, (_list, _tuple)):
                 _x0 = _list(_x0)
                 if _len(_x0) > 3:
                     _e.append(_E(("audios",), _x0, "an array of at most 3 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is not _str or (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
-                        )
-                        and _MEDIA_5(_x1) is None
-                    ):
+                    if _type(_x1) is _str:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_5(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("audios", _i1),
+                                    _x1,
+                                    "an audio URL (https://, http://) or data:audio/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x0[_i1] = _v.local_media(_x1, "audio", (), ("audios", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("audios", _i1),
@@ -251,8 +281,7 @@ class Input(ModelInput["Output"]):
                         )
             else:
                 _e.append(_E(("audios",), _x0, "an array"))
-            audios = _x0
-        self.audios = audios
+        self.audios = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 

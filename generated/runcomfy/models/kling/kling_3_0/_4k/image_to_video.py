@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -156,12 +156,12 @@ class Input(ModelInput["Output"]):
         *,
         cfg_scale: float | Unset = UNSET,
         duration: int | Unset = UNSET,
-        end_image_url: str | Unset = UNSET,
+        end_image_url: str | LocalMedia | Unset = UNSET,
         generate_audio: bool | Unset = UNSET,
         negative_prompt: str | Unset = UNSET,
         prompt: str,
         shot_type: Literal["customize"] | Unset = UNSET,
-        start_image_url: str,
+        start_image_url: str | LocalMedia,
     ) -> None:
         """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
 
@@ -178,16 +178,16 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if cfg_scale is not UNSET:
-            _x0 = cfg_scale
+        _x0 = cfg_scale
+        if _x0 is not UNSET:
             if _type(_x0) is _float or _type(_x0) is _int or _v.is_number(_x0):
                 if _x0 < 0 or _x0 > 1:
                     _e.append(_E(("cfg_scale",), _x0, "a number >= 0 and <= 1"))
             else:
                 _e.append(_E(("cfg_scale",), _x0, "a number"))
-        self.cfg_scale = cfg_scale
-        if duration is not UNSET:
-            _x0 = duration
+        self.cfg_scale = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -195,10 +195,9 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("duration",), _x0, "an integer >= 3 and <= 15"))
             else:
                 _e.append(_E(("duration",), _x0, "an integer"))
-            duration = _x0
-        self.duration = duration
-        if end_image_url is not UNSET:
-            _x0 = end_image_url
+        self.duration = _x0
+        _x0 = end_image_url
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -216,6 +215,8 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("end_image_url",), _e)
             else:
                 _e.append(
                     _E(
@@ -224,29 +225,29 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
-        self.end_image_url = end_image_url
-        if generate_audio is not UNSET:
-            _x0 = generate_audio
+        self.end_image_url = _x0
+        _x0 = generate_audio
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("generate_audio",), _x0, "a boolean"))
-        self.generate_audio = generate_audio
-        if negative_prompt is not UNSET:
-            _x0 = negative_prompt
+        self.generate_audio = _x0
+        _x0 = negative_prompt
+        if _x0 is not UNSET:
             if not (_isinstance(_x0, _str)):
                 _e.append(_E(("negative_prompt",), _x0, "a string"))
-        self.negative_prompt = negative_prompt
+        self.negative_prompt = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if shot_type is not UNSET:
-            _x0 = shot_type
+        _x0 = shot_type
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM3:
                     _e.append(_E(("shot_type",), _x0, choices=_ENUM2))
             else:
                 _e.append(_E(("shot_type",), _x0, "'customize'"))
-        self.shot_type = shot_type
+        self.shot_type = _x0
         _x0 = start_image_url
         if _isinstance(_x0, _str):
             if (
@@ -260,6 +261,8 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "image", (), ("start_image_url",), _e)
         else:
             _e.append(
                 _E(
@@ -363,12 +366,12 @@ def submit(
     *,
     cfg_scale: float | Unset = UNSET,
     duration: int | Unset = UNSET,
-    end_image_url: str | Unset = UNSET,
+    end_image_url: str | LocalMedia | Unset = UNSET,
     generate_audio: bool | Unset = UNSET,
     negative_prompt: str | Unset = UNSET,
     prompt: str,
     shot_type: Literal["customize"] | Unset = UNSET,
-    start_image_url: str,
+    start_image_url: str | LocalMedia,
     client: Client | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
@@ -398,12 +401,12 @@ def run(
     *,
     cfg_scale: float | Unset = UNSET,
     duration: int | Unset = UNSET,
-    end_image_url: str | Unset = UNSET,
+    end_image_url: str | LocalMedia | Unset = UNSET,
     generate_audio: bool | Unset = UNSET,
     negative_prompt: str | Unset = UNSET,
     prompt: str,
     shot_type: Literal["customize"] | Unset = UNSET,
-    start_image_url: str,
+    start_image_url: str | LocalMedia,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,

@@ -171,16 +171,16 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16', '1:1'"))
-        self.aspect_ratio = aspect_ratio
-        if duration is not UNSET:
-            _x0 = duration
+        self.aspect_ratio = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _x0 not in _ENUM4:
                     _e.append(_E(("duration",), _x0, choices=_ENUM3))
@@ -190,24 +190,34 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("duration",), _x0, "one of 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, ... (1 more)")
                 )
-            duration = _x0
-        self.duration = duration
-        if images is not UNSET:
-            _x0 = images
+        self.duration = _x0
+        _x0 = images
+        if _x0 is not UNSET:
             if _isinstance(_x0, (_list, _tuple)):
                 _x0 = _list(_x0)
                 if _len(_x0) > 16:
                     _e.append(_E(("images",), _x0, "an array of at most 16 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is not _str or (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
-                        )
-                        and _MEDIA_5(_x1) is None
-                    ):
+                    if _type(_x1) is _str:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_5(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("images", _i1),
+                                    _x1,
+                                    "an image URL (https://, http://) or data:image/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x0[_i1] = _v.local_media(_x1, "image", (), ("images", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("images", _i1),
@@ -217,25 +227,24 @@ class Input(ModelInput["Output"]):
                         )
             else:
                 _e.append(_E(("images",), _x0, "an array"))
-            images = _x0
-        self.images = images
+        self.images = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if shot_type is not UNSET:
-            _x0 = shot_type
+        _x0 = shot_type
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM7:
                     _e.append(_E(("shot_type",), _x0, choices=_ENUM6))
             else:
                 _e.append(_E(("shot_type",), _x0, "one of 'customize', 'intelligent'"))
-        self.shot_type = shot_type
-        if sound is not UNSET:
-            _x0 = sound
+        self.shot_type = _x0
+        _x0 = sound
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("sound",), _x0, "a boolean"))
-        self.sound = sound
+        self.sound = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 

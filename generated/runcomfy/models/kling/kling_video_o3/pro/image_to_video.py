@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -147,8 +147,8 @@ class Input(ModelInput["Output"]):
         self,
         *,
         duration: int | Unset = UNSET,
-        end_image: str | Unset = UNSET,
-        image: str,
+        end_image: str | LocalMedia | Unset = UNSET,
+        image: str | LocalMedia,
         prompt: str,
         shot_type: Literal["customize", "intelligent"] | Unset = UNSET,
         sound: bool | Unset = UNSET,
@@ -166,8 +166,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if duration is not UNSET:
-            _x0 = duration
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -175,10 +175,9 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("duration",), _x0, "an integer >= 3 and <= 15"))
             else:
                 _e.append(_E(("duration",), _x0, "an integer"))
-            duration = _x0
-        self.duration = duration
-        if end_image is not UNSET:
-            _x0 = end_image
+        self.duration = _x0
+        _x0 = end_image
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -196,11 +195,13 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("end_image",), _e)
             else:
                 _e.append(
                     _E(("end_image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
-        self.end_image = end_image
+        self.end_image = _x0
         _x0 = image
         if _isinstance(_x0, _str):
             if (
@@ -210,6 +211,8 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "image", (), ("image",), _e)
         else:
             _e.append(_E(("image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI"))
         self.image = _x0
@@ -217,19 +220,19 @@ class Input(ModelInput["Output"]):
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if shot_type is not UNSET:
-            _x0 = shot_type
+        _x0 = shot_type
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM3:
                     _e.append(_E(("shot_type",), _x0, choices=_ENUM2))
             else:
                 _e.append(_E(("shot_type",), _x0, "one of 'customize', 'intelligent'"))
-        self.shot_type = shot_type
-        if sound is not UNSET:
-            _x0 = sound
+        self.shot_type = _x0
+        _x0 = sound
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("sound",), _x0, "a boolean"))
-        self.sound = sound
+        self.sound = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -317,8 +320,8 @@ def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Ou
 def submit(
     *,
     duration: int | Unset = UNSET,
-    end_image: str | Unset = UNSET,
-    image: str,
+    end_image: str | LocalMedia | Unset = UNSET,
+    image: str | LocalMedia,
     prompt: str,
     shot_type: Literal["customize", "intelligent"] | Unset = UNSET,
     sound: bool | Unset = UNSET,
@@ -350,8 +353,8 @@ def run(
 def run(
     *,
     duration: int | Unset = UNSET,
-    end_image: str | Unset = UNSET,
-    image: str,
+    end_image: str | LocalMedia | Unset = UNSET,
+    image: str | LocalMedia,
     prompt: str,
     shot_type: Literal["customize", "intelligent"] | Unset = UNSET,
     sound: bool | Unset = UNSET,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ class Input(ModelInput["Output"]):
         prompt: str,
         shot_type: Literal["customize", "intelligent"] | Unset = UNSET,
         sound: bool | Unset = UNSET,
-        video: str | Unset = UNSET,
+        video: str | LocalMedia | Unset = UNSET,
     ) -> None:
         """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
 
@@ -194,16 +194,16 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16', '1:1'"))
-        self.aspect_ratio = aspect_ratio
-        if duration is not UNSET:
-            _x0 = duration
+        self.aspect_ratio = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -211,24 +211,34 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("duration",), _x0, "an integer >= 3 and <= 15"))
             else:
                 _e.append(_E(("duration",), _x0, "an integer"))
-            duration = _x0
-        self.duration = duration
-        if images is not UNSET:
-            _x0 = images
+        self.duration = _x0
+        _x0 = images
+        if _x0 is not UNSET:
             if _isinstance(_x0, (_list, _tuple)):
                 _x0 = _list(_x0)
                 if _len(_x0) < 0 or _len(_x0) > 7:
                     _e.append(_E(("images",), _x0, "an array of 0 to 7 items"))
                 for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is not _str or (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
-                        )
-                        and _MEDIA_3(_x1) is None
-                    ):
+                    if _type(_x1) is _str:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_3(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("images", _i1),
+                                    _x1,
+                                    "an image URL (https://, http://) or data:image/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x0[_i1] = _v.local_media(_x1, "image", (), ("images", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("images", _i1),
@@ -238,32 +248,31 @@ class Input(ModelInput["Output"]):
                         )
             else:
                 _e.append(_E(("images",), _x0, "an array"))
-            images = _x0
-        self.images = images
-        if keep_original_sound is not UNSET:
-            _x0 = keep_original_sound
+        self.images = _x0
+        _x0 = keep_original_sound
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("keep_original_sound",), _x0, "a boolean"))
-        self.keep_original_sound = keep_original_sound
+        self.keep_original_sound = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if shot_type is not UNSET:
-            _x0 = shot_type
+        _x0 = shot_type
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM5:
                     _e.append(_E(("shot_type",), _x0, choices=_ENUM4))
             else:
                 _e.append(_E(("shot_type",), _x0, "one of 'customize', 'intelligent'"))
-        self.shot_type = shot_type
-        if sound is not UNSET:
-            _x0 = sound
+        self.shot_type = _x0
+        _x0 = sound
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("sound",), _x0, "a boolean"))
-        self.sound = sound
-        if video is not UNSET:
-            _x0 = video
+        self.sound = _x0
+        _x0 = video
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -277,11 +286,13 @@ class Input(ModelInput["Output"]):
                     _e.append(
                         _E(("video",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "video", (), ("video",), _e)
             else:
                 _e.append(
                     _E(("video",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
                 )
-        self.video = video
+        self.video = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -382,7 +393,7 @@ def submit(
     prompt: str,
     shot_type: Literal["customize", "intelligent"] | Unset = UNSET,
     sound: bool | Unset = UNSET,
-    video: str | Unset = UNSET,
+    video: str | LocalMedia | Unset = UNSET,
     client: Client | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
@@ -417,7 +428,7 @@ def run(
     prompt: str,
     shot_type: Literal["customize", "intelligent"] | Unset = UNSET,
     sound: bool | Unset = UNSET,
-    video: str | Unset = UNSET,
+    video: str | LocalMedia | Unset = UNSET,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -139,9 +139,9 @@ class Input(ModelInput["Output"]):
         self,
         *,
         aspect_ratio: Literal["auto", "16:9", "9:16"] | Unset = UNSET,
-        audio_url: str,
+        audio_url: str | LocalMedia,
         guidance_scale: float | Unset = UNSET,
-        image_url: str | Unset = UNSET,
+        image_url: str | LocalMedia | Unset = UNSET,
         prompt: str | Unset = UNSET,
     ) -> None:
         """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
@@ -156,14 +156,14 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("aspect_ratio",), _x0, "one of 'auto', '16:9', '9:16'"))
-        self.aspect_ratio = aspect_ratio
+        self.aspect_ratio = _x0
         _x0 = audio_url
         if _isinstance(_x0, _str):
             if (
@@ -173,21 +173,23 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("audio_url",), _x0, "an audio URL (https://, http://) or data:audio/...;base64, URI")
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "audio", (), ("audio_url",), _e)
         else:
             _e.append(
                 _E(("audio_url",), _x0, "an audio URL (https://, http://) or data:audio/...;base64, URI")
             )
         self.audio_url = _x0
-        if guidance_scale is not UNSET:
-            _x0 = guidance_scale
+        _x0 = guidance_scale
+        if _x0 is not UNSET:
             if _type(_x0) is _float or _type(_x0) is _int or _v.is_number(_x0):
                 if _x0 < 1 or _x0 > 50:
                     _e.append(_E(("guidance_scale",), _x0, "a number >= 1 and <= 50"))
             else:
                 _e.append(_E(("guidance_scale",), _x0, "a number"))
-        self.guidance_scale = guidance_scale
-        if image_url is not UNSET:
-            _x0 = image_url
+        self.guidance_scale = _x0
+        _x0 = image_url
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -205,16 +207,18 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("image_url",), _e)
             else:
                 _e.append(
                     _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
-        self.image_url = image_url
-        if prompt is not UNSET:
-            _x0 = prompt
+        self.image_url = _x0
+        _x0 = prompt
+        if _x0 is not UNSET:
             if not (_isinstance(_x0, _str)):
                 _e.append(_E(("prompt",), _x0, "a string"))
-        self.prompt = prompt
+        self.prompt = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -300,9 +304,9 @@ def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Ou
 def submit(
     *,
     aspect_ratio: Literal["auto", "16:9", "9:16"] | Unset = UNSET,
-    audio_url: str,
+    audio_url: str | LocalMedia,
     guidance_scale: float | Unset = UNSET,
-    image_url: str | Unset = UNSET,
+    image_url: str | LocalMedia | Unset = UNSET,
     prompt: str | Unset = UNSET,
     client: Client | None = None,
 ) -> RequestHandle[Output]: ...
@@ -332,9 +336,9 @@ def run(
 def run(
     *,
     aspect_ratio: Literal["auto", "16:9", "9:16"] | Unset = UNSET,
-    audio_url: str,
+    audio_url: str | LocalMedia,
     guidance_scale: float | Unset = UNSET,
-    image_url: str | Unset = UNSET,
+    image_url: str | LocalMedia | Unset = UNSET,
     prompt: str | Unset = UNSET,
     client: Client | None = None,
     timeout: float | None = None,

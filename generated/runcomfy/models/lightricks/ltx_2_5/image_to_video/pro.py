@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -225,10 +225,10 @@ class Input(ModelInput["Output"]):
         ]
         | Unset = UNSET,
         duration: Literal["auto", "6", "8", "10"] | Unset = UNSET,
-        end_image_url: str | Unset = UNSET,
+        end_image_url: str | LocalMedia | Unset = UNSET,
         fps: Literal[24, 25, 50] | Unset = UNSET,
         generate_audio: bool | Unset = UNSET,
-        image_url: str,
+        image_url: str | LocalMedia,
         prompt: str,
         resolution: Literal["720p", "1080p"] | Unset = UNSET,
     ) -> None:
@@ -248,16 +248,16 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("aspect_ratio",), _x0, "one of 'auto', '16:9', '9:16'"))
-        self.aspect_ratio = aspect_ratio
-        if camera_motion is not UNSET:
-            _x0 = camera_motion
+        self.aspect_ratio = _x0
+        _x0 = camera_motion
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
                     _e.append(_E(("camera_motion",), _x0, choices=_ENUM3))
@@ -269,17 +269,17 @@ class Input(ModelInput["Output"]):
                         "one of 'dolly_in', 'dolly_out', 'dolly_left', 'dolly_right', 'jib_up', 'jib_down', 'static', 'focus_shift'",
                     )
                 )
-        self.camera_motion = camera_motion
-        if duration is not UNSET:
-            _x0 = duration
+        self.camera_motion = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM6:
                     _e.append(_E(("duration",), _x0, choices=_ENUM5))
             else:
                 _e.append(_E(("duration",), _x0, "one of 'auto', '6', '8', '10'"))
-        self.duration = duration
-        if end_image_url is not UNSET:
-            _x0 = end_image_url
+        self.duration = _x0
+        _x0 = end_image_url
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -297,6 +297,8 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("end_image_url",), _e)
             else:
                 _e.append(
                     _E(
@@ -305,9 +307,9 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
-        self.end_image_url = end_image_url
-        if fps is not UNSET:
-            _x0 = fps
+        self.end_image_url = _x0
+        _x0 = fps
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _x0 not in _ENUM9:
                     _e.append(_E(("fps",), _x0, choices=_ENUM8))
@@ -315,13 +317,12 @@ class Input(ModelInput["Output"]):
                     _x0 = _v.to_int(_x0)
             else:
                 _e.append(_E(("fps",), _x0, "one of 24, 25, 50"))
-            fps = _x0
-        self.fps = fps
-        if generate_audio is not UNSET:
-            _x0 = generate_audio
+        self.fps = _x0
+        _x0 = generate_audio
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("generate_audio",), _x0, "a boolean"))
-        self.generate_audio = generate_audio
+        self.generate_audio = _x0
         _x0 = image_url
         if _isinstance(_x0, _str):
             if (
@@ -331,6 +332,8 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
+        elif _v.is_local(_x0):
+            _x0 = _v.local_media(_x0, "image", (), ("image_url",), _e)
         else:
             _e.append(
                 _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
@@ -340,14 +343,14 @@ class Input(ModelInput["Output"]):
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if resolution is not UNSET:
-            _x0 = resolution
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM11:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM10))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720p', '1080p'"))
-        self.resolution = resolution
+        self.resolution = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -449,10 +452,10 @@ def submit(
     ]
     | Unset = UNSET,
     duration: Literal["auto", "6", "8", "10"] | Unset = UNSET,
-    end_image_url: str | Unset = UNSET,
+    end_image_url: str | LocalMedia | Unset = UNSET,
     fps: Literal[24, 25, 50] | Unset = UNSET,
     generate_audio: bool | Unset = UNSET,
-    image_url: str,
+    image_url: str | LocalMedia,
     prompt: str,
     resolution: Literal["720p", "1080p"] | Unset = UNSET,
     client: Client | None = None,
@@ -488,10 +491,10 @@ def run(
     ]
     | Unset = UNSET,
     duration: Literal["auto", "6", "8", "10"] | Unset = UNSET,
-    end_image_url: str | Unset = UNSET,
+    end_image_url: str | LocalMedia | Unset = UNSET,
     fps: Literal[24, 25, 50] | Unset = UNSET,
     generate_audio: bool | Unset = UNSET,
-    image_url: str,
+    image_url: str | LocalMedia,
     prompt: str,
     resolution: Literal["720p", "1080p"] | Unset = UNSET,
     client: Client | None = None,

@@ -225,16 +225,16 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if aspect_ratio is not UNSET:
-            _x0 = aspect_ratio
+        _x0 = aspect_ratio
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
             else:
                 _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16'"))
-        self.aspect_ratio = aspect_ratio
-        if camera_motion is not UNSET:
-            _x0 = camera_motion
+        self.aspect_ratio = _x0
+        _x0 = camera_motion
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM4:
                     _e.append(_E(("camera_motion",), _x0, choices=_ENUM3))
@@ -246,9 +246,9 @@ class Input(ModelInput["Output"]):
                         "one of 'dolly_in', 'dolly_out', 'dolly_left', 'dolly_right', 'jib_up', 'jib_down', 'static', 'focus_shift'",
                     )
                 )
-        self.camera_motion = camera_motion
-        if duration is not UNSET:
-            _x0 = duration
+        self.camera_motion = _x0
+        _x0 = duration
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM6:
                     _e.append(_E(("duration",), _x0, choices=_ENUM5))
@@ -256,9 +256,9 @@ class Input(ModelInput["Output"]):
                 _e.append(
                     _E(("duration",), _x0, "one of 'auto', '6', '8', '10', '12', '14', '16', '18', '20'")
                 )
-        self.duration = duration
-        if fps is not UNSET:
-            _x0 = fps
+        self.duration = _x0
+        _x0 = fps
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _x0 not in _ENUM8:
                     _e.append(_E(("fps",), _x0, choices=_ENUM7))
@@ -266,25 +266,24 @@ class Input(ModelInput["Output"]):
                     _x0 = _v.to_int(_x0)
             else:
                 _e.append(_E(("fps",), _x0, "one of 24, 25, 48, 50"))
-            fps = _x0
-        self.fps = fps
-        if generate_audio is not UNSET:
-            _x0 = generate_audio
+        self.fps = _x0
+        _x0 = generate_audio
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("generate_audio",), _x0, "a boolean"))
-        self.generate_audio = generate_audio
+        self.generate_audio = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if resolution is not UNSET:
-            _x0 = resolution
+        _x0 = resolution
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM10:
                     _e.append(_E(("resolution",), _x0, choices=_ENUM9))
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720p', '1080p', '1440p', '2160p'"))
-        self.resolution = resolution
+        self.resolution = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 

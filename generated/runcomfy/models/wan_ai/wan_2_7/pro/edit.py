@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
-from runcomfy._types import UNSET, ModelInput, Unset
+from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
 if TYPE_CHECKING:
@@ -181,7 +181,7 @@ class Input(ModelInput["Output"]):
             "square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"
         ]
         | Unset = UNSET,
-        image_urls: list[str],
+        image_urls: list[str | LocalMedia],
         negative_prompt: str | Unset = UNSET,
         num_images: int | Unset = UNSET,
         prompt: str,
@@ -201,13 +201,13 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if enable_prompt_expansion is not UNSET:
-            _x0 = enable_prompt_expansion
+        _x0 = enable_prompt_expansion
+        if _x0 is not UNSET:
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("enable_prompt_expansion",), _x0, "a boolean"))
-        self.enable_prompt_expansion = enable_prompt_expansion
-        if image_size is not UNSET:
-            _x0 = image_size
+        self.enable_prompt_expansion = _x0
+        _x0 = image_size
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("image_size",), _x0, choices=_ENUM1))
@@ -219,22 +219,33 @@ class Input(ModelInput["Output"]):
                         "one of 'square_hd', 'square', 'portrait_4_3', 'portrait_16_9', 'landscape_4_3', 'landscape_16_9'",
                     )
                 )
-        self.image_size = image_size
+        self.image_size = _x0
         _x0 = image_urls
         if _isinstance(_x0, (_list, _tuple)):
             _x0 = _list(_x0)
             if _len(_x0) < 1 or _len(_x0) > 4:
                 _e.append(_E(("image_urls",), _x0, "an array of 1 to 4 items"))
             for _i1, _x1 in _enumerate(_x0):
-                if _type(_x1) is not _str or (
-                    not (
-                        _x1[:8] == "https://"
-                        and _x1[8:9] not in "/?#"
-                        and _x1.isprintable()
-                        and " " not in _x1
-                    )
-                    and _MEDIA_3(_x1) is None
-                ):
+                if _type(_x1) is _str:
+                    if (
+                        not (
+                            _x1[:8] == "https://"
+                            and _x1[8:9] not in "/?#"
+                            and _x1.isprintable()
+                            and " " not in _x1
+                        )
+                        and _MEDIA_3(_x1) is None
+                    ):
+                        _e.append(
+                            _E(
+                                ("image_urls", _i1),
+                                _x1,
+                                "an image URL (https://, http://) or data:image/...;base64, URI",
+                            )
+                        )
+                elif _v.is_local(_x1):
+                    _x0[_i1] = _v.local_media(_x1, "image", (), ("image_urls", _i1), _e)
+                else:
                     _e.append(
                         _E(
                             ("image_urls", _i1),
@@ -260,6 +271,8 @@ class Input(ModelInput["Output"]):
                                 "an image URL (https://, http://) or data:image/...;base64, URI",
                             )
                         )
+                elif _v.is_local(_x1):
+                    _x1 = _x0[_i1] = _v.local_media(_x1, "image", (), ("image_urls", _i1), _e)
                 else:
                     _e.append(
                         _E(
@@ -271,13 +284,13 @@ class Input(ModelInput["Output"]):
         else:
             _e.append(_E(("image_urls",), _x0, "an array"))
         self.image_urls = _x0
-        if negative_prompt is not UNSET:
-            _x0 = negative_prompt
+        _x0 = negative_prompt
+        if _x0 is not UNSET:
             if not (_isinstance(_x0, _str)):
                 _e.append(_E(("negative_prompt",), _x0, "a string"))
-        self.negative_prompt = negative_prompt
-        if num_images is not UNSET:
-            _x0 = num_images
+        self.negative_prompt = _x0
+        _x0 = num_images
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -285,14 +298,13 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("num_images",), _x0, "an integer >= 1 and <= 4"))
             else:
                 _e.append(_E(("num_images",), _x0, "an integer"))
-            num_images = _x0
-        self.num_images = num_images
+        self.num_images = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if seed is not UNSET:
-            _x0 = seed
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -300,8 +312,7 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("seed",), _x0, "an integer >= 0 and <= 2147483647"))
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
+        self.seed = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
@@ -396,7 +407,7 @@ def submit(
         "square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"
     ]
     | Unset = UNSET,
-    image_urls: list[str],
+    image_urls: list[str | LocalMedia],
     negative_prompt: str | Unset = UNSET,
     num_images: int | Unset = UNSET,
     prompt: str,
@@ -433,7 +444,7 @@ def run(
         "square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"
     ]
     | Unset = UNSET,
-    image_urls: list[str],
+    image_urls: list[str | LocalMedia],
     negative_prompt: str | Unset = UNSET,
     num_images: int | Unset = UNSET,
     prompt: str,

@@ -175,8 +175,8 @@ class Input(ModelInput["Output"]):
         """
         _e: list[_E] = []
         _x0: Any
-        if image_size is not UNSET:
-            _x0 = image_size
+        _x0 = image_size
+        if _x0 is not UNSET:
             if _isinstance(_x0, _str):
                 if _x0 not in _ENUM2:
                     _e.append(_E(("image_size",), _x0, choices=_ENUM1))
@@ -188,9 +188,9 @@ class Input(ModelInput["Output"]):
                         "one of 'square_hd', 'square', 'portrait_4_3', 'portrait_16_9', 'landscape_4_3', 'landscape_16_9'",
                     )
                 )
-        self.image_size = image_size
-        if max_images is not UNSET:
-            _x0 = max_images
+        self.image_size = _x0
+        _x0 = max_images
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -198,19 +198,18 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("max_images",), _x0, "an integer >= 1 and <= 5"))
             else:
                 _e.append(_E(("max_images",), _x0, "an integer"))
-            max_images = _x0
-        self.max_images = max_images
-        if negative_prompt is not UNSET:
-            _x0 = negative_prompt
+        self.max_images = _x0
+        _x0 = negative_prompt
+        if _x0 is not UNSET:
             if not (_isinstance(_x0, _str)):
                 _e.append(_E(("negative_prompt",), _x0, "a string"))
-        self.negative_prompt = negative_prompt
+        self.negative_prompt = _x0
         _x0 = prompt
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
-        if seed is not UNSET:
-            _x0 = seed
+        _x0 = seed
+        if _x0 is not UNSET:
             if _type(_x0) is _int or _v.is_integer(_x0):
                 if _type(_x0) is not _int:
                     _x0 = _v.to_int(_x0)
@@ -218,8 +217,7 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("seed",), _x0, "an integer >= 0 and <= 2147483647"))
             else:
                 _e.append(_E(("seed",), _x0, "an integer"))
-            seed = _x0
-        self.seed = seed
+        self.seed = _x0
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
