@@ -199,7 +199,10 @@ def test_oversized_and_missing_files_are_refused(emu: Emulator, tmp_path: Path) 
     before = len(emu.calls)
     done = cli(emu, "run", EDIT, "--prompt", "hi", "--image-urls", str(big))
     assert done.returncode == 2
-    assert "over the 50 MB limit" in done.stderr and "host the file and pass its URL" in done.stderr
+    assert (
+        "over the 50 MB recommended for images sent inline" in done.stderr
+        and "host the file and pass its URL" in done.stderr
+    )
     done = cli(emu, "run", EDIT, "--prompt", "hi", "--image-urls", str(tmp_path / "missing.png"))
     assert done.returncode == 2 and "neither a URL nor a readable file" in done.stderr
     assert len(emu.calls) == before
@@ -272,11 +275,13 @@ def test_ctrl_c_cancels_a_queued_job(queued: Emulator) -> None:
     assert queued.jobs[request_id].cancelled
 
 
-def test_progress_on_a_terminal_is_one_live_line(emu: Emulator) -> None:
+def read_pty_run(emu: Emulator, *prelude: str) -> tuple[int, str, str]:
+    """`runcomfy run` with stderr on a pseudo-terminal (after running `prelude` lines): exit code, stderr, stdout."""
     import pty
 
     primary, secondary = pty.openpty()
-    args = [sys.executable, "-m", "runcomfy.cli", "run", EDIT, "--prompt", "hi", "--image-urls", "https://e.com/a.png"]
+    code = "\n".join([*prelude, "import sys", "from runcomfy.cli import main", "sys.exit(main())"])
+    args = [sys.executable, "-c", code, "run", EDIT, "--prompt", "hi", "--image-urls", "https://e.com/a.png"]
     process = subprocess.Popen(args, stderr=secondary, stdout=subprocess.PIPE, env=env_for(emu))
     os.close(secondary)
     chunks = []
@@ -291,10 +296,39 @@ def test_progress_on_a_terminal_is_one_live_line(emu: Emulator) -> None:
         chunks.append(data)
     os.close(primary)
     stdout, _ = process.communicate(timeout=20)
-    assert process.returncode == 0
-    text = b"".join(chunks).decode()
+    return process.returncode, b"".join(chunks).decode(), stdout.decode()
+
+
+def test_progress_on_a_terminal_is_a_rich_spinner(emu: Emulator) -> None:
+    pytest.importorskip("rich")
+    code, text, stdout = read_pty_run(emu)
+    assert code == 0
+    first, _, spinner = text.partition("\n")
+    assert first.startswith("runcomfy: submitted ")
+    request_id = first.split()[-1]
+    assert f"{request_id}: submitted, 0." in spinner, text  # the state and the elapsed time, shown by the spinner
+    assert "\r\x1b[2K" in spinner  # redrawn in place
+    assert any(frame in spinner for frame in "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"), text  # rich's "dots" spinner
+    assert stdout.startswith(emu.base_url)
+
+
+def test_progress_on_a_terminal_without_rich_is_one_live_line(emu: Emulator) -> None:
+    code, text, stdout = read_pty_run(emu, "import sys", "sys.modules['rich'] = None  # import rich fails")
+    assert code == 0
     assert "\r\x1b[K" in text and " s" in text
-    assert stdout.decode().startswith(emu.base_url)
+    assert not any(frame in text for frame in "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"), text
+    assert stdout.startswith(emu.base_url)
+
+
+def test_progress_on_a_pipe_is_plain_lines_and_rich_is_not_imported(emu: Emulator) -> None:
+    prelude = "import atexit, sys; atexit.register(lambda: print('rich' in sys.modules, file=sys.stderr))"
+    args = ["-c", f"{prelude}\nfrom runcomfy.cli import main\nsys.exit(main())"]
+    args += ["run", EDIT, "--prompt", "hi", "--image-urls", "https://e.com/a.png"]
+    done = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env_for(emu), timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert "\x1b[" not in done.stderr and "\r" not in done.stderr
+    assert f"{done.stderr.split()[2]}: " in done.stderr  # a line per change: "ID: state, … s"
+    assert done.stderr.rstrip().endswith("False")
 
 
 def test_emulator_command_serves_until_ctrl_c() -> None:
@@ -308,3 +342,15 @@ def test_emulator_command_serves_until_ctrl_c() -> None:
     assert done.returncode == 3 and "does not exist" in done.stderr
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=10) == 0
+
+
+def test_runcomfy_validations_are_checked_on_local_images(emu: Emulator, tmp_path: Path) -> None:
+    from PIL import Image
+
+    tiny = tmp_path / "tiny.png"
+    Image.new("RGB", (10, 10)).save(tiny)
+    before = len(emu.calls)
+    done = cli(emu, "run", "bytedance/seedream-5.0-pro/image-to-image", "--prompt", "p", "--image", str(tiny))
+    assert done.returncode == 2
+    assert "The uploaded image width and height must exceed 14 pixels." in done.stderr
+    assert len(emu.calls) == before  # refused before any network call

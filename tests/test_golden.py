@@ -350,7 +350,7 @@ def test_local_files_become_data_uris(generate_models, tmp_path):
     assert body["clips"][0].startswith("data:video/mp4;base64,")
     hints = typing.get_type_hints(module.Input.__init__, vars(module))
     assert "LocalMedia" in str(inspect.signature(module.Input.__init__).parameters["image"].annotation)
-    assert hints["image"] != str
+    assert hints["image"] is not str
 
 
 def test_local_files_are_checked_before_sending(generate_models, tmp_path):

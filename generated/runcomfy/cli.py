@@ -29,7 +29,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .errors import (
@@ -69,9 +69,6 @@ EPILOG = """exit codes:
 configuration: --token or $RUNCOMFY_API_TOKEN, --base-url or $RUNCOMFY_BASE_URL
   (before or after COMMAND: runcomfy --token T status ID)"""
 
-MB = 2**20
-INLINE_LIMITS = {"image": 50 * MB, "video": 100 * MB, "audio": 100 * MB}
-"""The largest local file sent inline as a data: URI, by media kind."""
 
 RESERVED = frozenset({"input", "out", "json", "quiet", "timeout", "token", "base-url", "help"})
 
@@ -309,24 +306,15 @@ def _media_kind(schema: Mapping[str, Any]) -> str | None:
 
 
 def _inline(value: object, kind: str) -> object:
-    """A local path → a ``data:`` URI; anything else unchanged."""
+    """A local path → a ``pathlib.Path``, which the model's ``Input`` sends as a ``data:`` URI (checking
+    its type, the inline size limits and the model's RunComfy validations); anything else unchanged."""
     if not isinstance(value, str) or "://" in value or value.startswith("data:"):
         return value
-    import base64
-    import mimetypes
-
     if not os.path.isfile(value):
         raise UsageError(f"{value!r} is neither a URL nor a readable file")
-    size = os.path.getsize(value)
-    limit = INLINE_LIMITS.get(kind, 50 * MB)
-    if size > limit:
-        raise UsageError(
-            f"{value} is {size / MB:.1f} MB, over the {limit // MB} MB limit for {kind}s sent inline; "
-            "host the file and pass its URL instead"
-        )
-    mime = mimetypes.guess_type(value)[0] or "application/octet-stream"
-    with open(value, "rb") as file:
-        return f"data:{mime};base64,{base64.b64encode(file.read()).decode('ascii')}"
+    import pathlib
+
+    return pathlib.Path(value)
 
 
 def _build_input(module: ModuleType, args: argparse.Namespace, dests: Mapping[str, str]) -> Any:
@@ -369,7 +357,11 @@ def _client(args: argparse.Namespace, *, first_poll: float = 0.5) -> Client:
 
 
 class Progress:
-    """The job's state on stderr: a live line on a terminal, a line per change otherwise, or nothing."""
+    """The job's state on stderr: a live line on a terminal, a line per change otherwise, or nothing.
+
+    On a terminal the line is a rich spinner when rich is installed (`pip install runcomfy[cli]`; imported
+    only here, once waiting starts), else a plain line rewritten in place with `\\r`.
+    """
 
     def __init__(self, request_id: str, *, quiet: bool) -> None:
         self.request_id = request_id
@@ -380,19 +372,49 @@ class Progress:
         self.position: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._stop_spinner: Callable[[], None] | None = None
 
     def __enter__(self) -> Progress:
         if self.live:
-            self._thread = threading.Thread(target=self._tick, daemon=True)
-            self._thread.start()
+            self._stop_spinner = self._start_spinner()
+            if self._stop_spinner is None:
+                self._thread = threading.Thread(target=self._tick, daemon=True)
+                self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
+        if self._stop_spinner is not None:
+            self._stop_spinner()
         if self._thread is not None:
             self._thread.join()
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()
+
+    def _start_spinner(self) -> Callable[[], None] | None:
+        """Start a rich spinner on stderr showing `_line()`; return its stop function, or None without rich."""
+        try:
+            from rich.console import Console
+            from rich.live import Live
+            from rich.spinner import Spinner
+            from rich.text import Text
+        except ImportError:
+            return None
+        spinner = Spinner("dots", style="cyan")
+
+        def render() -> Spinner:  # called on each refresh, so the elapsed time runs
+            spinner.update(text=Text(self._line()))
+            return spinner
+
+        live = Live(
+            console=Console(stderr=True),
+            get_renderable=render,
+            refresh_per_second=10,
+            transient=True,  # the spinner is erased when waiting ends
+            redirect_stdout=False,  # stdout carries the result: never send it to the terminal's stderr
+        )
+        live.start()
+        return live.stop
 
     def _line(self) -> str:
         where = f", position {self.position}" if self.position is not None else ""
