@@ -145,8 +145,29 @@ def _flag(name: str) -> str:
 
 
 def _scalar_type(schema: Mapping[str, Any]) -> Any:
-    kind = schema.get("type")
-    return {"integer": int, "number": float}.get(kind, str) if isinstance(kind, str) else str
+    """Text → the field's type where it converts; otherwise the text itself, so that the model's
+    ``Input`` rejects it with the same message as in Python (``expected an integer, got 'abc'``)."""
+    kinds = schema.get("type")
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
+    if any(isinstance(value, int) and not isinstance(value, bool) for value in schema.get("enum") or ()):
+        kinds.append("integer")
+
+    def convert(text: str) -> Any:
+        for kind, cast in (("integer", int), ("number", float)):
+            if kind in kinds:
+                try:
+                    return cast(text)
+                except ValueError:
+                    pass
+        return text
+
+    return convert
+
+
+def _choices_metavar(schema: Mapping[str, Any]) -> str | None:
+    """``{auto,16:9,...}`` for an enum: shown like argparse's choices, checked by the model's Input."""
+    choices = schema.get("enum")
+    return "{" + ",".join(str(choice) for choice in choices) + "}" if choices else None
 
 
 def _metavar(schema: Mapping[str, Any]) -> str:
@@ -158,8 +179,11 @@ def _metavar(schema: Mapping[str, Any]) -> str:
 
 def _field_help(schema: Mapping[str, Any], required: bool) -> str:
     parts = [str(schema.get("description") or schema.get("title") or "")]
-    if "default" in schema:
-        parts.append(f"(default: {json.dumps(schema['default'])})")
+    choices = schema.get("enum") or (schema.get("items") or {}).get("enum")
+    if choices:
+        parts.append(f"(choices: {', '.join(str(choice) for choice in choices)})")
+    if "default" in schema:  # on a required field the API page's default is an example, never applied
+        parts.append(f"({'example' if required else 'default'}: {json.dumps(schema['default'])})")
     if "minimum" in schema or "maximum" in schema:
         parts.append(f"(range: {schema.get('minimum', '')}..{schema.get('maximum', '')})")
     if required:
@@ -199,8 +223,7 @@ def _model_parser(command: str, module: ModuleType) -> tuple[argparse.ArgumentPa
                 dest=dest,
                 nargs="+",
                 type=_scalar_type(items),
-                choices=items.get("enum"),
-                metavar=None if items.get("enum") else _metavar(prop),
+                metavar=_choices_metavar(items) or _metavar(prop),
                 help=text,
             )
         else:
@@ -208,8 +231,7 @@ def _model_parser(command: str, module: ModuleType) -> tuple[argparse.ArgumentPa
                 _flag(name),
                 dest=dest,
                 type=_scalar_type(prop),
-                choices=prop.get("enum"),
-                metavar=None if prop.get("enum") else _metavar(prop),
+                metavar=_choices_metavar(prop) or _metavar(prop),
                 help=text,
             )
     return parser, dests
@@ -290,8 +312,9 @@ def _cmd_describe(args: argparse.Namespace) -> int:
         ]
         if limits:
             print(f"      limits: {', '.join(limits)}")
-        if "default" in prop:
-            print(f"      default: {json.dumps(prop['default'])}")
+        if "default" in prop:  # on a required field the API page's default is an example, never applied
+            label = "example" if name in required else "default"
+            print(f"      {label}: {json.dumps(prop['default'])}")
     return EXIT_OK
 
 
