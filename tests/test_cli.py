@@ -358,9 +358,23 @@ def test_runcomfy_validations_are_checked_on_local_images(emu: Emulator, tmp_pat
 
 def test_wrong_values_get_the_python_validation_message(emu: Emulator) -> None:
     before = len(emu.calls)
-    done = cli(emu, "run", EDIT, "--prompt", "p", "--image-urls", "https://x/y.png", "--aspect-ratio", "16:8", "--num-images", "two")
+    done = cli(
+        emu,
+        "run",
+        EDIT,
+        "--prompt",
+        "p",
+        "--image-urls",
+        "https://x/y.png",
+        "--aspect-ratio",
+        "16:8",
+        "--num-images",
+        "two",
+    )
     assert done.returncode == 2
-    assert "aspect_ratio: expected one of 'auto', '21:9', '16:9'" in done.stderr and "did you mean '16:9'" in done.stderr
+    assert (
+        "aspect_ratio: expected one of 'auto', '21:9', '16:9'" in done.stderr and "did you mean '16:9'" in done.stderr
+    )
     assert "num_images: expected an integer, got 'two'" in done.stderr
     assert len(emu.calls) == before
     help_text = cli(emu, "run", EDIT, "--help").stdout
