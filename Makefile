@@ -54,6 +54,8 @@ bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/bench_validation.py
 	$(BIN)/python benchmarks/bench_import.py
 	$(BIN)/python benchmarks/bench_generate.py
+	$(BIN)/python benchmarks/bench_client.py
+	$(BIN)/python benchmarks/bench_cli.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis
