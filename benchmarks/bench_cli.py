@@ -14,10 +14,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _processes import timings
 
 MODEL = "google/nano-banana-2/edit"
 RUNCOMFY = str(Path(sys.executable).with_name("runcomfy"))  # the venv's console script, next to its python
@@ -33,25 +34,6 @@ EMPTY = "python -c pass"
 TARGETS = ("runcomfy --help", f"runcomfy describe {MODEL}")
 
 
-def run_once(argv: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
-
-
-def timings(runs: int, warmup: int) -> dict[str, list[float]]:
-    names = list(CASES)
-    for _ in range(warmup):  # .pyc files written, files in the page cache
-        for name in names:
-            run_once(CASES[name])
-    samples: dict[str, list[float]] = {name: [] for name in names}
-    for round_ in range(runs):
-        order = names[round_ % len(names) :] + names[: round_ % len(names)]
-        for name in order:
-            samples[name].append(run_once(CASES[name]))
-    return samples
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=20, help="timed runs per case (default 20)")
@@ -60,7 +42,7 @@ def main() -> None:
     if not os.path.exists(RUNCOMFY):
         sys.exit(f"no `runcomfy` script at {RUNCOMFY}: install the project into this python's virtualenv first")
 
-    samples = timings(args.runs, args.warmup)
+    samples = timings(CASES, args.runs, args.warmup)
     med = {name: statistics.median(values) for name, values in samples.items()}
     empty = med[EMPTY]
 

@@ -18,7 +18,10 @@ import os
 import statistics
 import subprocess
 import sys
-import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _processes import timings
 
 MODEL_MODULE = "runcomfy.models.google.nano_banana_2.edit"
 CASES: dict[str, str] = {
@@ -31,25 +34,6 @@ CASES: dict[str, str] = {
 }
 BASELINE = "import fal_client"
 EMPTY = "python -c pass"
-
-
-def run_once(statement: str) -> float:
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", statement], check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
-
-
-def timings(runs: int, warmup: int) -> dict[str, list[float]]:
-    names = list(CASES)
-    for _ in range(warmup):  # .pyc files written, files in the page cache
-        for name in names:
-            run_once(CASES[name])
-    samples: dict[str, list[float]] = {name: [] for name in names}
-    for round_ in range(runs):
-        order = names[round_ % len(names) :] + names[: round_ % len(names)]
-        for name in order:
-            samples[name].append(run_once(CASES[name]))
-    return samples
 
 
 _PROBE = r"""
@@ -101,7 +85,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs per case first (default 2)")
     args = parser.parse_args()
 
-    samples = timings(args.runs, args.warmup)
+    samples = timings(
+        {name: [sys.executable, "-c", statement] for name, statement in CASES.items()}, args.runs, args.warmup
+    )
     med = {name: statistics.median(values) for name, values in samples.items()}
     empty = med[EMPTY]
     base_net = med[BASELINE] - empty

@@ -581,20 +581,19 @@ def _dispatch(argv: list[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (see the module docstring)."""
+    # The first matching class decides the exit code (RunComfyError, the base, last).
+    exits: tuple[tuple[type[Exception], int], ...] = (
+        (UsageError, EXIT_USAGE),
+        (ValidationError, EXIT_USAGE),
+        (JobFailedError, EXIT_FAILED),
+        (JobCancelledError, EXIT_CANCELLED),
+        (TimeoutError, EXIT_TIMEOUT),
+        (RunComfyError, EXIT_API),
+    )
     try:
         return _dispatch(list(sys.argv[1:] if argv is None else argv))
-    except UsageError as exc:
-        return _report(str(exc), EXIT_USAGE)
-    except ValidationError as exc:
-        return _report(str(exc), EXIT_USAGE)
-    except JobFailedError as exc:
-        return _report(str(exc), EXIT_FAILED)
-    except JobCancelledError as exc:
-        return _report(str(exc), EXIT_CANCELLED)
-    except TimeoutError as exc:
-        return _report(str(exc), EXIT_TIMEOUT)
-    except RunComfyError as exc:
-        return _report(str(exc), EXIT_API)
+    except (UsageError, RunComfyError) as exc:
+        return _report(str(exc), next(code for cls, code in exits if isinstance(exc, cls)))
     except KeyboardInterrupt:
         return _report("interrupted", EXIT_INTERRUPTED)
     except BrokenPipeError:  # e.g. `runcomfy models | head`
