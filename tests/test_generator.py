@@ -174,3 +174,23 @@ def test_removing_a_models_last_schema_removes_its_packages(tmp_path):
     generate(schemas, out)
     assert not (out / "runcomfy/models/other").exists()
     assert (out / "runcomfy/models/acme/a.py").exists()
+
+
+def test_no_change_runs_take_the_stamp_fast_path(tmp_path, capsys):
+    schemas = write_schemas(tmp_path / "schemas", {"acme/a": SIMPLE})
+    out = tmp_path / "out"
+    assert main(["generate", "--schemas", str(schemas), "--out", str(out)]) == 0
+    before = tree_digest(out)
+    capsys.readouterr()
+    for extra in ([], ["--check"]):
+        assert main(["generate", "--schemas", str(schemas), "--out", str(out), *extra]) == 0
+        assert "inputs and files match its stamp" in capsys.readouterr().out
+    assert tree_digest(out) == before
+    module = out / "runcomfy/models/acme/a.py"
+    module.write_text(module.read_text() + "# edited by hand\n")  # a hand edit defeats the stamp...
+    assert main(["generate", "--schemas", str(schemas), "--out", str(out), "--check"]) == 1
+    assert "would be changed: runcomfy/models/acme/a.py" in capsys.readouterr().err  # ...and is reported
+    assert main(["generate", "--schemas", str(schemas), "--out", str(out)]) == 0
+    assert tree_digest(out) == before
+    write_schemas(schemas, {"acme/a": {**SIMPLE, "required": []}})  # so does a changed schema
+    assert main(["generate", "--schemas", str(schemas), "--out", str(out), "--check"]) == 1

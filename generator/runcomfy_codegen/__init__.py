@@ -6,7 +6,21 @@ Where things are: :mod:`.loader` reads schema files, :mod:`.parser` turns JSON S
 :mod:`.pipeline` chains them and :mod:`.cli` is the command line.
 """
 
-from .errors import GenerationError, SchemaError
-from .pipeline import Result, generate
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["GenerationError", "Result", "SchemaError", "generate"]
+
+
+def __getattr__(name: str) -> Any:
+    """The API, imported on first use: the command line's no-change check needs none of it."""
+    if name in ("GenerationError", "SchemaError"):
+        from . import errors
+
+        return getattr(errors, name)
+    if name in ("Result", "generate"):
+        from . import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(name)

@@ -8,9 +8,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import GenerationError
-from .pipeline import generate
-
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -27,6 +24,14 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     started = time.perf_counter()
+    from .stamp import up_to_date
+
+    if up_to_date(args.schemas, args.out):  # nothing changed since the last run: no generator needed
+        print(f"{args.out} is up to date (inputs and files match its stamp, {time.perf_counter() - started:.2f}s).")
+        return 0
+    from .errors import GenerationError
+    from .pipeline import generate
+
     try:
         result = generate(args.schemas, args.out, check=args.check)
     except GenerationError as exc:

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from . import render
+from . import render, stamp
 from .errors import GenerationError, SchemaError
 from .formatting import format_sources
 from .ir import ModelSpec, OutputField
@@ -189,6 +189,7 @@ def generate(schemas_dir: Path, out_dir: Path, *, check: bool = False) -> Result
         raise GenerationError(errors)
     sources = format_sources(render_package(specs))
     encoded = {**runtime_files(), **{path: text.encode("utf-8") for path, text in sources.items()}}
+    encoded[stamp.STAMP] = stamp.render(stamp.input_digest(schemas_dir), encoded)
     plan = plan_changes(out_dir, encoded)
     if not check:
         apply_plan(out_dir, encoded, plan)

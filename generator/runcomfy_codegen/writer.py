@@ -59,6 +59,7 @@ def apply_plan(out_dir: Path, files: dict[str, bytes], plan: Plan) -> None:
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(files[path])
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600; generated files are ordinary readable files
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
