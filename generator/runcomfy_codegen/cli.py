@@ -1,8 +1,9 @@
-"""``runcomfy-codegen generate [--schemas DIR] [--out DIR] [--check]``."""
+"""``runcomfy-codegen generate [--schemas DIR] [--out DIR] [--check]`` and ``runcomfy-codegen diff``."""
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -18,11 +19,41 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--schemas", type=Path, default=Path("schemas"), help="schema directory (default: schemas/)")
     gen.add_argument("--out", type=Path, default=Path("generated"), help="output directory (default: generated/)")
     gen.add_argument("--check", action="store_true", help="write nothing; exit 1 listing the files that would change")
+    diff = commands.add_parser("diff", help="the API change report between two schema sets")
+    diff.add_argument("--schemas", type=Path, default=Path("schemas"), help="the new schemas (default: schemas/)")
+    diff.add_argument(
+        "--against", default="HEAD", help="the old schemas: a directory, or a git revision (default: HEAD)"
+    )
+    diff.add_argument("--json", action="store_true", help="print the changes as JSON")
     return parser
+
+
+def _diff(args: argparse.Namespace) -> int:
+    import json
+
+    from . import changes
+
+    old_dir = Path(args.against)
+    if old_dir.is_dir():
+        old = changes.load_dir(old_dir)
+    else:
+        try:
+            old = changes.load_rev(args.against, args.schemas.as_posix())
+        except subprocess.CalledProcessError as exc:
+            print(
+                f"runcomfy-codegen: cannot read {args.schemas} at {args.against!r}: {exc.stderr.strip()}",
+                file=sys.stderr,
+            )
+            return 2
+    found = changes.compare(old, changes.load_dir(args.schemas))
+    print(json.dumps([change.as_dict() for change in found], indent=2) if args.json else changes.report(found))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "diff":
+        return _diff(args)
     started = time.perf_counter()
     from .stamp import up_to_date
 
