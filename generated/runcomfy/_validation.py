@@ -139,11 +139,6 @@ def is_multiple_of(value: float, divisor: float) -> bool:
     return not value % divisor
 
 
-def is_media_uri(value: str, kind: str) -> bool:
-    """An ``http(s)://`` URL with a host, or a ``data:<kind>/<subtype>;base64,<data>`` URI."""
-    return MEDIA_URI[kind].fullmatch(value) is not None
-
-
 def local_media(
     value: Any, kind: str, rules: Sequence[Mapping[str, Any]], path: Path, errors: list[ErrorDetail]
 ) -> Any:
