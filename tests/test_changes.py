@@ -111,3 +111,52 @@ def test_diff_command_against_a_directory_and_a_git_revision(tmp_path, capsys):
     finally:
         os.chdir(cwd)
     assert "BREAKING   scale: the field is gone" in capsys.readouterr().out
+
+
+NESTED = {
+    "type": "object",
+    "$defs": {"Lora": {"type": "object", "required": ["path"], "properties": {"path": {"type": "string"}}}},
+    "properties": {
+        "loras": {"type": "array", "items": {"$ref": "#/$defs/Lora"}},
+        "options": {"type": "object", "properties": {"steps": {"type": "integer", "maximum": 50}}},
+    },
+}
+
+
+def nested(edit) -> dict:
+    schema = json.loads(json.dumps(NESTED))
+    edit(schema)
+    return schema
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            lambda s: s["$defs"]["Lora"]["properties"].update(scale={"type": "number"}),
+            ("field-added", "loras[].scale", False),
+        ),
+        (lambda s: s["$defs"]["Lora"]["required"].append("scale"), ("field-added", "loras[].scale", True)),
+        (lambda s: s["$defs"]["Lora"]["properties"]["path"].update(type="integer"), ("type", "loras[].path", True)),
+        (lambda s: s["$defs"]["Lora"].update(required=[]), ("required", "loras[].path", False)),
+        (
+            lambda s: s["properties"]["options"]["properties"]["steps"].update(maximum=20),
+            ("bound-tightened", "options.steps", True),
+        ),
+        (lambda s: s["properties"]["options"]["properties"].pop("steps"), ("field-removed", "options.steps", True)),
+    ],
+    ids=[
+        "item-field-added",
+        "item-field-required-added",
+        "item-type",
+        "item-optional",
+        "object-bound",
+        "object-removed",
+    ],
+)
+def test_nested_objects_are_compared_field_by_field(edit, expected):
+    new = nested(edit)
+    if expected == ("field-added", "loras[].scale", True):
+        new["$defs"]["Lora"]["properties"]["scale"] = {"type": "number"}
+    found = compare({"acme/m": NESTED}, {"acme/m": new})
+    assert [(c.kind, c.field, c.breaking) for c in found] == [expected], found

@@ -194,3 +194,32 @@ def test_no_change_runs_take_the_stamp_fast_path(tmp_path, capsys):
     assert tree_digest(out) == before
     write_schemas(schemas, {"acme/a": {**SIMPLE, "required": []}})  # so does a changed schema
     assert main(["generate", "--schemas", str(schemas), "--out", str(out), "--check"]) == 1
+
+
+def test_incremental_regeneration_matches_a_full_one(tmp_path, capsys):
+    v1 = {f"acme/m{n}": {**SIMPLE, "properties": {"prompt": {"type": "string", "maxLength": n + 1}}} for n in range(6)}
+    schemas = write_schemas(tmp_path / "schemas", v1)
+    out = tmp_path / "out"
+    assert generate(schemas, out).regenerated == 6
+    (schemas / "acme/m0.json").unlink()
+    write_schemas(schemas, {"acme/m1": {**SIMPLE, "required": []}, "acme/m1/child": SIMPLE, "acme/new": SIMPLE})
+    result = generate(schemas, out)
+    assert result.regenerated == 3  # m1 (changed), m1/child and new (added): the other four are reused
+    assert result.models == 7
+    fresh = tmp_path / "fresh"
+    assert generate(schemas, fresh, full=True).regenerated == 7
+    assert tree_digest(out) == {path: digest for path, digest in tree_digest(fresh).items()} | {
+        "CHANGES.md": tree_digest(out)["CHANGES.md"]
+    }
+    assert {c.model_id: c.kind for c in result.changes} == {
+        "acme/m0": "model-removed",
+        "acme/m1": "required",
+        "acme/m1/child": "model-added",
+        "acme/new": "model-added",
+    }
+    module = out / "runcomfy/models/acme/m2.py"  # a hand-edited module is regenerated, not reused
+    module.write_text(module.read_text() + "# edited\n")
+    assert generate(schemas, out).regenerated == 1
+    assert tree_digest(out) == tree_digest(fresh) | {"CHANGES.md": tree_digest(out)["CHANGES.md"]}
+    assert main(["generate", "--schemas", str(schemas), "--out", str(out), "--full"]) == 0
+    assert "(7 regenerated, 0 reused)" in capsys.readouterr().out

@@ -1,4 +1,12 @@
-"""``runcomfy-codegen generate [--schemas DIR] [--out DIR] [--check]`` and ``runcomfy-codegen diff``."""
+"""``runcomfy-codegen``: ``generate``, ``diff``, ``pull`` and ``add``.
+
+```
+runcomfy-codegen generate [--schemas DIR] [--out DIR] [--check] [--full]
+runcomfy-codegen diff [--schemas DIR] [--against DIR|REV] [--json]
+runcomfy-codegen pull [--schemas DIR] [--base-url URL] [--token T] [--search TEXT] [--category C] [--prune]
+runcomfy-codegen add FILE|MODEL_ID [--schemas DIR] [--base-url URL] [--token T]
+```
+"""
 
 from __future__ import annotations
 
@@ -19,13 +27,64 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--schemas", type=Path, default=Path("schemas"), help="schema directory (default: schemas/)")
     gen.add_argument("--out", type=Path, default=Path("generated"), help="output directory (default: generated/)")
     gen.add_argument("--check", action="store_true", help="write nothing; exit 1 listing the files that would change")
+    gen.add_argument("--full", action="store_true", help="regenerate every module (default: only changed ones)")
     diff = commands.add_parser("diff", help="the API change report between two schema sets")
     diff.add_argument("--schemas", type=Path, default=Path("schemas"), help="the new schemas (default: schemas/)")
     diff.add_argument(
         "--against", default="HEAD", help="the old schemas: a directory, or a git revision (default: HEAD)"
     )
     diff.add_argument("--json", action="store_true", help="print the changes as JSON")
+    pull = commands.add_parser("pull", help="fetch the catalog's schemas into schemas/")
+    add = commands.add_parser("add", help="add one model to schemas/, from a file or the catalog")
+    add.add_argument("source", metavar="FILE|MODEL_ID", help="a schema file, or a model id to fetch")
+    for command in (pull, add):
+        command.add_argument(
+            "--schemas", type=Path, default=Path("schemas"), help="schema directory (default: schemas/)"
+        )
+        command.add_argument("--base-url", help="the API (default: $RUNCOMFY_BASE_URL or RunComfy's)")
+        command.add_argument("--token", help="the API token (default: $RUNCOMFY_API_TOKEN)")
+    pull.add_argument("--search", metavar="TEXT", help="only models whose id or name contains TEXT")
+    pull.add_argument("--category", help="only models of this category (image, video, audio)")
+    pull.add_argument("--prune", action="store_true", help="delete local schemas the catalog no longer has")
     return parser
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    """``pull`` and ``add``: the catalog through the runtime's client, checked files into schemas/."""
+    from runcomfy.errors import RunComfyError
+
+    from . import pull
+
+    try:
+        from runcomfy.client import Client
+
+        def client() -> Client:
+            return Client(args.token, base_url=args.base_url)
+
+        if args.command == "pull":
+            result = pull.pull(args.schemas, client(), search=args.search, category=args.category, prune=args.prune)
+        else:
+            is_file = Path(args.source).is_file()
+            result = pull.add(args.schemas, args.source, None if is_file else client())
+    except (RunComfyError, ValueError) as exc:
+        print(f"runcomfy-codegen {args.command}: {exc}", file=sys.stderr)
+        return 2
+    for error in result.rejected:
+        print(f"runcomfy-codegen {args.command}: skipped {error}", file=sys.stderr)
+    for model_id in result.written:
+        print(f"  wrote    {args.schemas / model_id}.json")
+    for model_id in result.removed:
+        print(f"  removed  {args.schemas / model_id}.json")
+    if result.not_in_catalog:
+        print(
+            f"{len(result.not_in_catalog)} local schema(s) not in the catalog (kept; --prune deletes them): "
+            + ", ".join(result.not_in_catalog)
+        )
+    print(
+        f"{len(result.written)} written, {len(result.unchanged)} unchanged, {len(result.removed)} removed, "
+        f"{len(result.rejected)} rejected. Next: runcomfy-codegen generate"
+    )
+    return 1 if result.rejected else 0
 
 
 def _diff(args: argparse.Namespace) -> int:
@@ -54,17 +113,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "diff":
         return _diff(args)
+    if args.command in ("pull", "add"):
+        return _fetch(args)
     started = time.perf_counter()
     from .stamp import up_to_date
 
-    if up_to_date(args.schemas, args.out):  # nothing changed since the last run: no generator needed
+    if not args.full and up_to_date(args.schemas, args.out):  # nothing changed since the last run: no generator needed
         print(f"{args.out} is up to date (inputs and files match its stamp, {time.perf_counter() - started:.2f}s).")
         return 0
     from .errors import GenerationError
     from .pipeline import generate
 
     try:
-        result = generate(args.schemas, args.out, check=args.check)
+        result = generate(args.schemas, args.out, check=args.check, full=args.full)
     except GenerationError as exc:
         print(f"runcomfy-codegen: {exc}", file=sys.stderr)
         return 2
@@ -72,6 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"note: {note}", file=sys.stderr)
     plan = result.plan
     elapsed = time.perf_counter() - started
+    if result.changes:
+        from .changes import report
+
+        print(report(result.changes) + "\n", file=sys.stderr if args.check else sys.stdout)
     if args.check:
         if plan.stale:
             print(f"{args.out} is stale: regenerate with `runcomfy-codegen generate`.", file=sys.stderr)
@@ -81,9 +146,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         print(f"{args.out} is up to date ({result.models} models, {plan.unchanged} files, {elapsed:.1f}s).")
         return 0
+    history = f" The API changes are recorded in {args.out / 'CHANGES.md'}." if result.changes else ""
     print(
-        f"generated {result.models} models into {args.out}: {len(plan.added)} added, {len(plan.changed)} changed, "
-        f"{len(plan.removed)} removed, {plan.unchanged} unchanged ({elapsed:.1f}s)."
+        f"generated {result.models} models into {args.out} ({result.regenerated} regenerated, "
+        f"{result.models - result.regenerated} reused): {len(plan.added)} files added, {len(plan.changed)} changed, "
+        f"{len(plan.removed)} removed, {plan.unchanged} unchanged ({elapsed:.1f}s).{history}"
     )
     return 0
 

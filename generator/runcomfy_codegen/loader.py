@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ OUTPUT_TYPES = frozenset({"IMAGE", "VIDEO", "AUDIO"})
 class SchemaFile:
     path: str  # relative to the schemas directory, '/'-separated: what errors and headers show
     data: dict[str, Any]
+    digest: str = ""  # sha256 of the file's bytes (what incremental regeneration compares)
 
     @property
     def model_id(self) -> str:
@@ -37,8 +39,9 @@ def _reject_constant(name: str) -> Any:
 def load_schema_file(directory: Path, path: Path) -> SchemaFile:
     """Read and check one schema file's envelope (the schemas inside are checked by the parser)."""
     relative = path.relative_to(directory).as_posix()
+    raw = path.read_bytes()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_reject_constant)
+        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         where = f"/ (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else "/"
         raise SchemaError(relative, where, f"invalid JSON: {exc}") from None
@@ -62,4 +65,4 @@ def load_schema_file(directory: Path, path: Path) -> SchemaFile:
             "/model_id",
             f"model_id {data['model_id']!r} does not match the file's path {expected!r}",
         )
-    return SchemaFile(relative, data)
+    return SchemaFile(relative, data, hashlib.sha256(raw).hexdigest())

@@ -13,13 +13,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from . import render, stamp
+from . import history, render, stamp
+from .changes import Change, compare
 from .errors import GenerationError, SchemaError
 from .formatting import format_sources
 from .ir import ModelSpec, OutputField
 from .loader import SchemaFile, find_schema_files, load_schema_file
 from .naming import ModelIdError, field_names, module_path
-from .parser import SchemaParser
 from .writer import Plan, apply_plan, plan_changes
 
 GENERIC_OUTPUT_SCHEMA: dict[str, Any] = json.loads(
@@ -43,6 +43,8 @@ class Result:
     plan: Plan
     models: int
     notes: list[str]
+    regenerated: int = 0  # modules parsed and rendered this run (the others were reused)
+    changes: list[Change] | None = None  # the API changes since the package on disk (None: there was none)
 
 
 # --- steps -----------------------------------------------------------------------------------------
@@ -83,11 +85,10 @@ def output_fields(output_schema: dict[str, Any]) -> list[OutputField]:
 
 
 def build_spec(file: SchemaFile) -> tuple[ModelSpec, list[str]]:
+    from .parser import SchemaParser  # datamodel-code-generator: imported only when a schema is parsed
+
     data = file.data
-    try:
-        module = module_path(file.model_id)
-    except ModelIdError as exc:
-        raise SchemaError(file.path, "/model_id", str(exc)) from None
+    module = module_of(file)
     input_schema = copy.deepcopy(data["input_schema"])
     parser = SchemaParser(file.path, input_schema, ("input_schema",))
     input_model, nested = parser.parse_input()
@@ -97,7 +98,7 @@ def build_spec(file: SchemaFile) -> tuple[ModelSpec, list[str]]:
     spec = ModelSpec(
         model_id=file.model_id,
         source_file=file.path,
-        module="runcomfy.models." + ".".join(module),
+        module=module,
         display_name=data.get("display_name"),
         output_type=data.get("output_type"),
         input_schema=data["input_schema"],
@@ -110,25 +111,58 @@ def build_spec(file: SchemaFile) -> tuple[ModelSpec, list[str]]:
     return spec, parser.notes
 
 
+def module_of(file: SchemaFile) -> str:
+    try:
+        return "runcomfy.models." + ".".join(module_path(file.model_id))
+    except ModelIdError as exc:
+        raise SchemaError(file.path, "/model_id", str(exc)) from None
+
+
+@dataclasses.dataclass
+class Layout:
+    """Where every model's module goes: decided from the model ids alone, before anything is parsed."""
+
+    modules: dict[str, str]  # model id → module
+    files: dict[str, str]  # model id → its file below the output directory
+    packages: dict[str, set[str]]  # package → child names (packages holding no model of their own too)
+
+
+def plan_layout(files: list[SchemaFile]) -> tuple[Layout, list[SchemaError]]:
+    modules: dict[str, str] = {}
+    owners: dict[str, str] = {}
+    errors: list[SchemaError] = []
+    for file in files:
+        try:
+            module = module_of(file)
+        except SchemaError as exc:
+            errors.append(exc)
+            continue
+        if module in owners:
+            message = f"model id {file.model_id!r} maps to module {module}, as {owners[module]!r} does"
+            errors.append(SchemaError(file.path, "/model_id", message))
+            continue
+        owners[module] = file.model_id
+        modules[file.model_id] = module
+    packages: dict[str, set[str]] = {"runcomfy.models": set()}
+    for module in modules.values():
+        parts = module.split(".")
+        for depth in range(3, len(parts)):
+            packages.setdefault(".".join(parts[:depth]), set()).add(parts[depth])
+    paths = {
+        model_id: module.replace(".", "/") + ("/__init__.py" if module in packages else ".py")
+        for model_id, module in modules.items()
+    }
+    return Layout(modules, paths, packages), errors
+
+
 def parse_all(files: list[SchemaFile]) -> tuple[list[ModelSpec], list[str], list[SchemaError]]:
     specs, notes, errors = [], [], []
-    owners: dict[str, str] = {}
     for file in files:
         try:
             spec, file_notes = build_spec(file)
         except SchemaError as exc:
             errors.append(exc)
             continue
-        if spec.module in owners:
-            errors.append(
-                SchemaError(
-                    file.path,
-                    "/model_id",
-                    f"model id {file.model_id!r} maps to module {spec.module}, as {owners[spec.module]!r} does",
-                )
-            )
-            continue
-        owners[spec.module] = file.model_id
         specs.append(spec)
         notes += file_notes
     return specs, notes, errors
@@ -144,26 +178,29 @@ def runtime_files() -> dict[str, bytes]:
     }
 
 
-def render_package(specs: list[ModelSpec]) -> dict[str, str]:
-    """Relative path (below the output directory) → source, for the generated modules of ``runcomfy``."""
+def record_of(spec: ModelSpec, file: SchemaFile, layout: Layout) -> stamp.ModelRecord:
+    required = tuple(f.json_name for f in spec.input_model.fields if f.required)
+    return stamp.ModelRecord(file.digest, layout.files[file.model_id], spec.display_name, spec.output_type, required)
+
+
+def render_package(specs: list[ModelSpec], layout: Layout, records: dict[str, stamp.ModelRecord]) -> dict[str, str]:
+    """Relative path (below the output directory) → source: the modules of ``specs``, the registry of
+    every model in ``records``, and the namespace packages."""
     env = render.make_environment()
     sources: dict[str, str] = {}
-    modules = {spec.module: spec for spec in specs}
-    packages: dict[str, set[str]] = {"runcomfy.models": set()}
     for spec in specs:
-        parts = spec.module.split(".")
-        for depth in range(3, len(parts)):
-            packages.setdefault(".".join(parts[:depth]), set()).add(parts[depth])
-    for module, spec in modules.items():
-        header = render.header(f"schemas/{spec.source_file}")
-        path = module.replace(".", "/") + ("/__init__.py" if module in packages else ".py")
-        sources[path] = render.render_model(env, spec, header)
-    registry_header = render.header("every file in schemas/")
+        sources[layout.files[spec.model_id]] = render.render_model(
+            env, spec, render.header(f"schemas/{spec.source_file}")
+        )
+    entries = [
+        render.RegistryEntry(model_id, layout.modules[model_id], records[model_id]) for model_id in sorted(records)
+    ]
     sources["runcomfy/models/__init__.py"] = render.render_registry(
-        env, sorted(specs, key=lambda s: s.model_id), registry_header
+        env, entries, render.header("every file in schemas/")
     )
-    for package, children in packages.items():
-        if package in modules or package == "runcomfy.models":
+    owned = set(layout.modules.values())
+    for package, children in layout.packages.items():
+        if package in owned or package == "runcomfy.models":
             continue
         sources[package.replace(".", "/") + "/__init__.py"] = render.render_namespace(
             env, package, sorted(children), render.header("the model ids under this package")
@@ -174,23 +211,78 @@ def render_package(specs: list[ModelSpec]) -> dict[str, str]:
 # --- the whole run ---------------------------------------------------------------------------------
 
 
-def generate(schemas_dir: Path, out_dir: Path, *, check: bool = False) -> Result:
+def reusable(out_dir: Path, previous: stamp.Stamp | None, toolchain: str, file: SchemaFile, target: str) -> bool:
+    """Whether the module already on disk for ``file`` is what generating it again would write."""
+    if previous is None or previous.toolchain != toolchain:
+        return False
+    record = previous.models.get(file.model_id)
+    return (
+        record is not None
+        and record.schema == file.digest
+        and record.file == target
+        and stamp.file_matches(out_dir, previous, target)
+    )
+
+
+def generate(schemas_dir: Path, out_dir: Path, *, check: bool = False, full: bool = False) -> Result:
     """Regenerate ``out_dir/runcomfy`` from ``schemas_dir``; with ``check``, only compare.
 
-    Raises :class:`GenerationError` (nothing written) when any schema is broken.
+    Modules whose schema, toolchain and file are unchanged since the last run are reused from disk
+    (``full`` regenerates every one). Raises :class:`GenerationError` (nothing written) when any schema
+    is broken.
     """
     try:
         files, errors = load_files(schemas_dir)
     except SchemaError as exc:
         raise GenerationError([exc]) from None
-    specs, notes, parse_errors = parse_all(files)
+    layout, layout_errors = plan_layout(files)
+    errors += layout_errors
+    toolchain = stamp.toolchain_digest()
+    last = stamp.load(out_dir)
+    previous = None if full else last
+    placed = [file for file in files if file.model_id in layout.files]
+    kept = [file for file in placed if reusable(out_dir, previous, toolchain, file, layout.files[file.model_id])]
+    kept_ids = {file.model_id for file in kept}
+    specs, notes, parse_errors = parse_all([file for file in placed if file.model_id not in kept_ids])
     errors += parse_errors
     if errors:
-        raise GenerationError(errors)
-    sources = format_sources(render_package(specs))
-    encoded = {**runtime_files(), **{path: text.encode("utf-8") for path, text in sources.items()}}
-    encoded[stamp.STAMP] = stamp.render(stamp.input_digest(schemas_dir), encoded)
+        raise GenerationError(sorted(errors, key=lambda e: (e.file, e.pointer)))
+    records = {file.model_id: previous.models[file.model_id] for file in kept} if previous else {}
+    by_id = {file.model_id: file for file in placed}
+    records.update({spec.model_id: record_of(spec, by_id[spec.model_id], layout) for spec in specs})
+    sources = format_sources(render_package(specs, layout, records))
+    encoded = {
+        **runtime_files(),
+        **{layout.files[model_id]: (out_dir / layout.files[model_id]).read_bytes() for model_id in sorted(kept_ids)},
+        **{path: text.encode("utf-8") for path, text in sources.items()},
+    }
+    encoded = dict(sorted(encoded.items()))
+    encoded[stamp.STAMP] = stamp.render(stamp.input_digest(schemas_dir, toolchain), toolchain, encoded, records)
+    changes = api_changes(out_dir, last, placed)
     plan = plan_changes(out_dir, encoded)
     if not check:
         apply_plan(out_dir, encoded, plan)
-    return Result(plan, len(specs), notes)
+        if changes:
+            history.record(out_dir, changes)
+    return Result(plan, len(placed), notes, regenerated=len(specs), changes=changes)
+
+
+def api_changes(out_dir: Path, last: stamp.Stamp | None, files: list[SchemaFile]) -> list[Change] | None:
+    """The API changes from the package on disk to ``files`` (``None`` when there is no package yet).
+
+    Only models whose schema file changed since the last run (per the stamp) are compared; their old
+    schemas are read back from the old modules without importing them.
+    """
+    modules = history.previous_modules(out_dir)
+    if modules is None:
+        return None
+    records = last.models if last is not None else {}
+    new = {file.model_id: file for file in files}
+    touched = [
+        model_id
+        for model_id in sorted(modules.keys() | new.keys())
+        if model_id not in new or model_id not in records or records[model_id].schema != new[model_id].digest
+    ]
+    old_schemas = history.previous_schemas(out_dir, modules, [model_id for model_id in touched if model_id in modules])
+    new_schemas = {model_id: new[model_id].data["input_schema"] for model_id in touched if model_id in new}
+    return compare(old_schemas, new_schemas)

@@ -15,6 +15,7 @@ from . import checks
 from .ir import Field, ModelSpec, Node, ObjectModel
 from .literals import doc_text, py_literal, py_tuple, short
 from .naming import MODULE_EXPORTS
+from .stamp import ModelRecord
 
 GENERATOR = "runcomfy-codegen"
 
@@ -204,8 +205,17 @@ def render_model(env: jinja2.Environment, spec: ModelSpec, header: str) -> str:
     )
 
 
-def render_registry(env: jinja2.Environment, specs: list[ModelSpec], header: str) -> str:
-    return env.get_template("models_init.py.jinja").render(header=header, specs=specs)
+@dataclasses.dataclass(frozen=True)
+class RegistryEntry:
+    """One line of ``runcomfy.models.CATALOG``."""
+
+    model_id: str
+    module: str
+    record: ModelRecord
+
+
+def render_registry(env: jinja2.Environment, entries: list[RegistryEntry], header: str) -> str:
+    return env.get_template("models_init.py.jinja").render(header=header, entries=entries)
 
 
 def render_namespace(env: jinja2.Environment, package: str, children: list[str], header: str) -> str:

@@ -13,6 +13,7 @@ import contextlib
 import functools
 import json
 import math
+import os
 import re
 import socket
 import sys
@@ -23,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -166,6 +168,10 @@ def _json(status: int, payload: Mapping[str, Any], request_id: str | None = None
     return _Response(status, json.dumps(payload, default=lambda _: None).encode(), request_id=request_id)
 
 
+def _without_schema(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in entry.items() if key != "input_schema"}
+
+
 def _error(status: int, code: int, message: str, **extra: Any) -> _Response:
     return _json(status, {"error_code": code, "error_message": message, **extra})
 
@@ -224,6 +230,9 @@ class Emulator:
     - ``processing_time``: seconds it then runs.
     - ``fail_jobs``: every job fails (see also :meth:`fail_next`).
     - ``max_side``: cap on the long side of output images (pixels), to keep tests fast.
+    - ``catalog``: a schemas directory (one ``<model_id>.json`` file per model, the project's format) that
+      the catalog endpoints serve instead of the generated models; it may be changed at any time, e.g.
+      to play a catalog that moves from one schema set to the next. Submits still go to generated models.
     """
 
     def __init__(
@@ -238,6 +247,7 @@ class Emulator:
         time_scale: float = 1.0,
         fail_jobs: bool = False,
         max_side: int = 1024,
+        catalog: str | os.PathLike[str] | None = None,
     ) -> None:
         self.token = token
         self.port = port
@@ -247,6 +257,7 @@ class Emulator:
         self.time_scale = time_scale
         self.fail_jobs = fail_jobs
         self.max_side = max_side
+        self.catalog = catalog
         self.model_ids: tuple[str, ...] = tuple(_models.MODELS if models is None else models)
         unknown = [model_id for model_id in self.model_ids if model_id not in _models.MODELS]
         if unknown:
@@ -415,20 +426,42 @@ class Emulator:
         except ValueError:
             return _error(400, 400000, "limit and offset must be integers")
         found = [
-            model
-            for model in map(_load_model, self.model_ids)
-            if (search in model.model_id.lower() or search in model.display_name.lower())
-            and (not category or category in model.entry(False)["categories"])
+            entry
+            for entry in self._catalog_entries()
+            if (search in entry["model_id"].lower() or search in str(entry["display_name"]).lower())
+            and (not category or category in entry["categories"])
         ]
         page = found[offset : offset + limit if limit > 0 else None]
         include_schema = query.get("include_schema", "").lower() in ("true", "1")
-        return _json(200, {"models": [model.entry(include_schema) for model in page], "total": len(found)})
+        models = [entry if include_schema else _without_schema(entry) for entry in page]
+        return _json(200, {"models": models, "total": len(found)})
 
     def _describe(self, request: _Request, model_id: str) -> _Response:
-        model = self._model(model_id)
-        if model is None:
-            return _error(404, 400001, f"invalid model id: {model_id}")
-        return _json(200, model.entry(True))
+        for entry in self._catalog_entries():
+            if entry["model_id"] == model_id:
+                return _json(200, entry)
+        return _error(404, 400001, f"invalid model id: {model_id}")
+
+    def _catalog_entries(self) -> list[dict[str, Any]]:
+        """The catalog, as the API words it: the ``catalog`` directory's files, or the generated models."""
+        if self.catalog is None:
+            return [_load_model(model_id).entry(True) for model_id in self.model_ids]
+        root = Path(self.catalog)
+        entries = []
+        for path in sorted(root.rglob("*.json"), key=lambda p: p.relative_to(root).as_posix()):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            output_type = str(data.get("output_type") or "IMAGE")
+            entries.append(
+                {
+                    "model_id": data["model_id"],
+                    "display_name": data.get("display_name") or data["model_id"],
+                    "categories": [output_type.lower()],
+                    "base_price_usd": _PRICES.get(output_type, 0.0),
+                    "price_unit": "request",
+                    "input_schema": data["input_schema"],
+                }
+            )
+        return entries
 
     def _submit(self, request: _Request, model_id: str) -> _Response:
         model = self._model(model_id)

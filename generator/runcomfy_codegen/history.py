@@ -1,0 +1,154 @@
+"""What the last generation's public API was, and ``generated/CHANGES.md``, the history of its changes.
+
+The previous state is read back from the package on disk (``runcomfy/models/__init__.py`` for the model
+ids and modules, each module's ``INPUT_SCHEMA`` for its schema) with :func:`ast.literal_eval`: nothing
+of the old package is imported or executed.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .changes import Change
+
+CHANGES = "CHANGES.md"
+TITLE = "# API changes\n"
+INTRO = (
+    "What changed in the public API of the generated `runcomfy` package at each regeneration, newest first.\n"
+    "Written by `runcomfy-codegen generate`; **breaking** marks a change that may make an existing call fail\n"
+    "or behave differently.\n"
+)
+
+
+def _module_file(out_dir: Path, module: str) -> Path:
+    base = out_dir / Path(*module.split("."))
+    return base / "__init__.py" if (base / "__init__.py").is_file() else base.with_suffix(".py")
+
+
+def previous_modules(out_dir: Path) -> dict[str, str] | None:
+    """model id → module, from the registry of the package on disk (``None``: no previous package)."""
+    try:
+        tree = ast.parse((out_dir / "runcomfy/models/__init__.py").read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign | ast.Assign) and "CATALOG" in _targets(node):
+            found = {}
+            if isinstance(node.value, ast.Dict):
+                for key, value in zip(node.value.keys, node.value.values, strict=True):
+                    if isinstance(key, ast.Constant) and isinstance(value, ast.Call) and value.args:
+                        module = value.args[0]
+                        if isinstance(module, ast.Constant) and isinstance(module.value, str):
+                            found[str(key.value)] = module.value
+            return found
+    return None
+
+
+def _targets(node: ast.AnnAssign | ast.Assign) -> set[str]:
+    targets = [node.target] if isinstance(node, ast.AnnAssign) else node.targets
+    return {target.id for target in targets if isinstance(target, ast.Name)}
+
+
+def previous_input_schema(out_dir: Path, module: str) -> dict[str, Any]:
+    """The ``INPUT_SCHEMA`` literal of a module of the package on disk (``{}`` when unreadable)."""
+    try:
+        tree = ast.parse(_module_file(out_dir, module).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return {}
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign | ast.Assign) and "INPUT_SCHEMA" in _targets(node) and node.value:
+            try:
+                value = ast.literal_eval(node.value)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                return {}
+            return value if isinstance(value, dict) else {}
+    return {}
+
+
+def previous_schemas(out_dir: Path, modules: dict[str, str], model_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    return {model_id: previous_input_schema(out_dir, modules[model_id]) for model_id in model_ids}
+
+
+# --- CHANGES.md ------------------------------------------------------------------------------------
+
+
+def today() -> str:
+    """The UTC date of this run (``SOURCE_DATE_EPOCH`` fixes it, for reproducible builds)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = (
+        datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc)
+        if epoch and epoch.isdigit()
+        else datetime.datetime.now(datetime.timezone.utc)
+    )
+    return moment.date().isoformat()
+
+
+def _code(text: str) -> str:
+    """Text shown as Markdown inline code whatever backticks it holds (schema text is untrusted)."""
+    text = " ".join(text.split())
+    longest = 0
+    current = 0
+    for char in text:
+        current = current + 1 if char == "`" else 0
+        longest = max(longest, current)
+    fence = "`" * (longest + 1)
+    return f"{fence} {text} {fence}" if longest or text.startswith(" ") else f"{fence}{text}{fence}"
+
+
+def _plain(text: str) -> str:
+    """Schema-derived text on one Markdown line, with Markdown and HTML's special characters escaped."""
+    text = " ".join(text.split())
+    for char in "\\`*_{}[]<>()#+!|":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def section(changes: list[Change], date: str) -> str:
+    """One release's entry: a heading with the date and counts, then the changes by model."""
+    breaking = sum(change.breaking for change in changes)
+    models = len({change.model_id for change in changes})
+    lines = [
+        f"## {date}: {len(changes)} change{'s' if len(changes) != 1 else ''} in {models} "
+        f"model{'s' if models != 1 else ''}, {breaking} breaking",
+        "",
+    ]
+    current = None
+    for change in changes:
+        if change.model_id != current:
+            if current is not None:
+                lines.append("")
+            current = change.model_id
+            lines.append(f"### {_code(change.model_id)}")
+        label = "**breaking**" if change.breaking else "compatible"
+        where = f"{_code(change.field)}: " if change.field else ""
+        lines.append(f"- {label}: {where}{_plain(change.detail)}")
+    return "\n".join(lines) + "\n"
+
+
+def record(out_dir: Path, changes: list[Change], date: str | None = None) -> Path:
+    """Add an entry for ``changes`` at the top of ``out_dir/CHANGES.md`` (written atomically)."""
+    path = out_dir / CHANGES
+    try:
+        existing = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        existing = ""
+    body = existing.split("\n## ", 1)
+    older = "## " + body[1] if len(body) == 2 else ""
+    text = f"{TITLE}\n{INTRO}\n{section(changes, date or today())}" + (f"\n{older}" if older else "")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

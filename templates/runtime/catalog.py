@@ -1,0 +1,113 @@
+"""The model catalog: ``GET /v1/models`` (searchable, paged) and ``GET /v1/models/{model_id}``.
+
+```python
+from runcomfy import catalog
+for entry in catalog.list_models(search="kling", include_schema=True):
+    print(entry.model_id, entry.display_name, entry.base_price_usd)
+entry = catalog.get_model("google/nano-banana-2/edit")    # with its input_schema
+```
+
+The calls go through a :class:`runcomfy.Client` (the default one unless ``client=`` is given), so they
+share its token, retries and timeouts. The endpoints are RunComfy's own clients' (not in the Model API
+reference), so entries keep the whole answer in ``raw``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from .errors import ServerError
+
+if TYPE_CHECKING:
+    from .client import Client
+
+__all__ = ["CatalogEntry", "get_model", "list_models"]
+
+PAGE_SIZE = 100
+
+
+@dataclasses.dataclass(frozen=True)
+class CatalogEntry:
+    """One model of the catalog. ``input_schema`` is ``None`` unless the schema was asked for."""
+
+    model_id: str
+    display_name: str | None
+    categories: tuple[str, ...]
+    base_price_usd: float | None
+    price_unit: str | None
+    input_schema: dict[str, Any] | None
+    raw: Mapping[str, Any] = dataclasses.field(repr=False)
+
+    @property
+    def output_type(self) -> str | None:
+        """``IMAGE``, ``VIDEO`` or ``AUDIO`` when a category names one of them."""
+        for category in self.categories:
+            if category.upper() in ("IMAGE", "VIDEO", "AUDIO"):
+                return category.upper()
+        return None
+
+    @classmethod
+    def from_json(cls, data: Any) -> CatalogEntry:
+        if not isinstance(data, Mapping) or not isinstance(data.get("model_id"), str) or not data["model_id"]:
+            raise ServerError("a catalog entry has no model_id", body=data)
+        categories = data.get("categories")
+        price = data.get("base_price_usd")
+        schema = data.get("input_schema")
+        name, unit = data.get("display_name"), data.get("price_unit")
+        return cls(
+            model_id=data["model_id"],
+            display_name=name if isinstance(name, str) else None,
+            categories=tuple(c for c in categories if isinstance(c, str)) if isinstance(categories, list) else (),
+            base_price_usd=float(price) if isinstance(price, int | float) and not isinstance(price, bool) else None,
+            price_unit=unit if isinstance(unit, str) else None,
+            input_schema=dict(schema) if isinstance(schema, Mapping) else None,
+            raw=dict(data),
+        )
+
+
+def _client(client: Client | None) -> Client:
+    if client is not None:
+        return client
+    from .client import default_client
+
+    return default_client()
+
+
+def list_models(
+    *,
+    search: str | None = None,
+    category: str | None = None,
+    include_schema: bool = False,
+    page_size: int = PAGE_SIZE,
+    client: Client | None = None,
+) -> Iterator[CatalogEntry]:
+    """Every catalog entry matching ``search`` / ``category``, fetched a page at a time."""
+    transport = _client(client)._transport
+    offset = 0
+    while True:
+        params: dict[str, Any] = {"limit": page_size, "offset": offset}
+        if search:
+            params["search"] = search
+        if category:
+            params["category"] = category
+        if include_schema:
+            params["include_schema"] = "true"
+        body, _ = transport.call("GET", "/v1/models", params=params)
+        page = body.get("models")
+        if not isinstance(page, list):
+            raise ServerError("the catalog answer has no models list", body=body)
+        for item in page:
+            yield CatalogEntry.from_json(item)
+        offset += len(page)
+        total = body.get("total")
+        if not page or (isinstance(total, int) and offset >= total) or (total is None and len(page) < page_size):
+            return
+
+
+def get_model(model_id: str, *, client: Client | None = None) -> CatalogEntry:
+    """One model's entry, with its input schema."""
+    body, _ = _client(client)._transport.call("GET", "/v1/models/" + quote(model_id, safe="/"))
+    return CatalogEntry.from_json(body)
