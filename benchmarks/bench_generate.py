@@ -5,6 +5,9 @@ Contenders, all as subprocesses with this interpreter's environment:
   generate (fresh)      runcomfy-codegen generate --schemas schemas --out <new empty dir>   (every model)
   generate (no change)  the same into a directory that is already up to date
   generate --check      the same with --check (writes nothing)
+  generate (1 changed)  into an up-to-date directory, with one schema changed since (the runs alternate
+                        between two schema sets that differ in one model: each run regenerates that
+                        module and the registry, reuses the others, and reports the API change)
   generator import      python -c "import runcomfy_codegen.pipeline" (the interpreter + import floor)
   datamodel-codegen     datamodel-codegen --input <file> --input-file-type jsonschema
                         --output-model-type dataclasses.dataclass --output <file>, once per schema,
@@ -146,10 +149,23 @@ def main() -> None:
         identical = same_tree(warm / "runcomfy", GENERATED / "runcomfy")
         files = sum(1 for p in (warm / "runcomfy").rglob("*.py"))
 
+        # Two schema sets that differ in one model (a bound of the seed model's prompt), and a directory
+        # that is up to date with the first: each "1 changed" run switches it to the other set.
+        changed = snap / "schemas-changed"
+        shutil.copytree(snap / "schemas", changed)
+        seed = changed / "google/nano-banana-2/edit.json"
+        data = json.loads(seed.read_text(encoding="utf-8"))
+        data["input_schema"]["properties"]["prompt"]["maxLength"] = 5000
+        seed.write_text(json.dumps(data, indent=2), encoding="utf-8")
+        incremental = tmp / "incremental"
+        run([*codegen, "--out", str(incremental)], **mine)
+        flip = ["schemas-changed", "schemas"]
+
         ours: dict[str, list[float]] = {
             "generate (fresh)": [],
             "generate (no change)": [],
             "generate --check": [],
+            "generate (1 changed)": [],
             "generator import only": [],
         }
         dmc_times: list[float] = []
@@ -166,6 +182,11 @@ def main() -> None:
                     elapsed, _ = run([*codegen, "--out", str(warm)], **mine)
                 elif name == "generate --check":
                     elapsed, _ = run([*codegen, "--out", str(warm), "--check"], **mine)
+                elif name == "generate (1 changed)":
+                    command = [*codegen[:-1], flip[round_ % 2], "--out", str(incremental)]
+                    elapsed, done = run(command, **mine)
+                    if "(1 regenerated, 91 reused)" not in done.stdout:
+                        raise RuntimeError(f"not an incremental run: {done.stdout}")
                 else:
                     elapsed, _ = run([sys.executable, "-c", "import runcomfy_codegen.pipeline"], **mine)
                 ours[name].append(elapsed)
@@ -196,22 +217,22 @@ def main() -> None:
     loop_label = f"datamodel-codegen loop, {total} schemas" + (
         f" (extrapolated from {len(dmc_times)})" if sampled else ""
     )
-    print("| task | runs | median s | min s | per model, ms | ratio to datamodel-codegen loop |")
-    print("|---|---:|---:|---:|---:|---:|")
+    fresh = statistics.median(ours["generate (fresh)"])
+    print("| task | runs | median s | min s | per model, ms | of a full run | ratio to datamodel-codegen loop |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name, values in ours.items():
         median = statistics.median(values)
         per_model = f"{median / total * 1e3:.1f}" if name != "generator import only" else "-"
         print(
-            f"| {name} | {len(values)} | {median:.2f} | {min(values):.2f} | {per_model} | {median / loop_all:.4f}× "
-            f"(1/{loop_all / median:.0f}) |"
+            f"| {name} | {len(values)} | {median:.2f} | {min(values):.2f} | {per_model} | {median / fresh:.1%} "
+            f"| {median / loop_all:.4f}× (1/{loop_all / median:.0f}) |"
         )
-    print(f"| {loop_label} | 1 | {loop_all:.2f} | - | {loop_all / total * 1e3:.1f} | 1.00× |")
+    print(f"| {loop_label} | 1 | {loop_all:.2f} | - | {loop_all / total * 1e3:.1f} | - | 1.00× |")
     print(
         f"| datamodel-codegen, one schema | {len(dmc_times)} | {statistics.median(dmc_times):.2f} "
-        f"| {min(dmc_times):.2f} | {statistics.median(dmc_times) * 1e3:.0f} "
+        f"| {min(dmc_times):.2f} | {statistics.median(dmc_times) * 1e3:.0f} | - "
         f"| {statistics.median(dmc_times) / loop_all:.4f}× |"
     )
-    fresh = statistics.median(ours["generate (fresh)"])
     print(
         f"\nFull regeneration of all {total} models takes {fresh:.2f} s, "
         f"{fresh / statistics.median(dmc_times):.1f}× the time of one datamodel-codegen call, "

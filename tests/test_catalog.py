@@ -17,64 +17,18 @@ from runcomfy_codegen.pull import canonical
 
 EDIT = "google/nano-banana-2/edit"
 
-V1: dict[str, dict[str, Any]] = {
-    "acme/img/edit": {
-        "model_id": "acme/img/edit",
-        "display_name": "Acme Edit",
-        "output_type": "IMAGE",
-        "input_schema": {
-            "type": "object",
-            "required": ["prompt"],
-            "properties": {
-                "prompt": {"type": "string", "maxLength": 100, "description": "What to draw."},
-                "seed": {"type": "integer", "minimum": 0},
-                "style": {"type": "string", "enum": ["photo", "anime", "sketch"], "default": "photo"},
-                "steps": {"type": "integer", "minimum": 1, "maximum": 50, "default": 20},
-                "negative": {"type": "string", "description": "What to avoid."},
-                "options": {"type": "object", "properties": {"strength": {"type": "number", "maximum": 1}}},
-            },
-        },
-    },
-    "acme/old/model": {
-        "model_id": "acme/old/model",
-        "output_type": "VIDEO",
-        "input_schema": {"type": "object", "properties": {"x": {"type": "string"}}},
-    },
-}
+CATALOGS = Path(__file__).resolve().parent / "catalog"  # the README's walkthrough uses the same two sets
 
-V2: dict[str, dict[str, Any]] = {
-    "acme/img/edit": {
-        "model_id": "acme/img/edit",
-        "display_name": "Acme Edit",
-        "output_type": "IMAGE",
-        "input_schema": {
-            "type": "object",
-            "required": ["prompt", "image_url", "steps"],
-            "properties": {
-                "prompt": {"type": "string", "maxLength": 50, "description": "What to draw."},
-                "image_url": {"type": "string", "format": "image_uri"},
-                "seed": {"type": "float"},  # the live catalog's non-standard type: read as number, with a note
-                "style": {"type": "string", "enum": ["photo", "anime", "cinematic"], "default": "anime"},
-                "steps": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
-                "avoid": {"type": "string", "description": "What to avoid."},
-                "options": {"type": "object", "properties": {"strength": {"type": "number", "maximum": 0.8}}},
-                "loras": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["path"],
-                        "properties": {"path": {"type": "string"}, "scale": {"type": "number", "default": 1}},
-                    },
-                },
-            },
-        },
-    },
-    "acme/new/one": {
-        "model_id": "acme/new/one",
-        "output_type": "AUDIO",
-        "input_schema": {"type": "object", "properties": {"text": {"type": "string"}}},
-    },
-}
+
+def schema_set(name: str) -> dict[str, dict[str, Any]]:
+    root = CATALOGS / name
+    return {
+        p.relative_to(root).as_posix().removesuffix(".json"): json.loads(p.read_text()) for p in root.rglob("*.json")
+    }
+
+
+V1 = schema_set("v1")
+V2 = schema_set("v2")
 
 
 @pytest.fixture
@@ -228,7 +182,7 @@ def test_catalog_v1_to_v2_end_to_end(tmp_path, emulator, capsys, monkeypatch):
     connect = ["--schemas", str(schemas), "--base-url", emulator.base_url, "--token", emulator.token]
     generate = ["generate", "--schemas", str(schemas), "--out", str(out)]
 
-    emulator.catalog = write_schemas(tmp_path / "v1", V1)
+    emulator.catalog = CATALOGS / "v1"
     assert codegen("pull", *connect) == 0
     assert codegen(*generate) == 0
     assert "API change" not in capsys.readouterr().out  # the first generation has nothing to compare with
@@ -236,7 +190,7 @@ def test_catalog_v1_to_v2_end_to_end(tmp_path, emulator, capsys, monkeypatch):
     v1 = load_module(out, "acme/img/edit", "v1")
     assert v1.Input(prompt="a cat", seed=3).to_dict() == {"prompt": "a cat", "seed": 3}
 
-    emulator.catalog = write_schemas(tmp_path / "v2", V2)
+    emulator.catalog = CATALOGS / "v2"
     assert codegen("pull", "--prune", *connect) == 0
     pulled = capsys.readouterr().out
     assert "removed" in pulled and "acme/old/model.json" in pulled

@@ -10,7 +10,7 @@
     runcomfy result ID [--out DIR] [--json]
     runcomfy wait ID [--out DIR] [--json] [--quiet] [--timeout S]
     runcomfy cancel ID
-    runcomfy emulator [--port 8787]
+    runcomfy emulator [--port 8787] [--catalog DIR]
 
 ``runcomfy run MODEL_ID --help`` lists the model's fields as flags (``image_urls`` → ``--image-urls``).
 A media field given a local path sends the file inline as a ``data:`` URI.

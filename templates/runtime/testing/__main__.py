@@ -1,4 +1,5 @@
-"""``python -m runcomfy.testing [--port 8787] [--token T] [--processing-time S]``: run the emulator until Ctrl-C."""
+"""``python -m runcomfy.testing [--port 8787] [--token T] [--processing-time S] [--catalog DIR]``: run the
+emulator until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--processing-time", type=float, default=0.0, help="seconds each job runs")
     parser.add_argument("--queue-time", type=float, default=0.0, help="seconds each job waits in the queue")
     parser.add_argument("--time-scale", type=float, default=1.0, help="emulator time runs this many times faster")
+    parser.add_argument(
+        "--catalog", metavar="DIR", help="serve the catalog endpoints from this schemas directory (default: the models)"
+    )
     args = parser.parse_args(argv)
     emulator = Emulator(
         port=args.port,
@@ -23,6 +27,7 @@ def main(argv: list[str] | None = None) -> None:
         processing_time=args.processing_time,
         queue_time=args.queue_time,
         time_scale=args.time_scale,
+        catalog=args.catalog,
     )
     with emulator:
         print(f"RunComfy emulator on {emulator.base_url}  (token: {emulator.token}); Ctrl-C to stop", flush=True)
