@@ -2,7 +2,8 @@
 
 Model modules live under :mod:`runcomfy.models` (``from runcomfy.models.google.nano_banana_2 import edit``)
 and are imported only when used: ``import runcomfy`` loads neither the models nor any HTTP library, and
-:class:`Client` (from :mod:`runcomfy.client`) is imported on first use.
+:class:`Client` (from :mod:`runcomfy.client`) and :class:`AsyncClient` (from :mod:`runcomfy.async_client`,
+on httpx: ``pip install "runcomfy[async]"``) are imported on first use.
 """
 
 from __future__ import annotations
@@ -29,12 +30,15 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from .async_client import AsyncClient, AsyncRequestHandle
     from .client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
     "UNSET",
     "APIConnectionError",
     "APIError",
+    "AsyncClient",
+    "AsyncRequestHandle",
     "AuthenticationError",
     "Client",
     "ErrorDetail",
@@ -59,12 +63,17 @@ __all__ = [
 __version__ = "0.1.0"
 
 _LAZY = frozenset({"Client", "JobStatus", "RequestHandle", "Result"})
+_LAZY_ASYNC = frozenset({"AsyncClient", "AsyncRequestHandle"})
 
 
 def __getattr__(name: str) -> Any:
-    """``runcomfy.Client`` and friends, imported from :mod:`runcomfy.client` on first use."""
+    """``runcomfy.Client``, ``runcomfy.AsyncClient`` and friends, imported on first use."""
     if name in _LAZY:
         from . import client
 
         return getattr(client, name)
+    if name in _LAZY_ASYNC:
+        from . import async_client
+
+        return getattr(async_client, name)
     raise AttributeError(f"module 'runcomfy' has no attribute {name!r}")

@@ -17,7 +17,7 @@ MODEL_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Za-z0-9._
 # The public names of every model module (its ``__all__``, with its class names).
 MODULE_EXPORTS = (
     "MODEL_ID", "DISPLAY_NAME", "OUTPUT_TYPE", "INPUT_SCHEMA", "OUTPUT_SCHEMA", "VALIDATIONS",
-    "Output", "submit", "run",
+    "Output", "submit", "run", "submit_async", "run_async",
 )  # fmt: skip
 MODULE_RESERVED = frozenset(
     {*MODULE_EXPORTS, "Input", "annotations", "models", "load", "MODELS"}
@@ -31,6 +31,9 @@ MODULE_RESERVED = frozenset(
         "LocalMedia",
         "Callable",
         "Client",
+        "AsyncClient",
+        "AsyncRequestHandle",
+        "OnUpdate",
         "JobStatus",
         "RequestHandle",
         "Result",

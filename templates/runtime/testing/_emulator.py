@@ -616,6 +616,7 @@ class Emulator:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 1024  # the listen backlog: hundreds of clients connect at once in batch tests
 
     def __init__(self, emulator: Emulator, port: int) -> None:
         self.emulator = emulator

@@ -19,6 +19,7 @@ from runcomfy.errors import ErrorDetail as _E
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from runcomfy.async_client import AsyncClient, AsyncRequestHandle, OnUpdate
     from runcomfy.client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
@@ -31,7 +32,9 @@ __all__ = [
     "Input",
     "Output",
     "run",
+    "run_async",
     "submit",
+    "submit_async",
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
@@ -377,5 +380,80 @@ def run(
     from runcomfy.client import default_client
 
     return (client or default_client()).run(
+        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+    )
+
+
+@overload
+async def submit_async(
+    input: Input, /, *, client: AsyncClient | None = None
+) -> AsyncRequestHandle[Output]: ...
+@overload
+async def submit_async(
+    *,
+    image_size: Literal[
+        "square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"
+    ]
+    | Unset = UNSET,
+    max_images: int | Unset = UNSET,
+    negative_prompt: str | Unset = UNSET,
+    prompt: str,
+    seed: int | Unset = UNSET,
+    client: AsyncClient | None = None,
+) -> AsyncRequestHandle[Output]: ...
+async def submit_async(
+    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+) -> AsyncRequestHandle[Output]:
+    """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
+
+    ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
+    ``pip install "runcomfy[async]"``).
+    """
+    from runcomfy.async_client import default_async_client
+
+    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+
+
+@overload
+async def run_async(
+    input: Input,
+    /,
+    *,
+    client: AsyncClient | None = None,
+    timeout: float | None = None,
+    on_update: OnUpdate | None = None,
+) -> Result[Output]: ...
+@overload
+async def run_async(
+    *,
+    image_size: Literal[
+        "square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"
+    ]
+    | Unset = UNSET,
+    max_images: int | Unset = UNSET,
+    negative_prompt: str | Unset = UNSET,
+    prompt: str,
+    seed: int | Unset = UNSET,
+    client: AsyncClient | None = None,
+    timeout: float | None = None,
+    on_update: OnUpdate | None = None,
+) -> Result[Output]: ...
+async def run_async(
+    input: Input | None = None,
+    /,
+    *,
+    client: AsyncClient | None = None,
+    timeout: float | None = None,
+    on_update: OnUpdate | None = None,
+    **fields: Any,
+) -> Result[Output]:
+    """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
+
+    ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
+    ``pip install "runcomfy[async]"``); ``on_update`` may be a function or a coroutine function.
+    """
+    from runcomfy.async_client import default_async_client
+
+    return await (client or default_async_client()).run(
         _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
     )
