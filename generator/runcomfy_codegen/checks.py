@@ -87,42 +87,46 @@ MEDIA_FORMATS = ("image_uri", "video_uri", "audio_uri")
 def annotation(node: Node, *, local: bool = False) -> str:
     """The Python type of values the node accepts (``local``: as a parameter, where media fields also
     take local files)."""
+    return " | ".join(annotation_members(node, local=local))
+
+
+def annotation_members(node: Node, *, local: bool = False) -> list[str]:
+    """The members of the node's type union, each a whole annotation: unions are built from these
+    lists, never by splitting text (an enum value may well contain " | ")."""
     if node.never:
-        return "Any"
-    if local and node.format in MEDIA_FORMATS and node.types is not None and set(node.types) <= {"string", "null"}:
-        return "str | LocalMedia" + (" | None" if "null" in node.types else "")
+        return ["Any"]
     nullable = node.types is not None and "null" in node.types
+    if local and node.format in MEDIA_FORMATS and node.types is not None and set(node.types) <= {"string", "null"}:
+        return ["str", "LocalMedia"] + (["None"] if nullable else [])
     if node.model is not None:
-        return node.model.class_name + (" | None" if nullable else "")
+        return [node.model.class_name] + (["None"] if nullable else [])
     if node.enum is not None and len(node.enum) <= MAX_LITERAL_VALUES:
         literal = [v for v in node.enum if v is None or isinstance(v, (str, int))]
         if len(literal) == len(node.enum):
             values = [v for v in literal if v is not None]
-            parts = [f"Literal[{', '.join(py_literal(v) for v in values)}]"] if values else []
-            if None in node.enum:
-                parts.append("None")
-            return " | ".join(parts)
+            members = [f"Literal[{', '.join(py_literal(v) for v in values)}]"] if values else []
+            return members + (["None"] if None in node.enum else [])
     types = effective_types(node)
     if types is None:
         branches = node.any_of or node.one_of
-        return _union([annotation(b) for b in branches]) if branches else "Any"
-    parts = []
+        return _union([annotation_members(b) for b in branches]) if branches else ["Any"]
+    members = []
     for kind in types:
         if kind == "array":
             items = annotation(node.items, local=local) if node.items is not None and not node.prefix_items else "Any"
-            parts.append(f"list[{items}]")
+            members.append(f"list[{items}]")
         elif kind == "object":
-            parts.append("dict[str, Any]")
+            members.append("dict[str, Any]")
         else:
-            parts.append(PY_TYPES[kind])
-    return _union(parts)
+            members.append(PY_TYPES[kind])
+    return _union([members])
 
 
-def _union(parts: list[str]) -> str:
-    unique = list(dict.fromkeys(p for part in parts for p in part.split(" | ")))
+def _union(groups: list[list[str]]) -> list[str]:
+    unique = list(dict.fromkeys(member for group in groups for member in group))
     if "Any" in unique or not unique:
-        return "Any"
-    return " | ".join(unique)
+        return ["Any"]
+    return unique
 
 
 def needs_conversion(node: Node) -> bool:

@@ -14,6 +14,29 @@ FILE_KEYS = frozenset({"model_id", "input_schema", "output_schema", "display_nam
 OUTPUT_TYPES = frozenset({"IMAGE", "VIDEO", "AUDIO"})
 
 
+MAX_FILE_DEPTH = 64
+"""How deeply a schema file's JSON may nest (every schema and value in it becomes a Python literal, and
+Python's parser allows 200 nested brackets)."""
+
+
+def deeper_than(data: Any, limit: int) -> str | None:
+    """The JSON pointer of the first value nested deeper than ``limit`` levels, or ``None``."""
+    pending: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while pending:
+        value, pointer, depth = pending.pop()
+        if depth > limit:
+            return pointer or "/"
+        if isinstance(value, dict):
+            pending += [(v, f"{pointer}/{_escape(str(k))}", depth + 1) for k, v in value.items()]
+        elif isinstance(value, list):
+            pending += [(v, f"{pointer}/{n}", depth + 1) for n, v in enumerate(value)]
+    return None
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
 @dataclasses.dataclass
 class SchemaFile:
     path: str  # relative to the schemas directory, '/'-separated: what errors and headers show
@@ -42,11 +65,16 @@ def load_schema_file(directory: Path, path: Path) -> SchemaFile:
     raw = path.read_bytes()
     try:
         data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except RecursionError:
+        raise SchemaError(relative, "/", f"nested deeper than {MAX_FILE_DEPTH} levels") from None
     except (UnicodeDecodeError, ValueError) as exc:
         where = f"/ (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else "/"
         raise SchemaError(relative, where, f"invalid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise SchemaError(relative, "/", "expected a JSON object with model_id and input_schema")
+    too_deep = deeper_than(data, MAX_FILE_DEPTH)
+    if too_deep is not None:
+        raise SchemaError(relative, too_deep, f"nested deeper than {MAX_FILE_DEPTH} levels")
     for key in ("model_id", "input_schema"):
         if key not in data:
             raise SchemaError(relative, "/", f"missing required key {key!r}")

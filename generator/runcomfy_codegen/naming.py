@@ -6,6 +6,7 @@ non-keyword ASCII identifier, or a :class:`ModelIdError` that the pipeline turns
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import re
 from collections.abc import Iterable
@@ -47,6 +48,9 @@ MEMBER_RESERVED = frozenset(
     | {"str", "int", "float", "bool", "list", "dict", "None", "Any", "Literal", "ClassVar", "Mapping"}
     | MODULE_RESERVED
 )
+
+
+BUILTIN_NAMES = frozenset(dir(builtins))
 
 
 class ModelIdError(ValueError):
@@ -120,8 +124,10 @@ def class_name(text: str) -> str:
 
 
 def unique_class_name(candidate: str, taken: set[str]) -> str:
+    """``candidate``, or ``candidate2``, ``candidate3``... : never a name already taken, a name the module
+    uses, a keyword (``None``, ``True``) or a builtin (``TypeError``: generated code catches it)."""
     name, counter = candidate, 2
-    while name in taken or name in MODULE_RESERVED:
+    while name in taken or name in MODULE_RESERVED or keyword.iskeyword(name) or name in BUILTIN_NAMES:
         name, counter = f"{candidate}{counter}", counter + 1
     taken.add(name)
     return name
