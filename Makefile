@@ -56,6 +56,7 @@ bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_client.py
 	$(BIN)/python benchmarks/bench_cli.py
+	$(BIN)/python benchmarks/bench_batch.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import io
 import json
@@ -10,16 +11,17 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image
 from runcomfy.models import MODELS
-from runcomfy.testing import Emulator
+from runcomfy.testing import CHAOS_KINDS, Emulator
 
 EDIT = "google/nano-banana-2/edit"
 EDIT_PATH = f"/v1/models/{EDIT}"
@@ -524,3 +526,144 @@ def test_command_line() -> None:
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
+
+
+# --- faults: hang, stuck, fail, chaos ----------------------------------------------------------------
+
+
+def _call_in_thread(emu: Emulator, method: str, url: str, body: object = None) -> tuple[threading.Thread, list[object]]:
+    """``call()`` in a thread; the list gets its Answer or exception."""
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call(emu, method, url, body))
+        except Exception as exc:  # the test reads it
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < end, "timed out waiting"
+        time.sleep(0.01)
+
+
+def test_hang_never_answers_until_the_client_goes_away(emu: Emulator) -> None:
+    emu.inject("hang", path_prefix="/v1/models/")
+    body = {"prompt": "x", "image_urls": ["https://example.com/a.png"]}
+    connection = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=0.3)
+    started = time.monotonic()
+    connection.request("POST", EDIT_PATH, body=json.dumps(body), headers={"Authorization": f"Bearer {emu.token}"})
+    with pytest.raises(TimeoutError):
+        connection.getresponse()
+    assert time.monotonic() - started >= 0.3
+    connection.close()
+    assert emu.jobs == {}  # read, not handled
+    assert [(c.method, c.status, c.fault) for c in emu.calls] == [("POST", None, "hang")]
+    assert submit(emu)  # the fault is used up; the handler of the hung request went away with its client
+
+
+def test_hang_does_not_delay_stop() -> None:
+    emu = Emulator(max_side=32).start()
+    emu.inject("hang", times=3)
+    threads = [_call_in_thread(emu, "GET", "/v1/models?limit=1") for _ in range(3)]
+    _wait_for(lambda: len(emu.calls) == 3)
+    assert all(not outcome for _, outcome in threads)  # all three hang
+    started = time.monotonic()
+    emu.stop()
+    assert time.monotonic() - started < 0.15
+    for thread, outcome in threads:
+        thread.join(2)
+        assert not thread.is_alive() and isinstance(outcome[0], (http.client.HTTPException, OSError))
+    assert [(c.status, c.fault) for c in emu.calls] == [(None, "hang")] * 3
+
+
+def test_stuck_job_never_leaves_the_queue_and_can_be_cancelled() -> None:
+    with Emulator(max_side=32, processing_time=0.01) as emu:
+        emu.inject("stuck")
+        assert call(emu, "GET", "/v1/models?limit=1").status == 200  # not a submit: the fault waits
+        stuck = submit(emu)
+        normal = submit(emu)
+        time.sleep(0.05)
+        assert status(emu, stuck) == {
+            "request_id": stuck,
+            "status": "in_queue",
+            "queue_position": 1,
+            "status_url": f"{emu.base_url}/v1/requests/{stuck}/status",
+            "result_url": f"{emu.base_url}/v1/requests/{stuck}/result",
+        }
+        assert result(emu, stuck)["status"] == "in_queue" and result(emu, stuck)["finished_at"] is None
+        assert result(emu, normal)["status"] == "succeeded"
+        assert call(emu, "POST", f"/v1/requests/{stuck}/cancel").json()["outcome"] == "cancelled"
+        assert result(emu, stuck)["status"] == "cancelled" and emu.jobs[stuck].status == "cancelled"
+        assert [c.fault for c in emu.calls if c.method == "POST"] == ["stuck", None, None]
+        assert emu.calls[1].status == 200 and emu.calls[1].request_id == stuck
+
+
+def test_fail_fault_fails_the_job_of_that_submit_only(emu: Emulator) -> None:
+    emu.inject("fail")
+    emu.fail_next()  # not used up by the fault's job
+    failed, also_failed, fine = submit(emu), submit(emu), submit(emu)
+    assert result(emu, failed)["status"] == "failed" and result(emu, failed)["error"]
+    assert result(emu, also_failed)["status"] == "failed"
+    assert result(emu, fine)["status"] == "succeeded"
+    assert [c.fault for c in emu.calls if c.method == "POST"] == ["fail", None, None]
+
+
+def test_chaos_is_random_seeded_and_can_be_turned_off(emu: Emulator) -> None:
+    def faults(seed: int) -> list[str | None]:
+        emu.reset_calls()
+        emu.chaos(0.5, ("500", "503", "slow"), seed=seed, path_prefix="/v1/models", method="GET", delay=0.01)
+        for _ in range(30):
+            call(emu, "GET", "/v1/models?limit=1")
+        call(emu, "GET", "/v1/requests/x/status")  # not matched by the chaos
+        return [c.fault for c in emu.calls]
+
+    first = faults(7)
+    assert first == faults(7) and first != faults(8)  # reproducible for one seed
+    assert 5 <= sum(kind is not None for kind in first) <= 25 and first[-1] is None
+    assert {kind for kind in first if kind} == {"500", "503", "slow"}
+    emu.chaos(None)
+    emu.reset_calls()
+    assert all(call(emu, "GET", "/v1/models?limit=1").status == 200 for _ in range(10))
+    assert all(c.fault is None for c in emu.calls)
+    with pytest.raises(ValueError):
+        emu.chaos(0.5, ("teapot",))
+    with pytest.raises(ValueError):
+        emu.chaos(1.5)
+
+
+def test_injected_faults_come_before_chaos_and_chaos_answers_quickly(emu: Emulator) -> None:
+    emu.chaos(1.0)  # every /v1/ request gets a fault of the default kinds
+    emu.inject("error_200", path_prefix="/v1/models")
+    assert call(emu, "GET", "/v1/models").json()["error_code"] == 400002
+    for _ in range(40):
+        try:
+            answer = call(emu, "GET", "/v1/models?limit=1")
+            assert answer.status in (200, 429, 500, 502, 503)
+            if answer.status == 429:
+                assert answer.headers["Retry-After"] == "0.1"
+        except (http.client.HTTPException, OSError):
+            pass
+    seen = {c.fault for c in emu.calls[1:] if c.fault}
+    assert seen == set(CHAOS_KINDS) and all(c.fault for c in emu.calls)
+    assert call(emu, "GET", "/files/nothing", token=None).status == 404  # outside /v1/: no chaos
+    assert emu.calls[-1].fault is None
+
+
+def test_chaos_submits_make_jobs_only_when_handled() -> None:
+    with Emulator(max_side=32) as emu:
+        emu.chaos(0.6, seed=3, path_prefix="/v1/models/")
+        for n in range(40):
+            with contextlib.suppress(http.client.HTTPException, OSError):
+                call(emu, "POST", EDIT_PATH, {"prompt": f"p{n}", "image_urls": ["https://example.com/a.png"]})
+        submits = [c for c in emu.calls if c.method == "POST"]
+        handled = [c for c in submits if c.fault in (None, "slow", "drop")]
+        assert len(submits) == 40 and len(emu.jobs) == len(handled) < 40
+        assert {c.request_id for c in handled} == set(emu.jobs)
+        assert {c.fault for c in submits} >= {"drop", "drop_before_read", "429"}

@@ -31,6 +31,7 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .async_client import AsyncClient, AsyncRequestHandle
+    from .batch import BatchItem, amap, map
     from .client import Client, JobStatus, RequestHandle, Result
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "AsyncClient",
     "AsyncRequestHandle",
     "AuthenticationError",
+    "BatchItem",
     "Client",
     "ErrorDetail",
     "InsufficientBalanceError",
@@ -58,12 +60,15 @@ __all__ = [
     "Unset",
     "ValidationError",
     "__version__",
+    "amap",
+    "map",
 ]
 
 __version__ = "0.1.0"
 
 _LAZY = frozenset({"Client", "JobStatus", "RequestHandle", "Result"})
 _LAZY_ASYNC = frozenset({"AsyncClient", "AsyncRequestHandle"})
+_LAZY_BATCH = frozenset({"BatchItem", "amap", "map"})
 
 
 def __getattr__(name: str) -> Any:
@@ -76,4 +81,8 @@ def __getattr__(name: str) -> Any:
         from . import async_client
 
         return getattr(async_client, name)
+    if name in _LAZY_BATCH:
+        from . import batch
+
+        return getattr(batch, name)
     raise AttributeError(f"module 'runcomfy' has no attribute {name!r}")

@@ -10,6 +10,9 @@ from collections import deque
 
 __all__ = ["DurationMemory", "PollSchedule"]
 
+NEAR_END_MINIMUM = 0.05
+"""The shortest delay between polls around a job's expected end (seconds)."""
+
 
 @dataclasses.dataclass(frozen=True)
 class PollSchedule:
@@ -19,7 +22,8 @@ class PollSchedule:
     - After that the delay is ``growth`` × the time spent in the current state (queued, running), never
       under ``minimum`` nor over ``maximum``; a state change starts it again from ``minimum``.
     - With ``learn`` (default), once a model's earlier jobs have shown how long it takes, the first poll
-      waits until shortly before that expected end, then the schedule above takes over.
+      waits until shortly before that expected end (``lead`` × the expected duration early), the next
+      ones come every ``lead`` × that duration until a little past it, then the schedule above takes over.
     - A ``Retry-After`` sent by the server always wins.
     """
 
@@ -40,6 +44,8 @@ class PollSchedule:
             remaining = expected * (1 - self.lead) - elapsed
             if remaining > self.minimum:
                 return remaining
+            if elapsed < expected * (1 + 4 * self.lead):  # around the expected end: look closely
+                return min(self.maximum, max(NEAR_END_MINIMUM, self.lead * expected, remaining))
         if polls == 0:
             return self.first
         return min(self.maximum, max(self.minimum, self.growth * in_state))

@@ -25,7 +25,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from . import _core
-from ._core import Attempts, HandleBase, JobStatus, Result, RetryPolicy, Waiter, logger, never_sent
+from ._core import CANCEL_GRACE, Attempts, HandleBase, JobStatus, Result, RetryPolicy, Waiter, logger, never_sent
 from ._http import configure_logging
 from ._polling import DurationMemory, PollSchedule
 from ._types import ModelInput
@@ -63,6 +63,15 @@ def _never_sent(exc: BaseException) -> bool:
     )
 
 
+POOL_SIZE = 256
+"""Connections an :class:`AsyncClient` keeps open at most (httpx's default, 100 with 20 kept alive, would
+reconnect constantly under ``runcomfy.amap(..., concurrency=100)``)."""
+POOL_SHARDS = 16
+"""The connections are spread over this many ``httpx.AsyncClient`` pools, used in turn: httpcore matches
+every waiting request against every connection of its pool each time one frees up, which at 100
+requests in flight cost more CPU than everything else together (measured in benchmarks/bench_batch.py)."""
+
+
 class AsyncTransport:
     """Authenticated JSON calls to the API base URL over ``httpx.AsyncClient``. The token lives here and
     nowhere else. Same ``call()`` as :class:`runcomfy._http.Transport`, awaited."""
@@ -83,7 +92,8 @@ class AsyncTransport:
         self.connect_timeout = connect_timeout
         self.retry = retry
         self.sleep = sleep
-        self._http: httpx.AsyncClient | None = None
+        self._pools: list[httpx.AsyncClient] = []
+        self._turn = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         configure_logging()
 
@@ -92,19 +102,28 @@ class AsyncTransport:
 
     @property
     def http(self) -> httpx.AsyncClient:
-        """The ``httpx.AsyncClient`` of the running event loop (made on first use in each loop)."""
+        """An ``httpx.AsyncClient`` of the running event loop (made on first use in each loop), taken in
+        turn from :data:`POOL_SHARDS` small pools."""
         loop = asyncio.get_running_loop()
-        if self._http is None or self._loop is not loop:
+        if not self._pools or self._loop is not loop:
             headers = {"Authorization": f"Bearer {self._token}", "User-Agent": "runcomfy-python"}
-            self._http = _httpx().AsyncClient(headers=headers, follow_redirects=False)
+            lib = _httpx()
+            size = POOL_SIZE // POOL_SHARDS
+            limits = lib.Limits(max_connections=size, max_keepalive_connections=size)
+            tls = lib.create_ssl_context()  # one for all the pools: loading the CA bundle takes ~25 ms
+            self._pools = [
+                lib.AsyncClient(headers=headers, follow_redirects=False, limits=limits, verify=tls)
+                for _ in range(POOL_SHARDS)
+            ]
             self._loop = loop
-        http: httpx.AsyncClient = self._http
+        self._turn = (self._turn + 1) % len(self._pools)
+        http: httpx.AsyncClient = self._pools[self._turn]
         return http
 
     async def aclose(self) -> None:
-        http, loop, self._http, self._loop = self._http, self._loop, None, None
-        if http is not None and loop is asyncio.get_running_loop():
-            await http.aclose()
+        pools, loop, self._pools, self._loop = self._pools, self._loop, [], None
+        if pools and loop is asyncio.get_running_loop():
+            await asyncio.gather(*(pool.aclose() for pool in pools))
 
     async def call(
         self,
@@ -134,12 +153,18 @@ class AsyncTransport:
         url = self.base_url + path
         while True:
             connect, read = attempts.start()
+            failure: Exception | None = None
             try:
                 response = await http.request(
                     method, url, json=body, params=params, timeout=httpx.Timeout(read, connect=connect)
                 )
             except httpx.RequestError as exc:
-                attempts.failed(exc, never_sent=_never_sent(exc))
+                failure = exc
+            if failure is not None:  # outside the except block: the error raised keeps no context holding
+                try:  # the request, whose headers carry the token
+                    attempts.failed(failure, never_sent=_never_sent(failure))
+                finally:
+                    failure = None
             else:
                 answer = attempts.answered(response.status_code, response.headers, response.content)
                 if answer is not None:
@@ -258,8 +283,13 @@ class AsyncClient:
 
     async def submit(self, input: ModelInput[O]) -> AsyncRequestHandle[O]:
         """``POST /v1/models/{model_id}`` with the input's JSON body; returns once the job is queued."""
+        return await self._submit(input, None)
+
+    async def _submit(self, input: ModelInput[O], deadline: float | None) -> AsyncRequestHandle[O]:
         model_id = type(input)._model_id
-        body, _ = await self._transport.call("POST", _core.submit_path(model_id), body=input.to_dict())
+        body, _ = await self._transport.call(
+            "POST", _core.submit_path(model_id), body=input.to_dict(), deadline=deadline
+        )
         request_id = _core.submitted_id(body)
         logger.info("submitted %s as %s", model_id, request_id)
         return AsyncRequestHandle(self, request_id, model_id, type(input)._output)
@@ -285,7 +315,8 @@ class AsyncClient:
     ) -> Result[O]:
         """Submit and wait: the job's typed result, or a typed error (see :meth:`wait`)."""
         started = time.monotonic()
-        handle = await self.submit(input)
+        limit = self.wait_timeout if timeout is None else timeout
+        handle = await self._submit(input, started + limit)  # the deadline bounds the submit too
         return await self.wait(handle, timeout=timeout, on_update=on_update, started=started)
 
     async def wait(
@@ -311,9 +342,14 @@ class AsyncClient:
             delay = waiter.delay()
             if delay > 0:
                 await self._sleep(delay)
-            body, retry_after = await self._transport.call(
-                "GET", waiter.path, request_id=waiter.request_id, deadline=waiter.deadline
-            )
+            try:
+                body, retry_after = await self._transport.call(
+                    "GET", waiter.path, request_id=waiter.request_id, deadline=waiter.deadline
+                )
+            except RunComfyError as error:  # past the deadline, the deadline is the error
+                waiter.poll_failed(error)
+                cancelled = waiter.should_cancel and await self._cancel_after_deadline(waiter.request_id)
+                raise waiter.timeout(cancelled=cancelled) from None
             update = waiter.observe(body, retry_after)
             if update is not None and on_update is not None:
                 called = on_update(update)
@@ -328,7 +364,11 @@ class AsyncClient:
 
     async def _cancel_after_deadline(self, request_id: str) -> bool:
         try:
-            return await self.cancel(request_id) == "cancelled"
+            deadline = time.monotonic() + CANCEL_GRACE
+            body, _ = await self._transport.call(
+                "POST", _core.cancel_path(request_id), request_id=request_id, deadline=deadline
+            )
+            return _core.cancel_outcome(body) == "cancelled"
         except RunComfyError as exc:  # the deadline error matters more
             logger.info("cancel of %s after the deadline failed: %s", request_id, exc)
             return False

@@ -33,6 +33,7 @@ from .errors import (
     JobFailedError,
     NotFoundError,
     RateLimitError,
+    RunComfyError,
     ServerError,
     SubmitUncertainError,
     TimeoutError,
@@ -40,6 +41,7 @@ from .errors import (
 
 __all__ = [
     "CANCELLED",
+    "CANCEL_GRACE",
     "DEFAULT_BASE_URL",
     "FAILED",
     "SUCCEEDED",
@@ -56,6 +58,8 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "https://model-api.runcomfy.net"
+CANCEL_GRACE = 0.8
+"""Seconds the cancel of a still-queued job may take once a wait's deadline has passed."""
 SUCCEEDED = frozenset({"succeeded", "completed"})
 FAILED = frozenset({"failed", "error"})
 CANCELLED = frozenset({"cancelled", "canceled"})
@@ -222,7 +226,7 @@ class HandleBase(Generic[O]):
         self._client = client
         self.request_id = request_id
         self.model_id = model_id
-        self.base_url: str = base_url or (client.base_url if client is not None else DEFAULT_BASE_URL)
+        self.base_url: str = (base_url or (client.base_url if client is not None else DEFAULT_BASE_URL)).rstrip("/")
         self._output = output
 
     @classmethod
@@ -413,7 +417,9 @@ class Attempts:
     GETs and cancels are retried on connection errors, timeouts, 429 and 5xx. A submit (a POST without
     a ``request_id``) is retried only after a 429 or when the request provably never left; any other
     failure after sending raises :class:`SubmitUncertainError`. ``deadline`` (a ``time.monotonic()``
-    value) bounds the attempts, their timeouts and the pauses between them.
+    value) bounds the attempts, their timeouts and the pauses between them; without one, the call and its
+    retries get ``timeout`` seconds in all (so no call outlives its budget, even against a server that
+    never answers).
     """
 
     __slots__ = (
@@ -445,7 +451,7 @@ class Attempts:
         self.method = method
         self.path = path
         self.request_id = request_id
-        self.deadline = deadline
+        self.deadline = time.monotonic() + timeout if deadline is None else deadline
         self.policy = policy
         self.timeout = timeout
         self.connect_timeout = connect_timeout
@@ -458,9 +464,7 @@ class Attempts:
     def start(self) -> tuple[float, float]:
         """Begin an attempt: its ``(connect, read)`` timeouts, cut to what is left of the deadline."""
         self.started = now = time.monotonic()
-        read = self.timeout
-        if self.deadline is not None:
-            read = max(0.05, min(read, self.deadline - now))
+        read = max(0.05, min(self.timeout, self.deadline - now))
         return (min(self.connect_timeout, read), read)
 
     def answered(self, status: int, headers: Mapping[str, str], content: bytes) -> dict[str, Any] | None:
@@ -470,6 +474,11 @@ class Attempts:
         parsed = parse_answer(status, content, request_id=self.request_id, retry_after=self.retry_after)
         if not isinstance(parsed, Exception):
             return parsed
+        if self.submit and 200 <= status < 300 and error_code_of(getattr(parsed, "body", None)) is None:
+            raise SubmitUncertainError(  # a success status with a garbled body: the job most likely exists
+                f"submit to {self.path} answered HTTP {status} with a body that is not a submit answer: "
+                "the job may exist, so it was not retried"
+            )
         retryable = isinstance(parsed, (RateLimitError, ServerError))
         if not retryable or (self.submit and not isinstance(parsed, RateLimitError)):
             raise parsed
@@ -493,7 +502,7 @@ class Attempts:
         if self.attempt >= self.policy.max_retries:
             raise error from None
         pause = self.policy.delay(self.attempt, self.retry_after)
-        if self.deadline is not None and time.monotonic() + pause >= self.deadline:
+        if time.monotonic() + pause >= self.deadline:
             raise error from None
         self.attempt += 1
         self.pause = pause
@@ -509,7 +518,9 @@ class Waiter(Generic[O]):
         waiter = Waiter(handle, limit=..., begin=..., poll=..., durations=...)
         while True:
             <sleep waiter.delay()>
-            body, retry_after = <GET waiter.path, bounded by waiter.deadline>
+            try: body, retry_after = <GET waiter.path, bounded by waiter.deadline>
+            except RunComfyError as error: waiter.poll_failed(error)   # re-raised unless past the deadline
+            else: ...observe, finish...
             update = waiter.observe(body, retry_after)   # a JobStatus when state or position changed
             <call on_update(update) when not None>
             result = waiter.finish()                     # the Result, or raises a job error, or None
@@ -581,6 +592,12 @@ class Waiter(Generic[O]):
 
     def expired(self) -> bool:
         return time.monotonic() >= self.deadline
+
+    def poll_failed(self, error: RunComfyError) -> None:
+        """A poll that failed (its retries spent): past the deadline it is the deadline that matters, so
+        return and let the caller raise :meth:`timeout` (after a cancel); before it, raise ``error``."""
+        if not self.expired() or not isinstance(error, (APIConnectionError, ServerError, RateLimitError)):
+            raise error
 
     @property
     def should_cancel(self) -> bool:

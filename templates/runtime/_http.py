@@ -116,12 +116,18 @@ class Transport:
         session = self.session
         while True:
             timeout = attempts.start()
+            failure: requests.exceptions.RequestException | None = None
             try:
                 response = session.request(
                     method, url, json=body, params=params, timeout=timeout, allow_redirects=False
                 )
             except requests.exceptions.RequestException as exc:
-                attempts.failed(exc, never_sent=_never_sent(exc))
+                failure = exc
+            if failure is not None:  # outside the except block: the error raised keeps no context holding
+                try:  # the request, whose headers carry the token
+                    attempts.failed(failure, never_sent=_never_sent(failure))
+                finally:
+                    failure = None
             else:
                 answer = attempts.answered(response.status_code, response.headers, response.content)
                 if answer is not None:

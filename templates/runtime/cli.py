@@ -10,6 +10,7 @@
     runcomfy result ID [--out DIR] [--json]
     runcomfy wait ID [--out DIR] [--json] [--quiet] [--timeout S]
     runcomfy cancel ID
+    runcomfy batch MODEL_ID INPUTS.jsonl --out DIR [--concurrency N] [--retry-errors] [--json] [--quiet]
     runcomfy emulator [--port 8787] [--catalog DIR]
 
 ``runcomfy run MODEL_ID --help`` lists the model's fields as flags (``image_urls`` → ``--image-urls``).
@@ -18,7 +19,8 @@ A media field given a local path sends the file inline as a ``data:`` URI.
 Configuration: ``--token`` or ``$RUNCOMFY_API_TOKEN``; ``--base-url`` or ``$RUNCOMFY_BASE_URL``.
 
 Exit codes: 0 success, 1 result asked for a job not finished yet, 2 usage or validation error,
-3 API error, 4 job failed, 5 job cancelled, 6 timeout, 130 interrupted (Ctrl-C).
+3 API error, 4 job failed (batch: an input ended in an error), 5 job cancelled, 6 timeout, 130 interrupted
+(Ctrl-C).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ EPILOG = """exit codes:
   1    `result` of a job that has not finished yet
   2    usage or validation error (nothing was sent)
   3    API error (authentication, not found, rate limit, server, connection)
-  4    the job failed
+  4    the job failed (batch: some input ended in an error)
   5    the job was cancelled
   6    timeout (a still-queued job is cancelled)
   130  interrupted (Ctrl-C; a queued job is cancelled)
@@ -135,6 +137,9 @@ def _top_parser() -> argparse.ArgumentParser:
     cancel = sub.add_parser("cancel", help="cancel a queued job")
     cancel.add_argument("request_id", metavar="ID")
     _connection_options(cancel)
+    from . import _batch_cli
+
+    _connection_options(_batch_cli.add_parser(sub))
     sub.add_parser("emulator", help="run a local emulator of the API (runcomfy emulator --help)", add_help=False)
     return parser
 
@@ -548,6 +553,12 @@ def _cmd_cancel(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from . import _batch_cli
+
+    return _batch_cli.run(args)
+
+
 COMMANDS = {
     "models": _cmd_models,
     "describe": _cmd_describe,
@@ -555,6 +566,7 @@ COMMANDS = {
     "result": _cmd_result,
     "wait": _cmd_wait,
     "cancel": _cmd_cancel,
+    "batch": _cmd_batch,
 }
 
 
@@ -601,5 +613,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # python -m runcomfy.cli: run the imported module, so its classes are the only ones
+    from runcomfy.cli import main as _main
+
+    sys.exit(_main())

@@ -22,7 +22,7 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 from . import _core
-from ._core import DEFAULT_BASE_URL, HandleBase, JobStatus, Result, RetryPolicy, Waiter, logger
+from ._core import CANCEL_GRACE, DEFAULT_BASE_URL, HandleBase, JobStatus, Result, RetryPolicy, Waiter, logger
 from ._http import Transport
 from ._polling import DurationMemory, PollSchedule
 from ._types import ModelInput
@@ -190,8 +190,11 @@ class Client:
 
     def submit(self, input: ModelInput[O]) -> RequestHandle[O]:
         """``POST /v1/models/{model_id}`` with the input's JSON body; returns at once."""
+        return self._submit(input, None)
+
+    def _submit(self, input: ModelInput[O], deadline: float | None) -> RequestHandle[O]:
         model_id = type(input)._model_id
-        body, _ = self._transport.call("POST", _core.submit_path(model_id), body=input.to_dict())
+        body, _ = self._transport.call("POST", _core.submit_path(model_id), body=input.to_dict(), deadline=deadline)
         request_id = _core.submitted_id(body)
         logger.info("submitted %s as %s", model_id, request_id)
         return RequestHandle(self, request_id, model_id, type(input)._output)
@@ -221,7 +224,8 @@ class Client:
     ) -> Result[O]:
         """Submit and wait: the job's typed result, or a typed error (see :meth:`wait`)."""
         started = time.monotonic()
-        handle = self.submit(input)
+        limit = self.wait_timeout if timeout is None else timeout
+        handle = self._submit(input, started + limit)  # the deadline bounds the submit too
         return self.wait(handle, timeout=timeout, on_update=on_update, started=started)
 
     def wait(
@@ -249,9 +253,14 @@ class Client:
             delay = waiter.delay()
             if delay > 0:
                 self._sleep(delay)
-            body, retry_after = self._transport.call(
-                "GET", waiter.path, request_id=waiter.request_id, deadline=waiter.deadline
-            )
+            try:
+                body, retry_after = self._transport.call(
+                    "GET", waiter.path, request_id=waiter.request_id, deadline=waiter.deadline
+                )
+            except RunComfyError as error:  # past the deadline, the deadline is the error
+                waiter.poll_failed(error)
+                cancelled = waiter.should_cancel and self._cancel_after_deadline(waiter.request_id)
+                raise waiter.timeout(cancelled=cancelled) from None
             update = waiter.observe(body, retry_after)
             if update is not None and on_update is not None:
                 on_update(update)
@@ -263,7 +272,11 @@ class Client:
 
     def _cancel_after_deadline(self, request_id: str) -> bool:
         try:
-            return self.cancel(request_id) == "cancelled"
+            deadline = time.monotonic() + CANCEL_GRACE
+            body, _ = self._transport.call(
+                "POST", _core.cancel_path(request_id), request_id=request_id, deadline=deadline
+            )
+            return _core.cancel_outcome(body) == "cancelled"
         except RunComfyError as exc:  # the deadline error matters more
             logger.info("cancel of %s after the deadline failed: %s", request_id, exc)
             return False

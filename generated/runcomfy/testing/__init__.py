@@ -8,6 +8,8 @@
         ...  # point a client at emu.base_url with emu.token
         emu.inject("503", times=2, path_prefix="/v1/requests")
         emu.fail_next()
+        emu.inject("hang", path_prefix="/v1/requests")   # read, never answered
+        emu.chaos(0.2, seed=1)                            # random faults on /v1/ (chaos(None): off)
 
 Run it by hand with ``python -m runcomfy.testing --port 8787``. Output images need Pillow
 (``pip install "runcomfy[testing]"``).
@@ -15,6 +17,6 @@ Run it by hand with ``python -m runcomfy.testing --port 8787``. Output images ne
 
 from __future__ import annotations
 
-from ._emulator import FAULTS, Call, Emulator, Fault, Job
+from ._emulator import CHAOS_KINDS, FAULTS, Call, Emulator, Fault, Job
 
-__all__ = ["FAULTS", "Call", "Emulator", "Fault", "Job"]
+__all__ = ["CHAOS_KINDS", "FAULTS", "Call", "Emulator", "Fault", "Job"]

@@ -14,7 +14,9 @@ import functools
 import json
 import math
 import os
+import random
 import re
+import select
 import socket
 import sys
 import threading
@@ -34,10 +36,31 @@ from runcomfy.errors import ValidationError
 
 from . import _media
 
-__all__ = ["FAULTS", "Call", "Emulator", "Fault", "Job"]
+__all__ = ["CHAOS_KINDS", "FAULTS", "Call", "Emulator", "Fault", "Job"]
 
-FAULTS = frozenset({"429", "500", "502", "503", "drop", "drop_before_read", "slow", "error_200", "malformed"})
-"""The fault kinds :meth:`Emulator.inject` knows."""
+FAULTS = frozenset(
+    {
+        "429",
+        "500",
+        "502",
+        "503",
+        "drop",
+        "drop_before_read",
+        "slow",
+        "error_200",
+        "malformed",
+        "hang",
+        "stuck",
+        "fail",
+    }
+)
+"""The fault kinds :meth:`Emulator.inject` and :meth:`Emulator.chaos` know."""
+
+CHAOS_KINDS = ("429", "500", "502", "503", "drop_before_read", "slow", "malformed", "drop")
+"""The default kinds of :meth:`Emulator.chaos`: every one ends in an answer or a broken connection, so the
+client always learns that something went wrong; only "drop" (of a submit) leaves a job behind."""
+
+_SUBMIT_FAULTS = frozenset({"stuck", "fail"})  # faults of the job a submit creates: they match submits only
 
 _MODEL_ID = re.compile(r"[A-Za-z0-9.-]+(?:/[A-Za-z0-9.-]+){1,4}")
 _STATUS_WORD = {"succeeded": "completed"}  # /status says "completed" where /result says "succeeded"
@@ -58,9 +81,11 @@ class Job:
     input: dict[str, Any]
     submitted_at: float
     started_at: float
-    """When processing starts (or would have, for a job cancelled in the queue)."""
+    """When processing starts (or would have, for a job cancelled in the queue); ``inf`` for a job stuck
+    in the queue (fault "stuck")."""
     finished_at: float
-    """When the job ends: succeeded or failed; the moment of the cancel for a cancelled job."""
+    """When the job ends: succeeded or failed; the moment of the cancel for a cancelled job (``inf`` for a
+    stuck job until then)."""
     created_wall: float
     """``time.time()`` at submit (the base of the ISO timestamps)."""
     queue_position: int
@@ -86,6 +111,8 @@ class Job:
 
     def position_at(self, now: float) -> int:
         """The queue position: ``queue_position`` at submit, down to 1 in equal steps over the queue time."""
+        if math.isinf(self.started_at):  # stuck in the queue: never moves
+            return self.queue_position
         wait = self.started_at - self.submitted_at
         left = max(0.0, self.started_at - now) / wait if wait > 0 else 0.0
         return max(1, min(self.queue_position, 1 + math.floor(self.queue_position * left)))
@@ -103,14 +130,15 @@ class Call:
     path: str
     query: dict[str, str]
     status: int | None
-    """The HTTP status answered; ``None`` when the connection was dropped."""
+    """The HTTP status answered; ``None`` when none was: the connection was dropped, or the request hung."""
     at: float
     """``time.monotonic()`` when the request arrived."""
     had_auth: bool
     """Whether an ``Authorization`` header was sent (with any value)."""
     request_id: str | None = None
     fault: str | None = None
-    """The injected fault applied to this request, if any (a dropped submit still created its job)."""
+    """The fault applied to this request, injected or by :meth:`Emulator.chaos`, if any (a dropped submit
+    still created its job; a "stuck" or "fail" submit created the job that got stuck or fails)."""
 
 
 @dataclass
@@ -125,12 +153,14 @@ class Fault:
     delay: float = 1.0
 
     def matches(self, method: str, path: str) -> bool:
+        if self.kind in _SUBMIT_FAULTS and not _is_submit(method, path):
+            return False
         return (self.method is None or self.method.upper() == method) and path.startswith(self.path_prefix or "")
 
     @property
     def answers(self) -> bool:
         """Whether this fault answers in place of the API (the request itself is then not handled)."""
-        return self.kind not in ("drop", "drop_before_read", "slow")
+        return self.kind not in ("drop", "drop_before_read", "slow", "hang", "stuck", "fail")
 
     def response(self) -> _Response:
         if self.kind == "malformed":
@@ -144,6 +174,34 @@ class Fault:
         return response
 
 
+def _is_submit(method: str, path: str) -> bool:
+    return method == "POST" and path.startswith("/v1/models/")
+
+
+@dataclass
+class _Chaos:
+    """The random faults of :meth:`Emulator.chaos`."""
+
+    rate: float
+    kinds: tuple[str, ...]
+    random: random.Random
+    method: str | None
+    path_prefix: str
+    retry_after: float | None
+    delay: float
+
+    def draw(self, method: str, path: str) -> Fault | None:
+        """A fault for this request, or ``None`` (called under the emulator's lock: ``random`` is shared)."""
+        if (self.method is not None and self.method.upper() != method) or not path.startswith(self.path_prefix):
+            return None
+        if self.random.random() >= self.rate:
+            return None
+        kind = self.random.choice(self.kinds)
+        if kind in _SUBMIT_FAULTS and not _is_submit(method, path):
+            return None
+        return Fault(kind, 1, retry_after=self.retry_after, delay=self.delay)
+
+
 @dataclass
 class _Request:
     method: str
@@ -152,6 +210,7 @@ class _Request:
     authorization: str | None
     arrived: float
     body: bytes = b""
+    fault: str | None = None
 
 
 @dataclass
@@ -266,6 +325,7 @@ class Emulator:
         self._jobs: dict[str, Job] = {}
         self._calls: list[Call] = []
         self._faults: list[Fault] = []
+        self._chaos: _Chaos | None = None
         self._failures: dict[str | None, int] = {}  # model id (None: any) → jobs left to fail
         self._files: dict[str, _media.File] = {}  # key below /files/ → file
         self._server: _Server | None = None
@@ -291,9 +351,10 @@ class Emulator:
         return self
 
     def stop(self) -> None:
-        """Stop serving and close every open connection."""
+        """Stop serving and close every open connection (requests hanging on a "hang" fault end at once)."""
         server, self._server = self._server, None
         if server is not None:
+            server.stopping.set()
             server.shutdown()
             server.server_close()
             server.close_connections()
@@ -349,12 +410,22 @@ class Emulator:
     ) -> Fault:
         """Apply ``fault`` to the next ``times`` requests matching ``method`` and ``path_prefix`` (URL path).
 
-        Kinds: "429" (with ``Retry-After``, ``retry_after`` seconds, default 1), "500", "502", "503" (with
-        ``Retry-After`` only if given), "error_200" (HTTP 200 with an error body), "malformed" (HTTP 200, not
-        JSON): these answer instead of the API, the request is not handled. "drop": the request is handled
-        (a submit creates its job) but the connection is closed without an answer. "drop_before_read": the
-        connection is closed before the body is read; nothing is handled. "slow": sleep ``delay`` real
-        seconds, then answer normally. Faults are used in the order injected.
+        Kinds:
+
+        - "429" (with ``Retry-After``, ``retry_after`` seconds, default 1), "500", "502", "503" (with
+          ``Retry-After`` only if given), "error_200" (HTTP 200 with an error body), "malformed" (HTTP 200,
+          not JSON): these answer *instead of* the API, the request is not handled (a submit creates no job).
+        - "drop": the request is handled (a submit creates its job) but the connection is closed without an
+          answer. "drop_before_read": the connection is closed before the body is read; nothing is handled.
+        - "slow": sleep ``delay`` real seconds, then answer normally.
+        - "hang": the request is read, not handled, and never answered: the connection stays open until
+          the client goes away or the emulator stops (a server that accepts and never answers).
+        - "stuck" and "fail" match submits only (``POST /v1/models/...``): the submit is handled and
+          answered normally, and the job it creates never leaves the queue (``in_queue`` forever, until
+          cancelled) or fails (as with :meth:`fail_next`).
+
+        Faults are used in the order injected, before any :meth:`chaos`. Each request that got a fault
+        is logged in :attr:`calls` with it; "drop", "drop_before_read" and "hang" with status ``None``.
         """
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; known: {sorted(FAULTS)}")
@@ -364,8 +435,47 @@ class Emulator:
         return injected
 
     def clear_faults(self) -> None:
+        """Forget the injected faults not used yet (:meth:`chaos` stays as it is)."""
         with self._lock:
             self._faults.clear()
+
+    def chaos(
+        self,
+        rate: float | None,
+        kinds: Iterable[str] = CHAOS_KINDS,
+        *,
+        seed: int = 0,
+        method: str | None = None,
+        path_prefix: str = "/v1/",
+        retry_after: float | None = 0.1,
+        delay: float = 0.2,
+    ) -> None:
+        """Random faults: each request matching ``method`` and ``path_prefix`` that no :meth:`inject`
+        fault matched gets, with probability ``rate``, a fault drawn from ``kinds`` (see :meth:`inject`)
+        by a ``random.Random(seed)`` shared by all requests (thread-safe; the draws are reproducible, which
+        request gets which draw depends on their arrival order). ``retry_after`` is the ``Retry-After`` of
+        a 429 (and of 5xx answers when not ``None``), ``delay`` the sleep of "slow". A drawn "stuck" or
+        "fail" only applies to a submit (elsewhere: no fault). ``chaos(None)`` or ``chaos(0)`` stops it.
+
+        Which kinds can leave a job the client never got the ``request_id`` of: only "drop" of a submit
+        (handled, then the connection is closed: the job exists; a careful client reports it as uncertain),
+        and "hang" of a submit if it is added (not handled: no job, but the client cannot know). "429",
+        "5xx", "error_200" and "malformed" answer *instead of* handling, and "drop_before_read" closes the
+        connection before the body is read, so none of them creates a job; "slow" answers normally.
+        "stuck" and "fail" create jobs the client is told about. The default ``kinds``,
+        :data:`CHAOS_KINDS`, are "429", "500", "502", "503", "drop_before_read", "slow", "malformed",
+        "drop": every one ends with the client told that the call failed or could have.
+        """
+        if rate is None or rate <= 0:
+            with self._lock:
+                self._chaos = None
+            return
+        chosen = tuple(kinds)
+        unknown = [kind for kind in chosen if kind not in FAULTS]
+        if not chosen or unknown or rate > 1:
+            raise ValueError(f"chaos needs 0 <= rate <= 1 and kinds among {sorted(FAULTS)}; got {rate}, {chosen}")
+        with self._lock:
+            self._chaos = _Chaos(rate, chosen, random.Random(seed), method, path_prefix, retry_after, delay)
 
     def fail_next(self, n: int = 1, *, model_id: str | None = None) -> None:
         """Make the next ``n`` jobs submitted (of ``model_id``, or of any model) fail."""
@@ -382,7 +492,7 @@ class Emulator:
                     if fault.times <= 0:
                         self._faults.remove(fault)
                     return fault
-        return None
+            return self._chaos.draw(method, path) if self._chaos is not None else None
 
     def _record(self, request: _Request, status: int | None, request_id: str | None, fault: str | None) -> None:
         had_auth = request.authorization is not None
@@ -478,18 +588,18 @@ class Emulator:
         except ValidationError as exc:
             detail = [{"loc": list(error.path), "msg": error.expected, "input": error.value} for error in exc.errors]
             return _json(422, {"error_code": 422, "error_message": str(exc), "detail": detail})
-        job = self._new_job(model, data)
+        job = self._new_job(model, data, stuck=request.fault == "stuck", fail=request.fault == "fail")
         urls = {f"{action}_url": self._link(job.request_id, action) for action in ("status", "result", "cancel")}
         return _json(200, {"request_id": job.request_id, **urls}, request_id=job.request_id)
 
-    def _new_job(self, model: _Model, data: dict[str, Any]) -> Job:
+    def _new_job(self, model: _Model, data: dict[str, Any], *, stuck: bool = False, fail: bool = False) -> Job:
         now, wall = time.monotonic(), time.time()
         request_id = str(uuid.uuid4())
         with self._lock:
             scale = self.time_scale
-            started = now + self.queue_time / scale
+            started = math.inf if stuck else now + self.queue_time / scale
             finished = started + self.processing_time / scale
-            fails = self.fail_jobs or self._take_failure(model.model_id)
+            fails = fail or self.fail_jobs or self._take_failure(model.model_id)
             queue_position = self.queue_position
         output = error = None
         if fails:
@@ -620,6 +730,7 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, emulator: Emulator, port: int) -> None:
         self.emulator = emulator
+        self.stopping = threading.Event()  # set by Emulator.stop(): ends the requests hanging on a "hang" fault
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(("127.0.0.1", port), _Handler)
@@ -668,12 +779,17 @@ class _Handler(BaseHTTPRequestHandler):
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         request = _Request(self.command, url.path, query, self.headers.get("Authorization"), time.monotonic())
         fault = emulator._take_fault(request.method, request.path)
-        kind = fault.kind if fault else None
+        kind = request.fault = fault.kind if fault else None
         if kind == "drop_before_read":
             self.close_connection = True
             emulator._record(request, None, None, kind)
             return
         request.body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if kind == "hang":
+            self.close_connection = True
+            emulator._record(request, None, None, kind)
+            self._hang()
+            return
         if fault is not None and kind == "slow":
             time.sleep(fault.delay)
         response = fault.response() if fault is not None and fault.answers else emulator._dispatch(request)
@@ -689,6 +805,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(response.body)
+
+    def _hang(self) -> None:
+        """Answer nothing until the client closes the connection or the emulator stops."""
+        stopping, connection = self.server.stopping, self.connection
+        while not stopping.is_set():
+            try:
+                readable, _, _ = select.select([connection], [], [], 0.05)
+                if readable and not connection.recv(1, socket.MSG_PEEK):
+                    return  # the client went away
+            except (OSError, ValueError):  # reset, or closed by Emulator.stop()
+                return
+            if readable:  # more bytes from the client: keep hanging, without spinning
+                stopping.wait(0.05)
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read emu.calls
         pass

@@ -1,0 +1,204 @@
+"""``runcomfy batch MODEL_ID INPUTS.jsonl --out DIR [--concurrency N]``: many jobs from a JSON Lines file.
+
+Each line of the inputs file is one job's input (a JSON object, as ``runcomfy run --input`` takes). The
+outputs are downloaded into ``DIR``, and ``DIR/journal.jsonl`` records each submit (its request id) and
+each outcome: run the same command again after an interruption (Ctrl-C, a crash, a reboot) and it
+carries on, waiting for the jobs already submitted instead of submitting them again, and skipping the
+inputs that already ended (``--retry-errors`` runs those that ended in an error again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .batch import BatchItem
+
+__all__ = ["add_parser", "run"]
+
+JOURNAL = "journal.jsonl"
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    batch = sub.add_parser(
+        "batch",
+        help="run a model on every input of a JSON Lines file, resumably",
+        description=__doc__.split("\n\n", 1)[1].strip() if __doc__ else None,
+    )
+    batch.add_argument("model", metavar="MODEL_ID")
+    batch.add_argument("inputs", metavar="INPUTS.jsonl", help="one JSON object per line ('-': standard input)")
+    batch.add_argument("--out", metavar="DIR", required=True, help="where outputs and the journal go")
+    batch.add_argument("--concurrency", "-j", type=int, default=16, metavar="N", help="jobs in flight (default 16)")
+    batch.add_argument("--timeout", type=float, metavar="S", help="each job's deadline in seconds (default 900)")
+    batch.add_argument("--retry-errors", action="store_true", help="run again the inputs that ended in an error")
+    batch.add_argument("--json", action="store_true", help="print one JSON line per finished input")
+    batch.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    return batch
+
+
+def read_inputs(path: str) -> list[dict[str, Any]]:
+    """The inputs file's objects; a usage error (file and line) for anything else, before any call."""
+    from .cli import UsageError
+
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    inputs = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError as exc:
+            raise UsageError(f"{path}:{number}: not JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise UsageError(f"{path}:{number}: expected a JSON object, got {type(value).__name__}")
+        inputs.append(value)
+    return inputs
+
+
+class BatchProgress:
+    """Counts on stderr: a rich progress bar on a terminal (plain ``\\r`` line without rich), a line
+    every few seconds otherwise, nothing with ``--quiet``."""
+
+    def __init__(self, total: int, done: int, *, quiet: bool) -> None:
+        self.total, self.done, self.ok, self.failed = total, done, 0, 0
+        self.quiet = quiet
+        self.tty = not quiet and sys.stderr.isatty()
+        self.started = self.shown = time.monotonic()
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> BatchProgress:
+        if self.tty:
+            try:
+                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            except ImportError:
+                return self
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[detail]}"),
+                TimeElapsedColumn(),
+                transient=False,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("batch", total=self.total, completed=self.done, detail="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+        elif self.tty:
+            sys.stderr.write("\n")
+        if not self.quiet:
+            print(self.line(), file=sys.stderr, flush=True)
+
+    def line(self) -> str:
+        return (
+            f"{self.done}/{self.total} done: {self.ok} succeeded, {self.failed} failed this run, "
+            f"{time.monotonic() - self.started:.1f} s"
+        )
+
+    def note(self, text: str) -> None:
+        if self.quiet:
+            return
+        if self._bar is not None:
+            self._bar.console.print(text, markup=False, highlight=False)
+        else:
+            if self.tty:
+                sys.stderr.write("\r\x1b[K")
+            print(text, file=sys.stderr, flush=True)
+
+    def add(self, item: BatchItem[Any]) -> None:
+        self.done += 1
+        if item.ok:
+            self.ok += 1
+        else:
+            self.failed += 1
+            self.note(f"input {item.index + 1}: {type(item.error).__name__}: {item.error}")
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.done, detail=f"{self.failed} failed")
+        elif self.tty:
+            sys.stderr.write(f"\r\x1b[K{self.line()}")
+            sys.stderr.flush()
+        elif not self.quiet and time.monotonic() - self.shown >= 5:
+            self.shown = time.monotonic()
+            print(self.line(), file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    """The ``batch`` command; returns the exit code (0: every input succeeded, 4: some failed)."""
+    from .async_client import AsyncClient
+    from .batch import Journal, map
+    from .cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, _load_model
+
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    module = _load_model(args.model)
+    inputs = read_inputs(args.inputs)
+    try:
+        import httpx  # noqa: F401 - the batch runs on the async client
+    except ImportError:
+        raise UsageError("runcomfy batch needs httpx: pip install 'runcomfy[async]'") from None
+    token = args.token or os.environ.get("RUNCOMFY_API_TOKEN")
+    if not token:
+        raise UsageError("no API token: pass --token TOKEN or set RUNCOMFY_API_TOKEN (RunComfy dashboard → API keys)")
+    client = AsyncClient(token, base_url=args.base_url)  # the polls learn the model's duration across the batch
+    out = Path(args.out)
+    journal = Journal(out / JOURNAL)
+    done_before = sum(
+        1
+        for index in journal.ended
+        if index < len(inputs) and not (args.retry_errors and journal.ended[index][1] == "error")
+    )
+    progress = BatchProgress(len(inputs), done_before, quiet=args.quiet)
+    if done_before and not args.quiet:
+        progress.note(f"resuming from {out / JOURNAL}: {done_before} of {len(inputs)} inputs already ended")
+    batch = map(
+        module,
+        inputs,
+        concurrency=args.concurrency,
+        client=client,
+        timeout=args.timeout,
+        journal=journal,
+        retry_errors=args.retry_errors,
+        save_to=out,
+    )
+    try:
+        with progress:
+            for item in batch:
+                progress.add(item)
+                if args.json:
+                    print(json.dumps(_item_json(item)), flush=True)
+    except KeyboardInterrupt:
+        batch.close()
+        journal.close()
+        print(
+            f"runcomfy: interrupted; run the same command again to resume (the journal is {out / JOURNAL})",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except ValueError as exc:  # a journal of other inputs
+        raise UsageError(str(exc)) from None
+    journal.close()
+    failed = sum(1 for index, (_, status) in journal.ended.items() if index < len(inputs) and status == "error")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _item_json(item: BatchItem[Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {"index": item.index, "request_id": item.request_id, "ok": item.ok}
+    if item.ok:
+        data["files"] = [str(path) for path in item.files]
+    else:
+        data["error"] = type(item.error).__name__
+        data["message"] = str(item.error)
+    return data

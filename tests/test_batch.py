@@ -1,0 +1,223 @@
+"""Many jobs at once: ``runcomfy.map`` / ``runcomfy.amap`` and ``runcomfy batch``, judged by the emulator's log:
+every input ends as one item, at most N jobs are in flight, what is safe is retried, nothing is submitted
+twice, and an interrupted batch resumes from its journal without resubmitting."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import runcomfy
+from runcomfy import errors
+from runcomfy._core import RetryPolicy
+from runcomfy._polling import PollSchedule
+from runcomfy.batch import BatchItem, Journal
+from runcomfy.models.google.nano_banana_2 import edit
+from runcomfy.testing import Emulator
+
+IMAGE = "https://example.com/cat.png"
+FAST_POLL = PollSchedule(first=0.05, minimum=0.02, growth=0.1, maximum=0.2, learn=False)
+NO_RETRY = RetryPolicy(max_retries=0)
+
+
+@pytest.fixture
+def emu():
+    with Emulator(max_side=32) as emulator:
+        yield emulator
+
+
+def client(emu: Emulator, **options: Any) -> runcomfy.AsyncClient:
+    settings: dict[str, Any] = {"poll": FAST_POLL, "retry": RetryPolicy(backoff=0.01, max_backoff=0.05), "timeout": 5}
+    return runcomfy.AsyncClient(emu.token, base_url=emu.base_url, **{**settings, **options})
+
+
+def inputs(n: int, start: int = 0) -> list[dict[str, Any]]:
+    return [{"prompt": f"job {i}", "image_urls": [IMAGE]} for i in range(start, start + n)]
+
+
+def jobs_per_prompt(emu: Emulator) -> collections.Counter[str]:
+    return collections.Counter(job.input["prompt"] for job in emu.jobs.values())
+
+
+def submits(emu: Emulator) -> int:
+    return sum(1 for call in emu.calls if call.method == "POST" and call.path.startswith("/v1/models/"))
+
+
+def test_every_input_ends_once_with_at_most_n_in_flight(emu):
+    emu.processing_time = 0.3
+    given = [*inputs(24), {"prompt": 5}]  # the last one is invalid: an item with a ValidationError, no call
+    items = list(runcomfy.map(edit, given, concurrency=5, client=client(emu)))
+    assert sorted(item.index for item in items) == list(range(25))
+    assert all(isinstance(item, BatchItem) for item in items)
+    ok = [item for item in items if item.ok]
+    assert len(ok) == 24 and all(isinstance(item.result.output, edit.Output) for item in ok)
+    bad = next(item for item in items if not item.ok)
+    assert bad.index == 24 and isinstance(bad.error, errors.ValidationError) and bad.request_id is None
+    assert submits(emu) == 24 and set(jobs_per_prompt(emu).values()) == {1}
+    # in flight: from a job's submit to the poll that saw it end, per the emulator's clock
+    spans = collections.defaultdict(list)
+    for call in emu.calls:
+        spans[call.request_id].append(call.at)
+    events = sorted([(min(t), 1) for t in spans.values()] + [(max(t), -1) for t in spans.values()])
+    level = peak = 0
+    for _, step in events:
+        level += step
+        peak = max(peak, level)
+    assert 2 <= peak <= 5
+
+
+def test_failed_jobs_and_saving_files(emu, tmp_path):
+    emu.fail_next(2)
+    items = list(runcomfy.map(edit, inputs(6), concurrency=1, client=client(emu), save_to=tmp_path))
+    failed = [item for item in items if not item.ok]
+    assert len(failed) == 2 and all(isinstance(item.error, errors.JobFailedError) for item in failed)
+    assert all(item.request_id for item in failed)
+    saved = [path for item in items for path in item.files]
+    assert len(saved) == 4 and all(path.exists() and path.parent == tmp_path for path in saved)
+
+
+def test_a_refused_submit_is_tried_again_by_the_batch(emu):
+    emu.inject("429", times=3, path_prefix="/v1/models/", retry_after=0)
+    items = list(runcomfy.map(edit, inputs(2), concurrency=1, client=client(emu, retry=NO_RETRY)))
+    assert all(item.ok for item in items)
+    assert jobs_per_prompt(emu) == {"job 0": 1, "job 1": 1}
+
+
+def test_a_wait_that_failed_on_the_network_is_resumed_not_resubmitted(emu):
+    emu.processing_time = 0.2
+    emu.inject("500", times=2, path_prefix="/v1/requests/")
+    emu.inject("drop", times=1, path_prefix="/v1/requests/")
+    items = list(runcomfy.map(edit, inputs(1), concurrency=1, client=client(emu, retry=NO_RETRY)))
+    assert items[0].ok, items[0].error
+    assert submits(emu) == 1
+
+
+def test_an_uncertain_submit_is_reported_not_repeated(emu):
+    emu.inject("drop", times=1, path_prefix="/v1/models/")  # handled, then the answer is lost
+    items = sorted(runcomfy.map(edit, inputs(3), concurrency=1, client=client(emu)), key=lambda i: i.index)
+    assert isinstance(items[0].error, errors.SubmitUncertainError) and items[1].ok and items[2].ok
+    assert jobs_per_prompt(emu) == {"job 0": 1, "job 1": 1, "job 2": 1}  # job 0 exists: not submitted again
+
+
+def test_interrupted_batch_resumes_from_its_journal_without_resubmitting(emu, tmp_path):
+    emu.processing_time = 1.0
+    journal = tmp_path / "journal.jsonl"
+    given = inputs(12)
+    first = runcomfy.map(edit, given, concurrency=4, client=client(emu), journal=journal)
+    done_first = [next(first)]
+    first.close()  # stop early: 3 jobs submitted and not waited for, 8 inputs never submitted
+    recorded = Journal(journal)
+    in_flight = len(recorded.submitted) - len(recorded.ended)
+    assert len(recorded.submitted) >= 4 and in_flight >= 1
+    ended = set(recorded.ended)
+    recorded.close()
+    rest = list(runcomfy.map(edit, given, concurrency=4, client=client(emu), journal=journal))
+    assert sorted(item.index for item in rest) == sorted(set(range(12)) - ended)
+    assert {item.index for item in done_first} <= ended
+    assert all(item.ok for item in rest)
+    assert sum(item.resumed for item in rest) == in_flight
+    assert set(jobs_per_prompt(emu).values()) == {1} and submits(emu) == 12
+    assert list(runcomfy.map(edit, given, concurrency=4, client=client(emu), journal=journal)) == []
+    assert submits(emu) == 12
+    assert emu.token not in journal.read_text()
+
+
+def test_a_journal_of_other_inputs_is_refused(emu, tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    list(runcomfy.map(edit, inputs(2), client=client(emu), journal=journal))
+    with pytest.raises(ValueError, match="differs from the one recorded"):
+        list(runcomfy.map(edit, inputs(2, start=5), client=client(emu), journal=journal))
+    assert submits(emu) == 2
+
+
+def test_retry_errors_runs_the_failed_inputs_again(emu, tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    emu.fail_next(1)
+    first = list(runcomfy.map(edit, inputs(3), concurrency=1, client=client(emu), journal=journal))
+    assert sum(not item.ok for item in first) == 1
+    again = list(runcomfy.map(edit, inputs(3), client=client(emu), journal=journal, retry_errors=True))
+    assert len(again) == 1 and again[0].ok and again[0].index == next(i.index for i in first if not i.ok)
+
+
+def test_a_sync_client_is_accepted_and_the_module_can_be_named(emu):
+    sync = runcomfy.Client(emu.token, base_url=emu.base_url, poll=FAST_POLL)
+    items = list(runcomfy.map("google/nano-banana-2/edit", inputs(3), client=sync))
+    assert all(item.ok for item in items) and submits(emu) == 3
+
+
+def test_amap_many_jobs_with_faults_loses_and_duplicates_nothing():
+    with Emulator(max_side=16, processing_time=0.2) as emu:
+        emu.chaos(0.15, seed=3)
+
+        async def main() -> list[BatchItem[Any]]:
+            api = client(emu, timeout=2)
+            return [item async for item in runcomfy.amap(edit, inputs(120), concurrency=40, client=api, timeout=30)]
+
+        items = asyncio.run(main())
+        per_prompt = jobs_per_prompt(emu)
+    assert sorted(item.index for item in items) == list(range(120))  # every input ended, once
+    assert all(item.ok or isinstance(item.error, errors.RunComfyError) for item in items)
+    assert max(per_prompt.values()) == 1  # never two jobs for one input
+    for item in items:  # an input without a job is an error, and its error says the submit did not go through
+        if per_prompt[item.input["prompt"]] == 0:
+            assert not item.ok
+    assert sum(item.ok for item in items) >= 100
+
+
+# --- the command -----------------------------------------------------------------------------------
+
+
+def cli(emu: Emulator, *args: str, **kwargs: Any) -> subprocess.Popen[str]:
+    env = {**os.environ, "RUNCOMFY_API_TOKEN": emu.token, "RUNCOMFY_BASE_URL": emu.base_url}
+    command = [sys.executable, "-m", "runcomfy.cli", "batch", *args]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def test_batch_command_interrupt_and_resume(emu, tmp_path):
+    emu.processing_time = 1.0
+    source = tmp_path / "inputs.jsonl"
+    source.write_text("\n".join(json.dumps(data) for data in inputs(10)) + "\n\n")
+    out = tmp_path / "out"
+    first = cli(emu, "google/nano-banana-2/edit", str(source), "--out", str(out), "-j", "4")
+    deadline = time.monotonic() + 20
+    while submits(emu) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first.send_signal(signal.SIGINT)
+    _, err = first.communicate(timeout=20)
+    assert first.returncode == 130, err
+    assert "run the same command again to resume" in err
+    second = cli(emu, "google/nano-banana-2/edit", str(source), "--out", str(out), "-j", "4", "--json")
+    out_text, err = second.communicate(timeout=60)
+    assert second.returncode == 0, err
+    lines = [json.loads(line) for line in out_text.splitlines()]
+    assert all(line["ok"] for line in lines)
+    assert set(jobs_per_prompt(emu).values()) == {1} and submits(emu) == 10
+    assert len(list(out.glob("*.png"))) == 10
+    assert "10/10 done" in err
+
+
+def test_batch_command_reports_bad_lines_before_any_call(emu, tmp_path):
+    source = tmp_path / "inputs.jsonl"
+    source.write_text(json.dumps(inputs(1)[0]) + "\n[1, 2]\n")
+    process = cli(emu, "google/nano-banana-2/edit", str(source), "--out", str(tmp_path / "out"))
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 2 and "inputs.jsonl:2: expected a JSON object" in err
+    assert not emu.calls
+
+
+def test_batch_command_exit_code_when_an_input_fails(emu, tmp_path):
+    source = tmp_path / "inputs.jsonl"
+    source.write_text("\n".join(json.dumps(data) for data in [*inputs(2), {"prompt": 1}]))
+    process = cli(emu, "google/nano-banana-2/edit", str(source), "--out", str(tmp_path / "out"), "--quiet")
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 4 and "input 3: ValidationError" not in err  # --quiet
+    assert Path(tmp_path / "out" / "journal.jsonl").exists()

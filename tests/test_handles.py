@@ -1,0 +1,163 @@
+"""Request handles are plain data: ``to_dict()`` → JSON → ``from_dict()`` and pickle, for
+``RequestHandle`` and ``AsyncRequestHandle``, with no token inside. A restored handle calls through
+the default client of its base URL, configured from the environment.
+
+The batch pattern of the README: submit N jobs here, send the handles (objects, their JSON, or just
+the request ids) to a "spawn" ``ProcessPoolExecutor`` (fresh interpreters, as on another machine), each
+worker waits for its job and saves the files; every result comes back and nothing is submitted twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import os
+import pickle
+import secrets
+from concurrent.futures import ProcessPoolExecutor
+from itertools import repeat
+from pathlib import Path
+from typing import Any
+
+import _workers
+import pytest
+import runcomfy.async_client
+import runcomfy.client
+from runcomfy.async_client import AsyncClient, AsyncRequestHandle
+from runcomfy.client import Client, RequestHandle, Result
+from runcomfy.models.google.nano_banana_2 import edit
+from runcomfy.testing import Emulator
+
+IMAGE = "https://example.com/cat.png"
+TOKEN = "handles-" + secrets.token_hex(12)  # unique: searching serialised bytes for it means something
+N = 4
+OUTPUT_TYPE = f"{edit.Output.__module__}.{edit.Output.__qualname__}"
+
+
+@pytest.fixture
+def emu():
+    with Emulator(token=TOKEN, max_side=64, processing_time=0.3) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def env(emu, monkeypatch):
+    """The emulator, with the environment a worker is configured by (inherited by spawned children)
+    and no default client left over from another test."""
+    monkeypatch.setenv("RUNCOMFY_API_TOKEN", emu.token)
+    monkeypatch.setenv("RUNCOMFY_BASE_URL", emu.base_url)
+    monkeypatch.setattr(runcomfy.client, "_default", None)
+    monkeypatch.setattr(runcomfy.async_client, "_default", None)
+    return emu
+
+
+def submits(emu: Emulator) -> int:
+    return sum(1 for call in emu.calls if call.method == "POST" and call.path.startswith("/v1/models/"))
+
+
+def assert_plain_data_without_token(handle: Any) -> None:
+    data = handle.to_dict()
+    assert data == {"request_id": handle.request_id, "model_id": edit.MODEL_ID, "base_url": handle.base_url}
+    assert TOKEN not in json.dumps(data)
+    pickled = pickle.dumps(handle)
+    assert TOKEN.encode() not in pickled and b"_transport" not in pickled and b"Session" not in pickled
+
+
+def assert_typed(result: Result[Any], request_id: str) -> None:
+    assert isinstance(result, Result) and isinstance(result.output, edit.Output)
+    assert result.request_id == request_id and result.model_id == edit.MODEL_ID
+    assert result.output.images and result.output.urls()
+
+
+def test_request_handle_round_trips_through_json_and_pickle(env):
+    with Client(token=env.token, base_url=env.base_url) as client:
+        handle = edit.submit(prompt="p", image_urls=[IMAGE], client=client)
+    assert_plain_data_without_token(handle)
+
+    from_json = RequestHandle.from_dict(json.loads(json.dumps(handle.to_dict())))
+    from_pickle = pickle.loads(pickle.dumps(handle))
+    for restored in (from_json, from_pickle):
+        assert type(restored) is RequestHandle and restored == handle and hash(restored) == hash(handle)
+        assert restored._client is None  # the client is not part of the data
+        assert restored.output_type is edit.Output  # found again from the model id
+        assert_typed(restored.result(timeout=10), handle.request_id)
+        # the base URL is RUNCOMFY_BASE_URL's: the default client, made from the environment
+        assert restored.client is runcomfy.client.default_client()
+    assert submits(env) == 1
+
+
+def test_a_restored_handle_of_another_base_url_gets_a_client_of_that_url(env, monkeypatch):
+    with Client(token=env.token, base_url=env.base_url) as client:
+        handle = edit.submit(prompt="p", image_urls=[IMAGE], client=client)
+    monkeypatch.delenv("RUNCOMFY_BASE_URL")  # the default client now serves the public API, not the emulator
+    restored = RequestHandle.from_dict(json.loads(json.dumps(handle.to_dict())))
+    assert restored.client is not runcomfy.client.default_client()
+    assert restored.client.base_url == env.base_url  # token still from RUNCOMFY_API_TOKEN
+    assert restored.status().request_id == handle.request_id
+    async_restored = AsyncRequestHandle.from_dict(handle.to_dict())  # the same data makes either kind
+    assert async_restored.client.base_url == env.base_url
+    assert async_restored.client is not runcomfy.async_client.default_async_client()
+
+
+def test_async_request_handle_round_trips_through_json_and_pickle(env):
+    async def main() -> tuple[AsyncRequestHandle[edit.Output], list[Any]]:
+        async with AsyncClient(token=env.token, base_url=env.base_url) as client:
+            handle = await edit.submit_async(prompt="p", image_urls=[IMAGE], client=client)
+        from_json = AsyncRequestHandle.from_dict(json.loads(json.dumps(handle.to_dict())))
+        from_pickle = pickle.loads(pickle.dumps(handle))
+        restored_list = [from_json, from_pickle]
+        for restored in restored_list:
+            assert type(restored) is AsyncRequestHandle and restored == handle and restored._client is None
+        results = [await restored.result(timeout=10) for restored in restored_list]
+        assert from_json.client is from_pickle.client is runcomfy.async_client.default_async_client()
+        await from_json.client.aclose()
+        return handle, results
+
+    handle, results = asyncio.run(main())
+    assert_plain_data_without_token(handle)
+    for result in results:
+        assert_typed(result, handle.request_id)
+    as_sync = RequestHandle.from_dict(handle.to_dict())  # same data format for both kinds
+    assert as_sync.to_dict() == handle.to_dict() and as_sync != handle  # equal data, different kind
+    assert submits(env) == 1
+
+
+@pytest.mark.parametrize("sent", ["handle", "json", "json_async", "request_id"])
+def test_a_batch_submitted_here_is_waited_for_in_spawned_processes(env, tmp_path, sent):
+    with Client(token=env.token, base_url=env.base_url) as client:
+        handles = [edit.submit(prompt=f"job {n}", image_urls=[IMAGE], client=client) for n in range(N)]
+    ids = [handle.request_id for handle in handles]
+    assert submits(env) == N
+    payloads: list[Any] = {
+        "handle": handles,  # the pool pickles them
+        "json": [json.dumps(handle.to_dict()) for handle in handles],
+        "json_async": [json.dumps(handle.to_dict()) for handle in handles],
+        "request_id": ids,
+    }[sent]
+    for handle, payload in zip(handles, payloads, strict=True):
+        assert_plain_data_without_token(handle)
+        assert TOKEN.encode() not in pickle.dumps(payload)  # exactly what goes to the workers
+
+    out = tmp_path / "out"
+    out.mkdir()
+    context = multiprocessing.get_context("spawn")  # fresh interpreters: no state inherited but the environment
+    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
+        reports = list(pool.map(_workers.WORKERS[sent], payloads, repeat(str(out)), timeout=120))
+
+    assert [report["request_id"] for report in reports] == ids  # all N came back, in order
+    for report in reports:
+        assert report["pid"] != os.getpid() and report["token_from_env"]
+        assert report["output_type"] == OUTPUT_TYPE  # typed from the model id in the worker
+        assert report["client_base_url"] == env.base_url and report["urls"]
+        paths = [Path(path) for path in report["paths"]]
+        assert [path.name for path in paths] == [f"{report['request_id']}_images_0.png"]
+        assert all(path.parent == out and path.read_bytes().startswith(b"\x89PNG") for path in paths)
+
+    calls = env.calls
+    assert submits(env) == N and len(env.jobs) == N  # the workers submitted nothing
+    polled = {call.path.split("/")[3] for call in calls if call.method == "GET" and call.path.endswith("/result")}
+    assert polled == set(ids)
+    assert all(call.had_auth for call in calls if call.path.startswith("/v1/"))
+    assert all(call.status == 200 for call in calls)  # no 401: every worker had the token
+    assert not any(call.had_auth for call in calls if call.path.startswith("/files/"))  # downloads without it
