@@ -161,8 +161,12 @@ def run(args: argparse.Namespace) -> int:
         if index < len(inputs) and not (args.retry_errors and journal.ended[index][1] == "error")
     )
     progress = BatchProgress(len(inputs), done_before, quiet=args.quiet)
-    if done_before and not args.quiet:
-        progress.note(f"resuming from {out / JOURNAL}: {done_before} of {len(inputs)} inputs already ended")
+    waiting = sum(1 for index in journal.submitted if index < len(inputs) and index not in journal.ended)
+    if (done_before or waiting) and not args.quiet:
+        progress.note(
+            f"resuming from {out / JOURNAL}: {done_before} of {len(inputs)} inputs already ended, "
+            f"{waiting} submitted job(s) to wait for (not submitted again)"
+        )
     batch = map(
         module,
         inputs,
