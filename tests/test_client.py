@@ -48,6 +48,7 @@ def test_run_end_to_end_typed_output_and_save(emu, client, tmp_path):
     paths = result.save(tmp_path)
     assert [p.name for p in paths] == [f"{result.request_id}_images_0.png", f"{result.request_id}_images_1.png"]
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in paths)
+    assert all(p.stat().st_mode & 0o777 == 0o644 for p in paths)  # ordinary files, not the temp file's 0600
     assert not list(tmp_path.glob(".*part"))
     downloads = [c for c in emu.calls if c.path.startswith("/files/")]
     assert len(downloads) == 2 and not any(c.had_auth for c in downloads)  # no download carries the token

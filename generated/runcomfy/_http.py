@@ -152,6 +152,7 @@ def download(url: str, target: os.PathLike[str] | str, *, timeout: float = 60.0)
             with os.fdopen(handle, "wb") as out:
                 for chunk in response.iter_content(chunk_size=1 << 16):
                     out.write(chunk)
+            os.chmod(temporary, 0o644)  # mkstemp makes 0600; a downloaded output is an ordinary file
             os.replace(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
