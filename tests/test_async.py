@@ -224,15 +224,17 @@ def test_submit_is_not_retried_when_the_request_may_have_arrived(emu):
     with pytest.raises(errors.SubmitUncertainError, match="may exist"):
         asyncio.run(edit.submit_async(prompt="p", image_urls=[IMAGE], client=client))
     assert submits(emu) == 1 and len(emu.jobs) == 1  # the job exists, and no second one was made
-    emu.inject("503", path_prefix="/v1/models/")
-    with pytest.raises(errors.ServerError):
+    emu.inject("502", path_prefix="/v1/models/")  # a gateway's 502 may come after the job was made
+    with pytest.raises(errors.SubmitUncertainError, match="HTTP 502"):
         asyncio.run(edit.submit_async(prompt="p", image_urls=[IMAGE], client=client))
-    assert submits(emu) == 2
+    emu.inject("503", path_prefix="/v1/models/")  # 503: not taken, so retried
+    assert asyncio.run(edit.submit_async(prompt="p", image_urls=[IMAGE], client=client)).request_id
+    assert submits(emu) == 4 and len(emu.jobs) == 2
     emu.inject("slow", path_prefix="/v1/models/", delay=1.0)  # a read timeout after sending: uncertain too
     with pytest.raises(errors.SubmitUncertainError):
         asyncio.run(edit.submit_async(prompt="p", image_urls=[IMAGE], client=make_client(emu, timeout=0.2)))
     time.sleep(1.0)  # the emulator logs the slow call once it answers
-    assert submits(emu) == 3 and len(emu.jobs) == 2  # the 503 made no job; the slow one did
+    assert submits(emu) == 5 and len(emu.jobs) == 3  # the 502 and 503 made no job; the retry and the slow one did
 
 
 def test_submit_is_retried_when_it_provably_never_arrived(emu):

@@ -20,7 +20,7 @@ import runcomfy
 from runcomfy import errors
 from runcomfy._core import RetryPolicy
 from runcomfy._polling import PollSchedule
-from runcomfy.batch import BatchItem, Journal
+from runcomfy.batch import BatchItem, Journal, fingerprint
 from runcomfy.models.google.nano_banana_2 import edit
 from runcomfy.testing import Emulator
 
@@ -221,3 +221,36 @@ def test_batch_command_exit_code_when_an_input_fails(emu, tmp_path):
     _, err = process.communicate(timeout=60)
     assert process.returncode == 4 and "input 3: ValidationError" not in err  # --quiet
     assert Path(tmp_path / "out" / "journal.jsonl").exists()
+
+
+def test_a_jobs_deadline_bounds_its_submit_too(emu):
+    emu.inject("429", times=10, path_prefix="/v1/models/", retry_after=2)  # every try refused, each for 2 s
+    started = time.monotonic()
+    (item,) = list(runcomfy.map(edit, inputs(1), client=client(emu), timeout=1.0))
+    assert time.monotonic() - started < 2.0
+    assert isinstance(item.error, errors.RateLimitError) and not emu.jobs  # no job started past its deadline
+
+
+def test_a_resubmitted_input_interrupted_again_is_resumed_not_submitted_a_third_time(emu, tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    emu.fail_next(1)
+    (failed,) = list(runcomfy.map(edit, inputs(1), client=client(emu), journal=journal))
+    assert isinstance(failed.error, errors.JobFailedError)
+    # a retry_errors run submitted the input again and was killed while waiting: the journal then ends
+    # with that submit, after the failure
+    retry = runcomfy.Client(emu.token, base_url=emu.base_url).submit(edit.Input.from_dict(inputs(1)[0]))
+    log = Journal(journal)
+    log.write({"index": 0, "input": fingerprint(inputs(1)[0]), "request_id": retry.request_id}, sync=True)
+    log.close()
+    for retry_errors in (True, False):  # either way: the running retry is waited for, not submitted again
+        (resumed,) = list(runcomfy.map(edit, inputs(1), client=client(emu), journal=journal, retry_errors=retry_errors))
+        assert resumed.ok and resumed.resumed and resumed.request_id == retry.request_id
+        assert jobs_per_prompt(emu) == {"job 0": 2}  # the failed job and its retry: never a third
+        journal.write_text(journal.read_text().rsplit("\n", 2)[0] + "\n")  # forget that outcome for the next round
+
+
+def test_a_journal_of_another_model_is_refused(emu, tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    list(runcomfy.map(edit, inputs(1), client=client(emu), journal=journal))
+    with pytest.raises(ValueError, match="records jobs of google/nano-banana-2/edit"):
+        list(runcomfy.map("google/nano-banana-2-lite/edit", inputs(1), client=client(emu), journal=journal))

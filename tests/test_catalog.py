@@ -102,13 +102,30 @@ def test_pull_writes_stable_checked_files(tmp_path, emulator):
     assert {p.relative_to(schemas).as_posix(): p.read_bytes() for p in schemas.rglob("*.json")} == written
 
 
-def test_pull_keeps_the_local_output_schema(tmp_path, emulator):
-    emulator.catalog = write_schemas(tmp_path / "v1", V1)
-    schemas = tmp_path / "schemas"
+def test_pull_keeps_the_local_output_schema_and_notes(tmp_path, emulator):
     output_schema = {"type": "object", "properties": {"images": {"type": "array", "items": {"type": "string"}}}}
-    write_schemas(schemas, {"acme/img/edit": {**V1["acme/img/edit"], "output_schema": output_schema}})
+    remote = {**V1["acme/img/edit"], "notes": "the catalog's notes", "output_schema": {"type": "object"}}
+    emulator.catalog = write_schemas(tmp_path / "v1", {"acme/img/edit": remote})
+    schemas = tmp_path / "schemas"
+    local = {**V1["acme/img/edit"], "output_schema": output_schema, "notes": "ours"}
+    write_schemas(schemas, {"acme/img/edit": local})
     assert codegen("pull", "--schemas", str(schemas), "--base-url", emulator.base_url, "--token", emulator.token) == 0
-    assert json.loads((schemas / "acme/img/edit.json").read_text())["output_schema"] == output_schema
+    pulled = json.loads((schemas / "acme/img/edit.json").read_text())
+    assert pulled["output_schema"] == output_schema and pulled["notes"] == "ours"
+
+
+def test_paging_stops_when_a_server_ignores_the_offset(emulator):
+    real = emulator._catalog
+
+    def first_page_always(request):
+        request.query = {**request.query, "offset": "0"}
+        return real(request)
+
+    method, pattern, _ = emulator._routes[0]
+    emulator._routes[0] = (method, pattern, first_page_always)
+    client = Client(emulator.token, base_url=emulator.base_url)
+    entries = list(catalog.list_models(client=client, page_size=10))
+    assert len(entries) == 10 and len({entry.model_id for entry in entries}) == 10
 
 
 HOSTILE_CATALOG = {

@@ -160,3 +160,21 @@ def test_nested_objects_are_compared_field_by_field(edit, expected):
         new["$defs"]["Lora"]["properties"]["scale"] = {"type": "number"}
     found = compare({"acme/m": NESTED}, {"acme/m": new})
     assert [(c.kind, c.field, c.breaking) for c in found] == [expected], found
+
+
+def test_arrays_of_plain_values_are_compared_by_their_items():
+    old = {"type": "object", "properties": {"tags": {"type": "array", "items": {"enum": ["a", "b"]}}}}
+    gone = json.loads(json.dumps(old))
+    gone["properties"]["tags"]["items"]["enum"] = ["a"]
+    assert [(c.kind, c.field, c.breaking) for c in compare({"m/x": old}, {"m/x": gone})] == [
+        ("enum-removed", "tags[]", True)
+    ]
+    typed = {"type": "object", "properties": {"n": {"type": "array", "items": {"type": "string"}}}}
+    retyped = {"type": "object", "properties": {"n": {"type": "array", "items": {"type": "integer"}}}}
+    assert [(c.kind, c.field, c.breaking) for c in compare({"m/x": typed}, {"m/x": retyped})] == [("type", "n[]", True)]
+
+
+def test_bounds_that_are_not_numbers_are_skipped_not_a_crash():
+    old = {"type": "object", "properties": {"n": {"type": "integer", "maximum": "5"}}}  # diff reads files unchecked
+    new = {"type": "object", "properties": {"n": {"type": "integer", "maximum": 3}}}
+    assert compare({"m/x": old}, {"m/x": new}) == []

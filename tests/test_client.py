@@ -177,10 +177,14 @@ def test_submit_is_not_retried_when_the_request_may_have_arrived(emu, client):
     with pytest.raises(errors.SubmitUncertainError, match="may exist"):
         edit.submit(prompt="p", image_urls=[IMAGE], client=client)
     assert submits(emu) == 1 and len(emu.jobs) == 1  # the job exists, and no second one was made
-    emu.inject("503", path_prefix="/v1/models/")
-    with pytest.raises(errors.ServerError):
-        edit.submit(prompt="p", image_urls=[IMAGE], client=client)
-    assert submits(emu) == 2
+    for status in ("500", "502"):  # a 5xx other than 503 may come after the job was made: uncertain too
+        emu.inject(status, path_prefix="/v1/models/")
+        with pytest.raises(errors.SubmitUncertainError, match=f"HTTP {status}"):
+            edit.submit(prompt="p", image_urls=[IMAGE], client=client)
+    assert submits(emu) == 3
+    emu.inject("503", path_prefix="/v1/models/")  # 503: the server says it did not take it: retried
+    assert edit.submit(prompt="p", image_urls=[IMAGE], client=client).request_id
+    assert submits(emu) == 5 and len(emu.jobs) == 2
 
 
 def test_submit_is_retried_when_it_provably_never_arrived(emu):

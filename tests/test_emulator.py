@@ -667,3 +667,13 @@ def test_chaos_submits_make_jobs_only_when_handled() -> None:
         assert len(submits) == 40 and len(emu.jobs) == len(handled) < 40
         assert {c.request_id for c in handled} == set(emu.jobs)
         assert {c.fault for c in submits} >= {"drop", "drop_before_read", "429"}
+
+
+def test_trickle_sends_the_headers_at_once_and_the_body_a_byte_at_a_time(emu):
+    emu.inject("trickle", path_prefix="/v1/models", method="GET", delay=0.01)
+    started = time.monotonic()
+    answer = call(emu, "GET", "/v1/models?limit=1")
+    took = time.monotonic() - started
+    assert answer.status == 200 and answer.json()["models"]
+    assert took >= 0.01 * (len(answer.body) - 1)  # one byte per delay
+    assert [c.fault for c in emu.calls] == ["trickle"]

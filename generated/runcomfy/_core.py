@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "https://model-api.runcomfy.net"
-CANCEL_GRACE = 0.8
+CANCEL_GRACE = 0.5
 """Seconds the cancel of a still-queued job may take once a wait's deadline has passed."""
 SUCCEEDED = frozenset({"succeeded", "completed"})
 FAILED = frozenset({"failed", "error"})
@@ -415,8 +415,9 @@ class Attempts:
             <sleep attempts.pause>
 
     GETs and cancels are retried on connection errors, timeouts, 429 and 5xx. A submit (a POST without
-    a ``request_id``) is retried only after a 429 or when the request provably never left; any other
-    failure after sending raises :class:`SubmitUncertainError`. ``deadline`` (a ``time.monotonic()``
+    a ``request_id``) is retried only when the server refused it (429, 503) or the request provably never
+    left; any other failure after sending (a broken connection, a timeout, another 5xx, a garbled 200)
+    raises :class:`SubmitUncertainError`. ``deadline`` (a ``time.monotonic()``
     value) bounds the attempts, their timeouts and the pauses between them; without one, the call and its
     retries get ``timeout`` seconds in all (so no call outlives its budget, even against a server that
     never answers).
@@ -479,8 +480,12 @@ class Attempts:
                 f"submit to {self.path} answered HTTP {status} with a body that is not a submit answer: "
                 "the job may exist, so it was not retried"
             )
-        retryable = isinstance(parsed, (RateLimitError, ServerError))
-        if not retryable or (self.submit and not isinstance(parsed, RateLimitError)):
+        refused = isinstance(parsed, RateLimitError) or status == 503  # the server says it did not take it
+        if self.submit and isinstance(parsed, ServerError) and not refused:
+            raise SubmitUncertainError(  # a gateway's 502/504, or a 500, may come after the job was made
+                f"submit to {self.path} answered HTTP {status}: the job may exist, so it was not retried"
+            )
+        if not isinstance(parsed, (RateLimitError, ServerError)) or (self.submit and not refused):
             raise parsed
         self._again(parsed)
         return None

@@ -119,8 +119,9 @@ class Transport:
             failure: requests.exceptions.RequestException | None = None
             try:
                 response = session.request(
-                    method, url, json=body, params=params, timeout=timeout, allow_redirects=False
+                    method, url, json=body, params=params, timeout=timeout, allow_redirects=False, stream=True
                 )
+                content = _read_body(response, attempts.deadline)
             except requests.exceptions.RequestException as exc:
                 failure = exc
             if failure is not None:  # outside the except block: the error raised keeps no context holding
@@ -129,10 +130,38 @@ class Transport:
                 finally:
                     failure = None
             else:
-                answer = attempts.answered(response.status_code, response.headers, response.content)
+                answer = attempts.answered(response.status_code, response.headers, content)
                 if answer is not None:
                     return answer, attempts.retry_after
             self.sleep(attempts.pause)
+
+
+def _read_body(response: requests.Response, deadline: float) -> bytes:
+    """The whole body of a streamed answer, read as it comes and given up at ``deadline``: a read timeout
+    bounds each read, not an answer that keeps arriving a byte at a time. The connection then goes back
+    to the pool (keep-alive) as ``response.content`` would leave it."""
+    import requests
+    import urllib3.exceptions
+
+    raw = response.raw
+    read1 = getattr(raw, "read1", None)  # urllib3 2: at most one read from the socket
+    if read1 is None:
+        return response.content
+    chunks = []
+    try:
+        while True:
+            if time.monotonic() >= deadline:
+                response.close()
+                raise requests.exceptions.ReadTimeout("the answer was still arriving when the call's time ran out")
+            chunk = read1(1 << 16, decode_content=True)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        response.close()
+        raise requests.exceptions.ConnectionError(f"{type(exc).__name__}: {exc}") from None
+    raw.release_conn()
+    return b"".join(chunks)
 
 
 def download(url: str, target: os.PathLike[str] | str, *, timeout: float = 60.0) -> None:

@@ -155,11 +155,14 @@ class AsyncTransport:
             connect, read = attempts.start()
             failure: Exception | None = None
             try:
-                response = await http.request(
-                    method, url, json=body, params=params, timeout=httpx.Timeout(read, connect=connect)
+                response = await asyncio.wait_for(  # a read timeout bounds each read, this the whole answer
+                    http.request(method, url, json=body, params=params, timeout=httpx.Timeout(read, connect=connect)),
+                    max(0.05, attempts.deadline - time.monotonic()),
                 )
             except httpx.RequestError as exc:
                 failure = exc
+            except asyncio.TimeoutError:
+                failure = httpx.ReadTimeout("the answer was still arriving when the call's time ran out")
             if failure is not None:  # outside the except block: the error raised keeps no context holding
                 try:  # the request, whose headers carry the token
                     attempts.failed(failure, never_sent=_never_sent(failure))

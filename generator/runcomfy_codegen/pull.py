@@ -64,9 +64,11 @@ def canonical(schema: Any) -> Any:
     return result
 
 
-def schema_file(entry: Mapping[str, Any], existing: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The project's schema file for a catalog entry (or a schema file), keeping the local output schema
-    and notes."""
+def schema_file(
+    entry: Mapping[str, Any], existing: Mapping[str, Any] | None = None, *, from_catalog: bool = True
+) -> dict[str, Any]:
+    """The project's schema file for a catalog entry (or, ``from_catalog=False``, a file given to ``add``).
+    A catalog entry never replaces the local output schema and notes; a file given by hand does."""
     data: dict[str, Any] = {"model_id": entry["model_id"]}
     if isinstance(entry.get("display_name"), str):
         data["display_name"] = entry["display_name"]
@@ -75,7 +77,8 @@ def schema_file(entry: Mapping[str, Any], existing: Mapping[str, Any] | None = N
         data["output_type"] = output_type
     data["source"] = entry.get("source") if isinstance(entry.get("source"), str) else SOURCE
     for key in KEEP_LOCAL:
-        if key in entry:
+        local = existing is not None and key in existing
+        if key in entry and not (from_catalog and local):
             data[key] = entry[key]
         elif existing is not None and key in existing:
             data[key] = existing[key]
@@ -140,7 +143,14 @@ def _read(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def store(schemas_dir: Path, entries: Iterable[Mapping[str, Any]], result: PullResult, where: str) -> None:
+def store(
+    schemas_dir: Path,
+    entries: Iterable[Mapping[str, Any]],
+    result: PullResult,
+    where: str,
+    *,
+    from_catalog: bool = True,
+) -> None:
     """Check each entry and write the ones that changed into ``schemas_dir``."""
     for entry in entries:
         model_id = entry.get("model_id")
@@ -149,7 +159,7 @@ def store(schemas_dir: Path, entries: Iterable[Mapping[str, Any]], result: PullR
             path = target_path(schemas_dir, model_id, label)
             if not isinstance(entry.get("input_schema"), dict):
                 raise SchemaError(label, "/input_schema", "the entry has no input_schema object")
-            content = encode(schema_file(entry, _read(path)))
+            content = encode(schema_file(entry, _read(path), from_catalog=from_catalog))
             check(schemas_dir, path, content)
         except SchemaError as exc:
             result.rejected.append(exc)
@@ -220,7 +230,7 @@ def add(schemas_dir: Path, source: str, client: Client | None = None) -> PullRes
         if not isinstance(data, dict) or "model_id" not in data or "input_schema" not in data:
             result.rejected.append(SchemaError(str(path), "/", "expected a JSON object with model_id and input_schema"))
             return result
-        store(schemas_dir, [data], result, str(path))
+        store(schemas_dir, [data], result, str(path), from_catalog=False)
         return result
     from runcomfy.catalog import get_model
 

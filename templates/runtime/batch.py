@@ -104,7 +104,8 @@ class Journal:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.submitted: dict[int, tuple[str, str]] = {}  # index → (input digest, request id)
-        self.ended: dict[int, tuple[str, str]] = {}  # index → (input digest, status)
+        self.ended: dict[int, tuple[str, str]] = {}  # index → (input digest, status) of its latest job
+        self.models: set[str] = set()  # the model ids of the jobs recorded
         lines = self.path.read_text(encoding="utf-8").splitlines() if self.path.exists() else []
         for number, line in enumerate(lines, 1):
             if not line.strip():
@@ -116,13 +117,29 @@ class Journal:
                 if number == len(lines):
                     continue  # a last line cut short by an interruption
                 raise ValueError(f"{self.path}:{number}: not a journal record") from None
-            if "status" in record:
-                self.ended[index] = (digest, str(record["status"]))
-            elif isinstance(record.get("request_id"), str):
-                self.submitted[index] = (digest, record["request_id"])
+            self._apply(record, index, digest)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = self.path.open("a", encoding="utf-8")
         self._lock = threading.Lock()
+
+    def _apply(self, record: Mapping[str, Any], index: int, digest: str) -> None:
+        """Take one record in, in file order: a submit after an outcome (``retry_errors``) starts the
+        input over, so its earlier outcome no longer counts."""
+        if "status" in record:
+            self.ended[index] = (digest, str(record["status"]))
+        elif isinstance(record.get("request_id"), str):
+            self.submitted[index] = (digest, record["request_id"])
+            self.ended.pop(index, None)
+            if isinstance(record.get("model_id"), str):
+                self.models.add(record["model_id"])
+
+    def check_model(self, model_id: str) -> None:
+        """Refuse to resume another model's batch (its jobs would be read with the wrong ``Output``)."""
+        others = self.models - {model_id}
+        if others:
+            raise ValueError(
+                f"{self.path} records jobs of {', '.join(sorted(others))}, not {model_id}: use another journal"
+            )
 
     def check(self, index: int, digest: str) -> None:
         """Refuse to resume with other inputs than the journal's (a changed or reordered input file)."""
@@ -136,10 +153,7 @@ class Journal:
     def write(self, record: Mapping[str, Any], *, sync: bool = False) -> None:
         line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
         with self._lock:
-            if "status" in record:
-                self.ended[record["index"]] = (record["input"], record["status"])
-            elif "request_id" in record:
-                self.submitted[record["index"]] = (record["input"], record["request_id"])
+            self._apply(record, int(record["index"]), str(record["input"]))
             self._file.write(line)
             self._file.flush()
             if sync:
@@ -182,8 +196,13 @@ def _async_client(client: Client | AsyncClient | None) -> tuple[AsyncClient, boo
     return twin, True
 
 
-async def _pause(attempt: int) -> None:
-    await asyncio.sleep(random.uniform(0.5, 1.0) * min(8.0, 0.5 * 2**attempt))
+async def _pause(attempt: int, deadline: float) -> bool:
+    """Back off before another try; ``False`` (no pause) when the pause would reach ``deadline``."""
+    pause = random.uniform(0.5, 1.0) * min(8.0, 0.5 * 2**attempt)
+    if time.monotonic() + pause >= deadline:
+        return False
+    await asyncio.sleep(pause)
+    return True
 
 
 async def amap(
@@ -210,6 +229,8 @@ async def amap(
     module = _module(model)
     api, owned = _async_client(client)
     log = journal if isinstance(journal, Journal) or journal is None else Journal(journal)
+    if log is not None:
+        log.check_model(module.MODEL_ID)
     limit = api.wait_timeout if timeout is None else timeout
 
     async def one(index: int, raw: Any) -> BatchItem[Any]:
@@ -223,7 +244,7 @@ async def amap(
                 item.resumed = True
             started = time.monotonic()
             if handle is None:
-                handle = await submit_recorded(index, digest, data)
+                handle = await submit_recorded(index, digest, data, started + limit)
             item.request_id = handle.request_id
             item.result = await wait(handle, started)
             if save_to is not None:
@@ -240,12 +261,12 @@ async def amap(
                 log.write({**ended, "status": "error", "error": type(item.error).__name__, "message": text})
         return item
 
-    async def submit_recorded(index: int, digest: str, data: Any) -> AsyncRequestHandle[Any]:
+    async def submit_recorded(index: int, digest: str, data: Any, deadline: float) -> AsyncRequestHandle[Any]:
         """Submit, and journal the request id. Stopping the batch does not cut this short: a submit under
         way finishes and is recorded (else the job would exist unknown, and a resume would submit it again)."""
 
         async def go() -> AsyncRequestHandle[Any]:
-            handle = await submit(data)
+            handle = await submit(data, deadline)
             if log is not None:
                 record = {"index": index, "input": digest, "request_id": handle.request_id}
                 log.write({**record, "model_id": module.MODEL_ID}, sync=True)
@@ -259,16 +280,15 @@ async def amap(
                 await task
             raise
 
-    async def submit(data: Any) -> AsyncRequestHandle[Any]:
+    async def submit(data: Any, deadline: float) -> AsyncRequestHandle[Any]:
         for attempt in range(RETRIES + 1):
             try:
-                return await api.submit(data)
+                return await api._submit(data, deadline)  # the job's deadline bounds its submit too
             except SubmitUncertainError:  # it may have reached the server: never again (a second job)
                 raise
             except (RateLimitError, APIConnectionError):  # refused, or never reached the server: safe
-                if attempt == RETRIES:
+                if attempt == RETRIES or not await _pause(attempt, deadline):
                     raise
-            await _pause(attempt)
         raise AssertionError("unreachable")
 
     async def wait(handle: AsyncRequestHandle[Any], started: float) -> Result[Any]:
@@ -276,9 +296,8 @@ async def amap(
             try:
                 return await api.wait(handle, timeout=limit, started=started)
             except _TRANSIENT:  # the network failed, not the job: it exists, so wait for it again
-                if attempt == RETRIES or time.monotonic() >= started + limit:
+                if attempt == RETRIES or not await _pause(attempt, started + limit):
                     raise
-            await _pause(attempt)
         raise AssertionError("unreachable")
 
     def as_input(raw: Any) -> Any:

@@ -87,6 +87,7 @@ def list_models(
     """Every catalog entry matching ``search`` / ``category``, fetched a page at a time."""
     transport = _client(client)._transport
     offset = 0
+    seen: set[str] = set()
     while True:
         params: dict[str, Any] = {"limit": page_size, "offset": offset}
         if search:
@@ -99,8 +100,12 @@ def list_models(
         page = body.get("models")
         if not isinstance(page, list):
             raise ServerError("the catalog answer has no models list", body=body)
-        for item in page:
-            yield CatalogEntry.from_json(item)
+        entries = [CatalogEntry.from_json(item) for item in page]
+        new = [entry for entry in entries if entry.model_id not in seen]
+        yield from new
+        if entries and not new:  # a server that ignores offset would page forever: stop at the repeat
+            return
+        seen.update(entry.model_id for entry in new)
         offset += len(page)
         total = body.get("total")
         if not page or (isinstance(total, int) and offset >= total) or (total is None and len(page) < page_size):

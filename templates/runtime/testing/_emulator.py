@@ -50,6 +50,7 @@ FAULTS = frozenset(
         "error_200",
         "malformed",
         "hang",
+        "trickle",
         "stuck",
         "fail",
     }
@@ -160,7 +161,7 @@ class Fault:
     @property
     def answers(self) -> bool:
         """Whether this fault answers in place of the API (the request itself is then not handled)."""
-        return self.kind not in ("drop", "drop_before_read", "slow", "hang", "stuck", "fail")
+        return self.kind not in ("drop", "drop_before_read", "slow", "trickle", "hang", "stuck", "fail")
 
     def response(self) -> _Response:
         if self.kind == "malformed":
@@ -418,6 +419,8 @@ class Emulator:
         - "drop": the request is handled (a submit creates its job) but the connection is closed without an
           answer. "drop_before_read": the connection is closed before the body is read; nothing is handled.
         - "slow": sleep ``delay`` real seconds, then answer normally.
+        - "trickle": the request is handled, the status line and headers are sent at once, then the body a
+          byte every ``delay`` seconds (a server whose answer never stops arriving, never quite timing out).
         - "hang": the request is read, not handled, and never answered: the connection stays open until
           the client goes away or the emulator stops (a server that accepts and never answers).
         - "stuck" and "fail" match submits only (``POST /v1/models/...``): the submit is handled and
@@ -804,7 +807,24 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(response.body)
+        if kind == "trickle" and fault is not None:
+            self.wfile.flush()
+            self._trickle(response.body, fault.delay)
+        else:
+            self.wfile.write(response.body)
+
+    def _trickle(self, body: bytes, delay: float) -> None:
+        """Send ``body`` a byte every ``delay`` seconds (until the client goes away or the emulator stops)."""
+        for byte in body:
+            if self.server.stopping.wait(delay):
+                self.close_connection = True
+                return
+            try:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+            except OSError:
+                self.close_connection = True
+                return
 
     def _hang(self) -> None:
         """Answer nothing until the client closes the connection or the emulator stops."""
