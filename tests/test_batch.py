@@ -83,6 +83,10 @@ def test_failed_jobs_and_saving_files(emu, tmp_path):
     assert all(item.request_id for item in failed)
     saved = [path for item in items for path in item.files]
     assert len(saved) == 4 and all(path.exists() and path.parent == tmp_path for path in saved)
+    assert all(path.read_bytes().startswith(b"\x89PNG") and path.stat().st_mode & 0o777 == 0o644 for path in saved)
+    downloads = [call for call in emu.calls if call.path.startswith("/files/")]
+    assert len(downloads) == 4 and not any(call.had_auth for call in downloads)  # never with the token
+    assert not list(tmp_path.glob(".*.part"))
 
 
 def test_a_refused_submit_is_tried_again_by_the_batch(emu):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -164,6 +165,9 @@ def _read_body(response: requests.Response, deadline: float) -> bytes:
     return b"".join(chunks)
 
 
+_downloads = threading.local()
+
+
 def download(url: str, target: os.PathLike[str] | str, *, timeout: float = 60.0) -> None:
     """Stream ``url`` to ``target`` atomically (temp file, then rename), with no credentials at all."""
     import tempfile
@@ -173,7 +177,10 @@ def download(url: str, target: os.PathLike[str] | str, *, timeout: float = 60.0)
 
     path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with requests.get(url, stream=True, timeout=(10.0, timeout)) as response:  # a plain GET: no token
+    session = getattr(_downloads, "session", None)
+    if session is None:  # one pooled session per thread, made here: it never holds the API token
+        session = _downloads.session = requests.Session()
+    with session.get(url, stream=True, timeout=(10.0, timeout)) as response:  # a plain GET: no token
         if response.status_code >= 400:
             raise api_error(response.status_code, response.text[:500], request_id=None)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")

@@ -196,6 +196,13 @@ def _async_client(client: Client | AsyncClient | None) -> tuple[AsyncClient, boo
     return twin, True
 
 
+def _downloads_client() -> Any:
+    import httpx
+
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    return httpx.AsyncClient(follow_redirects=True, limits=limits, timeout=httpx.Timeout(60.0, connect=10.0))
+
+
 async def _pause(attempt: int, deadline: float) -> bool:
     """Back off before another try; ``False`` (no pause) when the pause would reach ``deadline``."""
     pause = random.uniform(0.5, 1.0) * min(8.0, 0.5 * 2**attempt)
@@ -248,7 +255,7 @@ async def amap(
             item.request_id = handle.request_id
             item.result = await wait(handle, started)
             if save_to is not None:
-                item.files = await asyncio.to_thread(item.result.save, save_to)
+                item.files = await save(item.result, save_to)
         except Exception as exc:  # every input ends as an item: nothing is dropped
             item.error = exc
             item.result = None
@@ -260,6 +267,20 @@ async def amap(
                 text = str(item.error)[:500]
                 log.write({**ended, "status": "error", "error": type(item.error).__name__, "message": text})
         return item
+
+    downloads: Any = None  # a token-free httpx client for the outputs, made on the first save
+
+    async def save(result: Result[Any], directory: str | os.PathLike[str]) -> list[Path]:
+        """``result.save(directory)`` on the event loop: streamed, atomic, never with the token."""
+        nonlocal downloads
+        from .async_client import download
+
+        if downloads is None:
+            downloads = _downloads_client()
+        targets = result.targets(directory)
+        for url, path in targets:
+            await download(downloads, url, path)
+        return [path for _, path in targets]
 
     async def submit_recorded(index: int, digest: str, data: Any, deadline: float) -> AsyncRequestHandle[Any]:
         """Submit, and journal the request id. Stopping the batch does not cut this short: a submit under
@@ -343,6 +364,8 @@ async def amap(
             log.close()
         if owned:
             await api.aclose()
+        if downloads is not None:
+            await downloads.aclose()
 
 
 def map(

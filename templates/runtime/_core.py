@@ -159,13 +159,18 @@ class Result(Generic[O]):
         the paths. Downloads are streamed, written atomically, and never carry the API token."""
         from ._http import download
 
-        paths = []
+        targets = self.targets(directory)
+        for url, path in targets:
+            download(url, path)
+        return [path for _, path in targets]
+
+    def targets(self, directory: str | os.PathLike[str] = ".") -> list[tuple[str, Path]]:
+        """``(url, path)`` for every output file: where :meth:`save` puts it."""
+        found = []
         for key, index, url in self.files():
             suffix = Path(url.split("?", 1)[0]).suffix[:8] or ".bin"
-            path = Path(directory) / f"{self.request_id}_{key}_{index}{suffix}"
-            download(url, path)
-            paths.append(path)
-        return paths
+            found.append((url, Path(directory) / f"{self.request_id}_{key}_{index}{suffix}"))
+        return found
 
 
 def make_result(request_id: str, model_id: str | None, output_type: Any, body: Mapping[str, Any]) -> Result[Any]:

@@ -18,14 +18,27 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from . import _core
-from ._core import CANCEL_GRACE, Attempts, HandleBase, JobStatus, Result, RetryPolicy, Waiter, logger, never_sent
+from ._core import (
+    CANCEL_GRACE,
+    Attempts,
+    HandleBase,
+    JobStatus,
+    Result,
+    RetryPolicy,
+    Waiter,
+    api_error,
+    logger,
+    never_sent,
+)
 from ._http import configure_logging
 from ._polling import DurationMemory, PollSchedule
 from ._types import ModelInput
@@ -375,3 +388,26 @@ class AsyncClient:
         except RunComfyError as exc:  # the deadline error matters more
             logger.info("cancel of %s after the deadline failed: %s", request_id, exc)
             return False
+
+
+async def download(http: httpx.AsyncClient, url: str, target: os.PathLike[str] | str) -> None:
+    """Stream ``url`` to ``target`` atomically (temp file, then rename) through ``http``, a client that
+    holds no credentials (the outputs' URLs must not see the API token)."""
+    import tempfile
+
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    async with http.stream("GET", url) as response:
+        if response.status_code >= 400:
+            body = (await response.aread())[:500].decode("utf-8", "replace")
+            raise api_error(response.status_code, body, request_id=None)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                async for chunk in response.aiter_bytes(1 << 16):
+                    out.write(chunk)
+            os.chmod(temporary, 0o644)  # mkstemp makes 0600; a downloaded output is an ordinary file
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
