@@ -10,12 +10,12 @@ from __future__ import annotations
 import ast
 import datetime
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from .changes import Change
+from .writer import write_file
 
 CHANGES = "CHANGES.md"
 TITLE = "# API changes\n"
@@ -141,14 +141,5 @@ def record(out_dir: Path, changes: list[Change], date: str | None = None) -> Pat
     body = existing.split("\n## ", 1)
     older = "## " + body[1] if len(body) == 2 else ""
     text = f"{TITLE}\n{INTRO}\n{section(changes, date or today())}" + (f"\n{older}" if older else "")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_file(path, text.encode("utf-8"))
     return path

@@ -61,8 +61,11 @@ def _reject_constant(name: str) -> Any:
 
 def load_schema_file(directory: Path, path: Path) -> SchemaFile:
     """Read and check one schema file's envelope (the schemas inside are checked by the parser)."""
-    relative = path.relative_to(directory).as_posix()
-    raw = path.read_bytes()
+    return read_schema_file(path.relative_to(directory).as_posix(), path.read_bytes())
+
+
+def read_schema_file(relative: str, raw: bytes) -> SchemaFile:
+    """Check the bytes of the schema file at ``relative`` (below the schemas directory, '/'-separated)."""
     try:
         data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except RecursionError:

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import SchemaError
-from .loader import SchemaFile, find_schema_files, load_schema_file
+from .loader import find_schema_files, read_schema_file
 from .naming import ModelIdError, check_model_id
+from .writer import remove_empty_dirs, write_file
 
 if TYPE_CHECKING:
     from runcomfy.catalog import CatalogEntry
@@ -113,26 +112,7 @@ def check(schemas_dir: Path, path: Path, content: bytes) -> None:
     """Load and parse ``content`` as the file at ``path`` would be by ``generate``; raise its SchemaError."""
     from .pipeline import build_spec
 
-    with tempfile.TemporaryDirectory(prefix="runcomfy-pull-") as tmp:
-        relative = path.relative_to(schemas_dir)
-        staged = Path(tmp) / relative
-        staged.parent.mkdir(parents=True)
-        staged.write_bytes(content)
-        file: SchemaFile = load_schema_file(Path(tmp), staged)
-        build_spec(file)
-
-
-def write_atomic(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    build_spec(read_schema_file(path.relative_to(schemas_dir).as_posix(), content))
 
 
 def _read(path: Path) -> dict[str, Any] | None:
@@ -167,7 +147,7 @@ def store(
         if path.is_file() and path.read_bytes() == content:
             result.unchanged.append(str(model_id))
         else:
-            write_atomic(path, content)
+            write_file(path, content)
             result.written.append(str(model_id))
 
 
@@ -210,8 +190,6 @@ def pull(
             else:
                 result.not_in_catalog.append(model_id)
         if prune:
-            from .writer import remove_empty_dirs
-
             remove_empty_dirs(schemas_dir, {(schemas_dir / f"{m}.json").parent for m in result.removed})
     return result
 

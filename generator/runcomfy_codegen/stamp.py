@@ -131,12 +131,8 @@ def up_to_date(schemas_dir: Path, out_dir: Path) -> bool:
     stamp = load(out_dir)
     if stamp is None or stamp.inputs != input_digest(schemas_dir):
         return False
-    package = out_dir / "runcomfy"
-    present = {
-        p.relative_to(out_dir).as_posix()
-        for p in package.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo")
-    }
-    if present != set(stamp.outputs) | {STAMP}:
+    from .writer import existing_files  # light: no parser, jinja2 or ruff
+
+    if existing_files(out_dir) != set(stamp.outputs) | {STAMP}:
         return False
     return all(file_matches(out_dir, stamp, path) for path in stamp.outputs)

@@ -53,20 +53,24 @@ def plan_changes(out_dir: Path, files: dict[str, bytes]) -> Plan:
 def apply_plan(out_dir: Path, files: dict[str, bytes], plan: Plan) -> None:
     """Write added and changed files (temp file + rename), then delete the stale ones."""
     for path in [*plan.added, *plan.changed]:
-        target = out_dir / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(files[path])
-            os.chmod(tmp, 0o644)  # mkstemp makes 0600; generated files are ordinary readable files
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_file(out_dir / path, files[path])
     for path in plan.removed:
         (out_dir / path).unlink()
     remove_empty_dirs(out_dir, {(out_dir / path).parent for path in plan.removed})
+
+
+def write_file(target: Path, data: bytes) -> None:
+    """Write ``target`` atomically (a temporary file beside it, then a rename), as an ordinary 0644 file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def remove_empty_dirs(out_dir: Path, directories: set[Path]) -> None:
