@@ -10,14 +10,15 @@ raises :class:`~runcomfy.errors.SubmitUncertainError`, since the job may exist.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ._core import Attempts, RetryPolicy, api_error, error_code_of, logger, never_sent
+from ._core import Attempts, RetryPolicy, api_error, error_code_of, logger, never_sent, request_headers
 
 if TYPE_CHECKING:
     import requests
@@ -78,8 +79,7 @@ class Transport:
             import requests
 
             session = requests.Session()
-            session.headers["Authorization"] = f"Bearer {self._token}"
-            session.headers["User-Agent"] = "runcomfy-python"
+            session.headers.update(request_headers(self._token))
             self._session = session
         return self._session
 
@@ -168,28 +168,36 @@ def _read_body(response: requests.Response, deadline: float) -> bytes:
 _downloads = threading.local()
 
 
-def download(url: str, target: os.PathLike[str] | str, *, timeout: float = 60.0) -> None:
-    """Stream ``url`` to ``target`` atomically (temp file, then rename), with no credentials at all."""
+@contextlib.contextmanager
+def atomic_file(target: os.PathLike[str] | str) -> Iterator[BinaryIO]:
+    """A binary file that becomes ``target`` (mode 0644) only once the block ends without an error: it is
+    written beside it and renamed, so a download that fails leaves nothing half-written."""
     import tempfile
     from pathlib import Path
 
-    import requests
-
     path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            yield out
+        os.chmod(temporary, 0o644)  # mkstemp makes 0600; a downloaded output is an ordinary file
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def download(url: str, target: os.PathLike[str] | str, *, timeout: float = 60.0) -> None:
+    """Stream ``url`` to ``target`` atomically (temp file, then rename), with no credentials at all."""
+    import requests
+
     session = getattr(_downloads, "session", None)
     if session is None:  # one pooled session per thread, made here: it never holds the API token
         session = _downloads.session = requests.Session()
     with session.get(url, stream=True, timeout=(10.0, timeout)) as response:  # a plain GET: no token
         if response.status_code >= 400:
             raise api_error(response.status_code, response.text[:500], request_id=None)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                for chunk in response.iter_content(chunk_size=1 << 16):
-                    out.write(chunk)
-            os.chmod(temporary, 0o644)  # mkstemp makes 0600; a downloaded output is an ordinary file
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with atomic_file(target) as out:
+            for chunk in response.iter_content(chunk_size=1 << 16):
+                out.write(chunk)

@@ -257,16 +257,15 @@ class Client:
                 body, retry_after = self._transport.call(
                     "GET", waiter.path, request_id=waiter.request_id, deadline=waiter.deadline
                 )
-            except RunComfyError as error:  # past the deadline, the deadline is the error
-                waiter.poll_failed(error)
-                cancelled = waiter.should_cancel and self._cancel_after_deadline(waiter.request_id)
-                raise waiter.timeout(cancelled=cancelled) from None
-            update = waiter.observe(body, retry_after)
-            if update is not None and on_update is not None:
-                on_update(update)
-            result = waiter.finish()
-            if result is not None:
-                return result
+            except RunComfyError as error:
+                waiter.poll_failed(error)  # raised again unless the deadline has passed: then that is the error
+            else:
+                update = waiter.observe(body, retry_after)
+                if update is not None and on_update is not None:
+                    on_update(update)
+                result = waiter.finish()
+                if result is not None:
+                    return result
             if waiter.expired():
                 raise waiter.timeout(cancelled=waiter.should_cancel and self._cancel_after_deadline(waiter.request_id))
 

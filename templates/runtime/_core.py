@@ -89,6 +89,11 @@ def cancel_path(request_id: str) -> str:
     return f"/v1/requests/{request_id}/cancel"
 
 
+def request_headers(token: str) -> dict[str, str]:
+    """The headers of every API call (and of no download: outputs never see the token)."""
+    return {"Authorization": f"Bearer {token}", "User-Agent": "runcomfy-python"}
+
+
 def submitted_id(body: Mapping[str, Any]) -> str:
     """The ``request_id`` of a submit answer (a :class:`ServerError` when it has none)."""
     request_id = body.get("request_id")
@@ -233,10 +238,6 @@ class HandleBase(Generic[O]):
         self.model_id = model_id
         self.base_url: str = (base_url or (client.base_url if client is not None else DEFAULT_BASE_URL)).rstrip("/")
         self._output = output
-
-    @classmethod
-    def _client_for(cls, base_url: str) -> Any:
-        raise NotImplementedError
 
     @property
     def output_type(self) -> type[O] | None:

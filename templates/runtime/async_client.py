@@ -22,7 +22,6 @@ import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
@@ -39,7 +38,7 @@ from ._core import (
     logger,
     never_sent,
 )
-from ._http import configure_logging
+from ._http import atomic_file, configure_logging
 from ._polling import DurationMemory, PollSchedule
 from ._types import ModelInput
 from .client import DEFAULT_WAIT_TIMEOUT, _output_of, _settings
@@ -119,7 +118,7 @@ class AsyncTransport:
         turn from :data:`POOL_SHARDS` small pools."""
         loop = asyncio.get_running_loop()
         if not self._pools or self._loop is not loop:
-            headers = {"Authorization": f"Bearer {self._token}", "User-Agent": "runcomfy-python"}
+            headers = _core.request_headers(self._token)
             lib = _httpx()
             size = POOL_SIZE // POOL_SHARDS
             limits = lib.Limits(max_connections=size, max_keepalive_connections=size)
@@ -214,10 +213,7 @@ class AsyncRequestHandle(HandleBase[O]):
     def client(self) -> AsyncClient:
         """The client this handle calls through (for a restored handle: the default async client of its base URL)."""
         if self._client is None:
-            default = default_async_client()
-            self._client = (
-                default if default.base_url == self.base_url.rstrip("/") else AsyncClient(base_url=self.base_url)
-            )
+            self._client = _client_for(self.base_url)
         client: AsyncClient = self._client
         return client
 
@@ -250,6 +246,12 @@ def default_async_client() -> AsyncClient:
         if _default is None:
             _default = AsyncClient()
         return _default
+
+
+def _client_for(base_url: str) -> AsyncClient:
+    """The default async client when it serves ``base_url``, else one of that base URL (token from the environment)."""
+    client = default_async_client()
+    return client if client.base_url == base_url.rstrip("/") else AsyncClient(base_url=base_url)
 
 
 class AsyncClient:
@@ -362,18 +364,17 @@ class AsyncClient:
                 body, retry_after = await self._transport.call(
                     "GET", waiter.path, request_id=waiter.request_id, deadline=waiter.deadline
                 )
-            except RunComfyError as error:  # past the deadline, the deadline is the error
-                waiter.poll_failed(error)
-                cancelled = waiter.should_cancel and await self._cancel_after_deadline(waiter.request_id)
-                raise waiter.timeout(cancelled=cancelled) from None
-            update = waiter.observe(body, retry_after)
-            if update is not None and on_update is not None:
-                called = on_update(update)
-                if inspect.isawaitable(called):
-                    await called
-            result = waiter.finish()
-            if result is not None:
-                return result
+            except RunComfyError as error:
+                waiter.poll_failed(error)  # raised again unless the deadline has passed: then that is the error
+            else:
+                update = waiter.observe(body, retry_after)
+                if update is not None and on_update is not None:
+                    called = on_update(update)
+                    if inspect.isawaitable(called):
+                        await called
+                result = waiter.finish()
+                if result is not None:
+                    return result
             if waiter.expired():
                 cancelled = waiter.should_cancel and await self._cancel_after_deadline(waiter.request_id)
                 raise waiter.timeout(cancelled=cancelled)
@@ -393,21 +394,10 @@ class AsyncClient:
 async def download(http: httpx.AsyncClient, url: str, target: os.PathLike[str] | str) -> None:
     """Stream ``url`` to ``target`` atomically (temp file, then rename) through ``http``, a client that
     holds no credentials (the outputs' URLs must not see the API token)."""
-    import tempfile
-
-    path = Path(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
     async with http.stream("GET", url) as response:
         if response.status_code >= 400:
             body = (await response.aread())[:500].decode("utf-8", "replace")
             raise api_error(response.status_code, body, request_id=None)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                async for chunk in response.aiter_bytes(1 << 16):
-                    out.write(chunk)
-            os.chmod(temporary, 0o644)  # mkstemp makes 0600; a downloaded output is an ordinary file
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with atomic_file(target) as out:
+            async for chunk in response.aiter_bytes(1 << 16):
+                out.write(chunk)
