@@ -34,14 +34,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import os
 import queue
-import random
 import threading
 import time
-from collections.abc import AsyncGenerator, Generator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 __all__ = ["BatchItem", "Journal", "amap", "map"]
 
 O = TypeVar("O")  # noqa: E741 - the Output type of a model
+T = TypeVar("T")
 
 RETRIES = 3
 """Extra submits after a 429 or a connection that never opened, and extra waits after a network
@@ -203,13 +204,28 @@ def _downloads_client() -> Any:
     return httpx.AsyncClient(follow_redirects=True, limits=limits, timeout=httpx.Timeout(60.0, connect=10.0))
 
 
-async def _pause(attempt: int, deadline: float) -> bool:
-    """Back off before another try; ``False`` (no pause) when the pause would reach ``deadline``."""
-    pause = random.uniform(0.5, 1.0) * min(8.0, 0.5 * 2**attempt)
-    if time.monotonic() + pause >= deadline:
-        return False
-    await asyncio.sleep(pause)
-    return True
+def _safe_to_submit_again(error: Exception) -> bool:
+    """A submit refused (429, 503) or that never reached the server; never one that may have arrived."""
+    return isinstance(error, (RateLimitError, APIConnectionError)) and not isinstance(error, SubmitUncertainError)
+
+
+async def _again_while(
+    call: Callable[[], Awaitable[T]], safe: Callable[[Exception], bool], api: AsyncClient, deadline: float
+) -> T:
+    """``await call()``, tried again up to :data:`RETRIES` more times while it fails with an error ``safe``
+    says may be retried, backing off as the client's retry policy does, never past ``deadline``."""
+    attempt = 0
+    while True:
+        try:
+            return await call()
+        except Exception as error:
+            if not safe(error) or attempt == RETRIES:
+                raise
+            pause = api._transport.retry.delay(attempt, None)
+            if time.monotonic() + pause >= deadline:
+                raise
+        await asyncio.sleep(pause)
+        attempt += 1
 
 
 async def amap(
@@ -302,24 +318,13 @@ async def amap(
             raise
 
     async def submit(data: Any, deadline: float) -> AsyncRequestHandle[Any]:
-        for attempt in range(RETRIES + 1):
-            try:
-                return await api._submit(data, deadline)  # the job's deadline bounds its submit too
-            except SubmitUncertainError:  # it may have reached the server: never again (a second job)
-                raise
-            except (RateLimitError, APIConnectionError):  # refused, or never reached the server: safe
-                if attempt == RETRIES or not await _pause(attempt, deadline):
-                    raise
-        raise AssertionError("unreachable")
+        # the job's deadline bounds its submit too; tried again only when it was refused or never left
+        return await _again_while(functools.partial(api._submit, data, deadline), _safe_to_submit_again, api, deadline)
 
     async def wait(handle: AsyncRequestHandle[Any], started: float) -> Result[Any]:
-        for attempt in range(RETRIES + 1):
-            try:
-                return await api.wait(handle, timeout=limit, started=started)
-            except _TRANSIENT:  # the network failed, not the job: it exists, so wait for it again
-                if attempt == RETRIES or not await _pause(attempt, started + limit):
-                    raise
-        raise AssertionError("unreachable")
+        # the network failed, not the job: it exists, so it is waited for again (never submitted again)
+        call = functools.partial(api.wait, handle, timeout=limit, started=started)
+        return await _again_while(call, lambda error: isinstance(error, _TRANSIENT), api, started + limit)
 
     def as_input(raw: Any) -> Any:
         return raw if isinstance(raw, module.Input) else module.Input.from_dict(raw)
