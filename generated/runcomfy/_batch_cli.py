@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -139,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     """The ``batch`` command; returns the exit code (0: every input succeeded, 4: some failed)."""
     from .async_client import AsyncClient
     from .batch import Journal, map
-    from .cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, _load_model
+    from .cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, _load_model, _token
 
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
@@ -149,10 +148,7 @@ def run(args: argparse.Namespace) -> int:
         import httpx  # noqa: F401 - the batch runs on the async client
     except ImportError:
         raise UsageError("runcomfy batch needs httpx: pip install 'runcomfy[async]'") from None
-    token = args.token or os.environ.get("RUNCOMFY_API_TOKEN")
-    if not token:
-        raise UsageError("no API token: pass --token TOKEN or set RUNCOMFY_API_TOKEN (RunComfy dashboard → API keys)")
-    client = AsyncClient(token, base_url=args.base_url)  # the polls learn the model's duration across the batch
+    client = AsyncClient(_token(args), base_url=args.base_url)  # the polls learn the model's duration across the batch
     out = Path(args.out)
     journal = Journal(out / JOURNAL)
     done_before = sum(

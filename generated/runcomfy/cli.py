@@ -378,10 +378,15 @@ def _client(args: argparse.Namespace, *, first_poll: float = 0.5) -> Client:
     from ._polling import PollSchedule
     from .client import Client
 
-    token = args.token or os.environ.get("RUNCOMFY_API_TOKEN")
+    return Client(token=_token(args), base_url=args.base_url, poll=PollSchedule(first=first_poll, learn=False))
+
+
+def _token(args: argparse.Namespace) -> str:
+    """``--token`` or ``$RUNCOMFY_API_TOKEN``; a usage error without either."""
+    token: str | None = args.token or os.environ.get("RUNCOMFY_API_TOKEN")
     if not token:
         raise UsageError("no API token: pass --token TOKEN or set RUNCOMFY_API_TOKEN (RunComfy dashboard → API keys)")
-    return Client(token=token, base_url=args.base_url, poll=PollSchedule(first=first_poll, learn=False))
+    return token
 
 
 class Progress:

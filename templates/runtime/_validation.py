@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from . import _files
 from ._files import is_local
 from ._types import Model
 from .errors import MISSING, UNKNOWN_FIELD, ErrorDetail, ValidationError, suggest
@@ -144,9 +145,7 @@ def local_media(
 ) -> Any:
     """A local file (``pathlib.Path``, bytes, a PIL image) in a media field → its ``data:`` URI; any other
     value unchanged. A file that cannot be sent records its error (and comes back unchanged)."""
-    from . import _files
-
-    if not _files.is_local(value):
+    if not is_local(value):
         return value
     try:
         return _files.to_data_uri(value, kind, rules)

@@ -247,22 +247,27 @@ class _Model:
     input_schema: Mapping[str, Any]
     input_class: Any
 
-    def entry(self, include_schema: bool) -> dict[str, Any]:
-        entry: dict[str, Any] = {
-            "model_id": self.model_id,
-            "display_name": self.display_name,
-            "categories": [self.output_type.lower()],
-            "base_price_usd": _PRICES.get(self.output_type, 0.0),
-            "price_unit": "request",
-        }
-        if include_schema:
-            entry["input_schema"] = self.input_schema
-        return entry
+    def entry(self) -> dict[str, Any]:
+        return _catalog_entry(self.model_id, self.display_name, self.output_type, self.input_schema)
 
     @property
     def properties(self) -> Mapping[str, Any]:
         properties = self.input_schema.get("properties")
         return properties if isinstance(properties, Mapping) else {}
+
+
+def _catalog_entry(
+    model_id: str, display_name: str, output_type: str, input_schema: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A model as the catalog endpoints answer it (``include_schema=true``)."""
+    return {
+        "model_id": model_id,
+        "display_name": display_name,
+        "categories": [output_type.lower()],
+        "base_price_usd": _PRICES.get(output_type, 0.0),
+        "price_unit": "request",
+        "input_schema": input_schema,
+    }
 
 
 @functools.cache
@@ -558,22 +563,13 @@ class Emulator:
     def _catalog_entries(self) -> list[dict[str, Any]]:
         """The catalog, as the API words it: the ``catalog`` directory's files, or the generated models."""
         if self.catalog is None:
-            return [_load_model(model_id).entry(True) for model_id in self.model_ids]
+            return [_load_model(model_id).entry() for model_id in self.model_ids]
         root = Path(self.catalog)
         entries = []
         for path in sorted(root.rglob("*.json"), key=lambda p: p.relative_to(root).as_posix()):
             data = json.loads(path.read_text(encoding="utf-8"))
-            output_type = str(data.get("output_type") or "IMAGE")
-            entries.append(
-                {
-                    "model_id": data["model_id"],
-                    "display_name": data.get("display_name") or data["model_id"],
-                    "categories": [output_type.lower()],
-                    "base_price_usd": _PRICES.get(output_type, 0.0),
-                    "price_unit": "request",
-                    "input_schema": data["input_schema"],
-                }
-            )
+            name, output_type = data.get("display_name") or data["model_id"], str(data.get("output_type") or "IMAGE")
+            entries.append(_catalog_entry(data["model_id"], name, output_type, data["input_schema"]))
         return entries
 
     def _submit(self, request: _Request, model_id: str) -> _Response:
@@ -703,7 +699,7 @@ class Emulator:
         if state == "succeeded":
             body["output"] = job.output
             if request.query.get("include_cost", "").lower() in ("true", "1"):
-                body["cost"] = _load_model(job.model_id).entry(False)["base_price_usd"]
+                body["cost"] = _load_model(job.model_id).entry()["base_price_usd"]
         elif state == "failed":
             body["error"] = job.error
         return _json(200, body)

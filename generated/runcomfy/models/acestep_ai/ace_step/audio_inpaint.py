@@ -307,7 +307,6 @@ class Input(ModelInput["Output"]):
         "start_time_relative_to": "start_time_relative_to",
         "tags": "tags",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["audio", "tags"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

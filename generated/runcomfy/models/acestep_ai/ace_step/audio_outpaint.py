@@ -259,7 +259,6 @@ class Input(ModelInput["Output"]):
         "seed": "seed",
         "tags": "tags",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["audio", "tags"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

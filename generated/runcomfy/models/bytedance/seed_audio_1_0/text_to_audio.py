@@ -506,7 +506,6 @@ class Input(ModelInput["Output"]):
         "voice": "voice",
         "volume": "volume",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -252,7 +252,6 @@ class Input(ModelInput["Output"]):
         "prompt": "prompt",
         "resolution": "resolution",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -388,7 +388,6 @@ class Input(ModelInput["Output"]):
         "resolution": "resolution",
         "video": "video",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt", "video"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -328,7 +328,6 @@ class Input(ModelInput["Output"]):
         "output_format": "output_format",
         "image": "image",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt", "image"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -234,7 +234,6 @@ class Input(ModelInput["Output"]):
         "output_format": "output_format",
         "prompt": "prompt",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -219,7 +219,6 @@ class Input(ModelInput["Output"]):
         "image_url": "image_url",
         "prompt": "prompt",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["image_url", "prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -189,7 +189,6 @@ class Input(ModelInput["Output"]):
         "duration": "duration",
         "prompt": "prompt",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -165,7 +165,6 @@ class Input(ModelInput["Output"]):
 
     _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {"prompt": "prompt", "video_url": "video_url"}
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt", "video_url"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

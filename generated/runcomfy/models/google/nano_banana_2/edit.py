@@ -401,7 +401,6 @@ class Input(ModelInput["Output"]):
         "limit_generations": "limit_generations",
         "enable_web_search": "enable_web_search",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt", "image_urls"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

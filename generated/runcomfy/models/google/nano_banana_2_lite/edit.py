@@ -272,7 +272,6 @@ class Input(ModelInput["Output"]):
         "aspect_ratio": "aspect_ratio",
         "image_urls": "image_urls",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt", "image_urls"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

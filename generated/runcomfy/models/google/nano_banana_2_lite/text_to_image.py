@@ -225,7 +225,6 @@ class Input(ModelInput["Output"]):
 
     _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {"prompt": "prompt", "aspect_ratio": "aspect_ratio"}
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

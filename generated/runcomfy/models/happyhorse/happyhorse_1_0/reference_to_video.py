@@ -652,7 +652,6 @@ class Input(ModelInput["Output"]):
         "seed": "seed",
         "watermark": "watermark",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["image_url_1", "prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -266,7 +266,6 @@ class Input(ModelInput["Output"]):
         "seed": "seed",
         "watermark": "watermark",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

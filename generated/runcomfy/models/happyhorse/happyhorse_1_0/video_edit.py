@@ -488,7 +488,6 @@ class Input(ModelInput["Output"]):
         "video_url": "video_url",
         "watermark": "watermark",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt", "video_url"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -213,7 +213,6 @@ class Input(ModelInput["Output"]):
         "rendering_speed": "rendering_speed",
         "size": "size",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -253,7 +253,6 @@ class Input(ModelInput["Output"]):
         "prompt": "prompt",
         "resolution": "resolution",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["duration", "image", "prompt", "resolution"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

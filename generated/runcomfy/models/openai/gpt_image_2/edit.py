@@ -322,7 +322,6 @@ class Input(ModelInput["Output"]):
         "quality": "quality",
         "resolution": "resolution",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["images", "prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -261,7 +261,6 @@ class Input(ModelInput["Output"]):
         "resolution": "resolution",
         "seed": "seed",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -258,7 +258,6 @@ class Input(ModelInput["Output"]):
         "seed": "seed",
         "video": "video",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt", "video"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

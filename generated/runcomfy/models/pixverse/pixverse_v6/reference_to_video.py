@@ -425,7 +425,6 @@ class Input(ModelInput["Output"]):
         "seed": "seed",
         "videos": "videos",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

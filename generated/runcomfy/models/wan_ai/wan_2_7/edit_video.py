@@ -319,7 +319,6 @@ class Input(ModelInput["Output"]):
         "seed": "seed",
         "video_url": "video_url",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt", "video_url"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

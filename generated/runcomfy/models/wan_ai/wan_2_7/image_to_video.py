@@ -355,7 +355,6 @@ class Input(ModelInput["Output"]):
         "resolution": "resolution",
         "seed": "seed",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["image_url", "prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -298,7 +298,6 @@ class Input(ModelInput["Output"]):
         "image_url": "image_url",
         "end_image_url": "end_image_url",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt", "image_url"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

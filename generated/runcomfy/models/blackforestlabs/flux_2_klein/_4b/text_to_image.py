@@ -164,7 +164,6 @@ class Input(ModelInput["Output"]):
 
     _model_id: ClassVar[str] = MODEL_ID
     _NAMES: ClassVar[dict[str, str]] = {"height": "height", "prompt": "prompt", "width": "width"}
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

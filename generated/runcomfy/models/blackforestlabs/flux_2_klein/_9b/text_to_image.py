@@ -210,7 +210,6 @@ class Input(ModelInput["Output"]):
         "steps": "steps",
         "width": "width",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -314,7 +314,6 @@ class Input(ModelInput["Output"]):
         "safety_tolerance": "safety_tolerance",
         "start_image_url": "start_image_url",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["end_image_url", "prompt", "start_image_url"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -344,7 +344,6 @@ class Input(ModelInput["Output"]):
         "resolution": "resolution",
         "safety_tolerance": "safety_tolerance",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["image_url", "prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -319,7 +319,6 @@ class Input(ModelInput["Output"]):
         "prompt": "prompt",
         "safety_tolerance": "safety_tolerance",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["image_url", "prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

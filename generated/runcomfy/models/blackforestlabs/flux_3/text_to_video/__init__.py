@@ -281,7 +281,6 @@ class Input(ModelInput["Output"]):
         "generate_audio": "generate_audio",
         "safety_tolerance": "safety_tolerance",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -289,7 +289,6 @@ class Input(ModelInput["Output"]):
         "prompt": "prompt",
         "safety_tolerance": "safety_tolerance",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

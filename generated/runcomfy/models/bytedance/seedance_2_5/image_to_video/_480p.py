@@ -211,7 +211,6 @@ class Input(ModelInput["Output"]):
         "image": "image",
         "prompt": "prompt",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["image", "prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -329,7 +329,6 @@ class Input(ModelInput["Output"]):
         "videos": "videos",
         "audios": "audios",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -460,7 +460,6 @@ class Input(ModelInput["Output"]):
         "prompt": "prompt",
         "videos": "videos",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -191,7 +191,6 @@ class Input(ModelInput["Output"]):
         "duration": "duration",
         "generate_audio": "generate_audio",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

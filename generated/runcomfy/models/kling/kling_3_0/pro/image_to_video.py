@@ -321,7 +321,6 @@ class Input(ModelInput["Output"]):
         "shot_type": "shot_type",
         "start_image_url": "start_image_url",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt", "start_image_url"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -276,7 +276,6 @@ class Input(ModelInput["Output"]):
         "shot_type": "shot_type",
         "sound": "sound",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["image", "prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -263,7 +263,6 @@ class Input(ModelInput["Output"]):
         "shot_type": "shot_type",
         "video": "video",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt", "video"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -260,7 +260,6 @@ class Input(ModelInput["Output"]):
         "image_url": "image_url",
         "prompt": "prompt",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["audio_url"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

@@ -403,7 +403,6 @@ class Input(ModelInput["Output"]):
         "prompt": "prompt",
         "resolution": "resolution",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["image_url", "prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 

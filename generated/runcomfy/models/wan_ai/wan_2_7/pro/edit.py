@@ -359,7 +359,6 @@ class Input(ModelInput["Output"]):
         "prompt": "prompt",
         "seed": "seed",
     }
-    _KEYS: ClassVar[frozenset[str]] = frozenset(_NAMES)
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(["image_urls", "prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 
