@@ -26,6 +26,15 @@ def write_schemas(directory: Path, schemas: dict[str, dict[str, Any]]) -> Path:
     return directory
 
 
+IMAGE = "https://example.com/cat.png"
+"""An input image URL for the client tests (the emulator does not fetch it)."""
+
+
+def submits(emu: Any) -> int:
+    """How many submits (``POST /v1/models/...``) the emulator received, answered or not."""
+    return sum(1 for call in emu.calls if call.method == "POST" and call.path.startswith("/v1/models/"))
+
+
 def import_file(path: Path, name: str) -> ModuleType:
     """Import one generated module file under a fresh name (it imports the installed runtime, which is
     the same code the generator copies)."""

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import runcomfy
+from conftest import IMAGE, submits
 from runcomfy import errors
 from runcomfy._core import RetryPolicy
 from runcomfy._polling import PollSchedule
@@ -22,7 +23,6 @@ from runcomfy.client import Client, JobStatus, RequestHandle, Result
 from runcomfy.models.google.nano_banana_2 import edit
 from runcomfy.testing import Emulator
 
-IMAGE = "https://example.com/cat.png"
 FAST_POLL = PollSchedule(first=0.0, minimum=0.02, growth=0.1, maximum=0.2, learn=False)
 FAST_RETRY = RetryPolicy(max_retries=3, backoff=0.01, max_backoff=0.05)
 
@@ -36,10 +36,6 @@ def emu():
 def make_client(emu: Emulator, **options: Any) -> AsyncClient:
     settings: dict[str, Any] = {"poll": FAST_POLL, "retry": FAST_RETRY, "timeout": 5}
     return AsyncClient(token=emu.token, base_url=emu.base_url, **{**settings, **options})
-
-
-def submits(emu: Emulator) -> int:
-    return sum(1 for call in emu.calls if call.method == "POST" and call.path.startswith("/v1/models/"))
 
 
 class Sleeps:

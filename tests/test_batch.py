@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import runcomfy
+from conftest import IMAGE, submits
 from runcomfy import errors
 from runcomfy._core import RetryPolicy
 from runcomfy._polling import PollSchedule
@@ -24,7 +25,6 @@ from runcomfy.batch import BatchItem, Journal, fingerprint
 from runcomfy.models.google.nano_banana_2 import edit
 from runcomfy.testing import Emulator
 
-IMAGE = "https://example.com/cat.png"
 FAST_POLL = PollSchedule(first=0.05, minimum=0.02, growth=0.1, maximum=0.2, learn=False)
 NO_RETRY = RetryPolicy(max_retries=0)
 
@@ -46,10 +46,6 @@ def inputs(n: int, start: int = 0) -> list[dict[str, Any]]:
 
 def jobs_per_prompt(emu: Emulator) -> collections.Counter[str]:
     return collections.Counter(job.input["prompt"] for job in emu.jobs.values())
-
-
-def submits(emu: Emulator) -> int:
-    return sum(1 for call in emu.calls if call.method == "POST" and call.path.startswith("/v1/models/"))
 
 
 def test_every_input_ends_once_with_at_most_n_in_flight(emu):

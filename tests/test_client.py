@@ -9,6 +9,7 @@ import time
 
 import pytest
 import runcomfy
+from conftest import IMAGE, submits
 from runcomfy import errors
 from runcomfy._http import RetryPolicy
 from runcomfy._polling import PollSchedule
@@ -16,7 +17,6 @@ from runcomfy.client import Client, JobStatus, Result
 from runcomfy.models.google.nano_banana_2 import edit
 from runcomfy.testing import Emulator
 
-IMAGE = "https://example.com/cat.png"
 FAST_POLL = PollSchedule(first=0.0, minimum=0.02, growth=0.1, maximum=0.2, learn=False)
 FAST_RETRY = RetryPolicy(max_retries=3, backoff=0.01, max_backoff=0.05)
 
@@ -31,10 +31,6 @@ def emu():
 def client(emu):
     with Client(token=emu.token, base_url=emu.base_url, poll=FAST_POLL, retry=FAST_RETRY, timeout=5) as c:
         yield c
-
-
-def submits(emu) -> int:
-    return sum(1 for call in emu.calls if call.method == "POST" and call.path.startswith("/v1/models/"))
 
 
 def test_run_end_to_end_typed_output_and_save(emu, client, tmp_path):

@@ -24,12 +24,12 @@ import _workers
 import pytest
 import runcomfy.async_client
 import runcomfy.client
+from conftest import IMAGE, submits
 from runcomfy.async_client import AsyncClient, AsyncRequestHandle
 from runcomfy.client import Client, RequestHandle, Result
 from runcomfy.models.google.nano_banana_2 import edit
 from runcomfy.testing import Emulator
 
-IMAGE = "https://example.com/cat.png"
 TOKEN = "handles-" + secrets.token_hex(12)  # unique: searching serialised bytes for it means something
 N = 4
 OUTPUT_TYPE = f"{edit.Output.__module__}.{edit.Output.__qualname__}"
@@ -50,10 +50,6 @@ def env(emu, monkeypatch):
     monkeypatch.setattr(runcomfy.client, "_default", None)
     monkeypatch.setattr(runcomfy.async_client, "_default", None)
     return emu
-
-
-def submits(emu: Emulator) -> int:
-    return sum(1 for call in emu.calls if call.method == "POST" and call.path.startswith("/v1/models/"))
 
 
 def assert_plain_data_without_token(handle: Any) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 import runcomfy
+from conftest import IMAGE
 from runcomfy import errors
 from runcomfy._core import RetryPolicy
 from runcomfy._polling import PollSchedule
@@ -32,7 +33,6 @@ from runcomfy.models.google.nano_banana_2 import edit
 from runcomfy.testing import FAULTS, Emulator, Job
 
 SECRET = "sk-SECRET-123"  # the emulator's token in every scenario: it must never show
-IMAGE = "https://example.com/cat.png"
 FAST_POLL = PollSchedule(first=0.0, minimum=0.02, growth=0.1, maximum=0.1, learn=False)
 FAST_RETRY = RetryPolicy(max_retries=3, backoff=0.01, max_backoff=0.05)
 MODES = ("sync", "async")
