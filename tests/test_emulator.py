@@ -151,7 +151,7 @@ def test_invalid_input_is_422_with_detail(emu: Emulator) -> None:
     answer = call(emu, "POST", EDIT_PATH, {"image_urls": ["ftp://x"], "num_images": 9, "resolution": "8K"})
     assert answer.status == 422
     body = answer.json()
-    assert body["error_code"] == 422 and "validation error" in body["error_message"]
+    assert body["error_code"] == 422000 and "validation error" in body["error_message"]
     detail = {tuple(item["loc"]): item for item in body["detail"]}
     assert set(detail) == {("prompt",), ("image_urls", 0), ("num_images",), ("resolution",)}
     assert detail[("num_images",)] == {"loc": ["num_images"], "msg": "an integer >= 1 and <= 4", "input": 9}
@@ -379,18 +379,20 @@ def test_catalog(emu: Emulator) -> None:
     assert entry == {
         "model_id": EDIT,
         "display_name": "Nano Banana 2 Edit",
-        "categories": ["image"],
-        "base_price_usd": entry["base_price_usd"],
-        "price_unit": entry["price_unit"],
+        "kind": "model",
+        "categories": ["image-to-image"],
+        "base_price_usd": 0.04,
+        "price_unit": "output",
+        "pricing_note": "invented by the runcomfy emulator (USD 0.04 per output); not RunComfy's price",
     }
-    videos = call(emu, "GET", "/v1/models?category=video&limit=5&offset=2").json()
+    videos = call(emu, "GET", "/v1/models?category=image-to-video&limit=5&offset=2").json()
     assert len(videos["models"]) == 5 and videos["total"] > 5
-    assert all(item["categories"] == ["video"] for item in videos["models"])
+    assert all(item["categories"] == ["image-to-video"] for item in videos["models"])
     found = call(emu, "GET", "/v1/models?search=Nano%20Banana&include_schema=true").json()
     assert found["total"] == 3 and all("input_schema" in item for item in found["models"])
     one = call(emu, "GET", f"/v1/models/{EDIT}").json()
     assert one["model_id"] == EDIT and one["input_schema"]["required"] == ["prompt", "image_urls"]
-    assert call(emu, "GET", "/v1/models?limit=x").status == 400
+    assert call(emu, "GET", "/v1/models?limit=x").status == 422
 
 
 def test_restricted_models() -> None:
