@@ -749,7 +749,8 @@ class Emulator:
                 error = {"code": "invalid_input", "message": str(exc)}
             else:
                 output = self._make_output(model, params, request_id, images[0] if images else None)
-        job = Job(request_id, model.model_id, data, now, ready, ready + run_time, wall, queue_position, output, error)
+        start = ready if self.workers is None else math.inf  # with workers: _plan() gives it its start
+        job = Job(request_id, model.model_id, data, now, start, start + run_time, wall, queue_position, output, error)
         job.ready_at, job.run_time, job.params = ready, run_time, params
         with self._lock:
             self._jobs[request_id] = job
