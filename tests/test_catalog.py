@@ -54,7 +54,7 @@ def test_list_models_pages_through_the_whole_catalog(emulator):
     found = list(catalog.list_models(client=client, search="nano-banana-2", include_schema=True))
     assert EDIT in [entry.model_id for entry in found]
     assert all("nano-banana-2" in entry.model_id and entry.input_schema for entry in found)
-    videos = list(catalog.list_models(client=client, category="video"))
+    videos = list(catalog.list_models(client=client, category="image-to-video"))
     assert videos and all(entry.output_type == "VIDEO" for entry in videos)
 
 
@@ -73,7 +73,9 @@ def test_emulator_serves_a_catalog_from_a_schema_directory(tmp_path, emulator):
     entries = {entry.model_id: entry for entry in catalog.list_models(client=client, include_schema=True)}
     assert list(entries) == ["acme/img/edit", "acme/old/model"]
     assert entries["acme/img/edit"].input_schema == V1["acme/img/edit"]["input_schema"]
-    assert entries["acme/old/model"].categories == ("video",)
+    assert (
+        entries["acme/old/model"].categories == ("text-to-video",) and entries["acme/old/model"].output_type == "VIDEO"
+    )
 
 
 # --- pull and add ----------------------------------------------------------------------------------

@@ -151,7 +151,7 @@ def test_invalid_input_is_422_with_detail(emu: Emulator) -> None:
     answer = call(emu, "POST", EDIT_PATH, {"image_urls": ["ftp://x"], "num_images": 9, "resolution": "8K"})
     assert answer.status == 422
     body = answer.json()
-    assert body["error_code"] == 422 and "validation error" in body["error_message"]
+    assert body["error_code"] == 422000 and "validation error" in body["error_message"]
     detail = {tuple(item["loc"]): item for item in body["detail"]}
     assert set(detail) == {("prompt",), ("image_urls", 0), ("num_images",), ("resolution",)}
     assert detail[("num_images",)] == {"loc": ["num_images"], "msg": "an integer >= 1 and <= 4", "input": 9}
@@ -379,18 +379,20 @@ def test_catalog(emu: Emulator) -> None:
     assert entry == {
         "model_id": EDIT,
         "display_name": "Nano Banana 2 Edit",
-        "categories": ["image"],
-        "base_price_usd": entry["base_price_usd"],
-        "price_unit": entry["price_unit"],
+        "kind": "model",
+        "categories": ["image-to-image"],
+        "base_price_usd": 0.04,
+        "price_unit": "output",
+        "pricing_note": "invented by the runcomfy emulator (USD 0.04 per output); not RunComfy's price",
     }
-    videos = call(emu, "GET", "/v1/models?category=video&limit=5&offset=2").json()
+    videos = call(emu, "GET", "/v1/models?category=image-to-video&limit=5&offset=2").json()
     assert len(videos["models"]) == 5 and videos["total"] > 5
-    assert all(item["categories"] == ["video"] for item in videos["models"])
+    assert all(item["categories"] == ["image-to-video"] for item in videos["models"])
     found = call(emu, "GET", "/v1/models?search=Nano%20Banana&include_schema=true").json()
     assert found["total"] == 3 and all("input_schema" in item for item in found["models"])
     one = call(emu, "GET", f"/v1/models/{EDIT}").json()
     assert one["model_id"] == EDIT and one["input_schema"]["required"] == ["prompt", "image_urls"]
-    assert call(emu, "GET", "/v1/models?limit=x").status == 400
+    assert call(emu, "GET", "/v1/models?limit=x").status == 422
 
 
 def test_restricted_models() -> None:
@@ -677,3 +679,230 @@ def test_trickle_sends_the_headers_at_once_and_the_body_a_byte_at_a_time(emu):
     assert answer.status == 200 and answer.json()["models"]
     assert took >= 0.01 * (len(answer.body) - 1)  # one byte per delay
     assert [c.fault for c in emu.calls] == ["trickle"]
+
+
+# --- RunComfy's dialect: catalog, prices, queue, inputs -----------------------------------------------
+
+
+def test_categories_endpoint_and_catalog_filters(emu: Emulator) -> None:
+    categories = call(emu, "GET", "/v1/models/categories").json()["categories"]
+    assert categories == sorted(set(categories)) and "image-to-video" in categories and "video" not in categories
+    everything = call(emu, "GET", "/v1/models?limit=500").json()
+    assert all(entry["kind"] == "model" for entry in everything["models"])
+    assert call(emu, "GET", "/v1/models?kind=model").json()["total"] == everything["total"]
+    assert call(emu, "GET", "/v1/models?kind=lora").json() == {"models": [], "total": 0}
+    found = call(emu, "GET", "/v1/models?category=text-to-audio&search=ace").json()
+    assert found["total"] >= 1 and all("ace" in e["model_id"] for e in found["models"])
+    page = call(emu, "GET", "/v1/models?limit=3&offset=1").json()
+    assert [e["model_id"] for e in page["models"]] == [e["model_id"] for e in everything["models"][1:4]]
+    for bad in ("limit=0", "limit=501", "limit=x", "offset=-1"):
+        answer = call(emu, "GET", f"/v1/models?{bad}")
+        body = answer.json()
+        assert answer.status == 422 and body["error_code"] == 422000 and body["detail"][0]["loc"][0] == "query"
+
+
+@pytest.mark.parametrize(
+    ("model_id", "output_type", "properties", "expected"),
+    [
+        ("acme/x/image-to-video/720p", "VIDEO", {}, "image-to-video"),
+        ("acme/x/pro", "VIDEO", {"image": {"type": "string", "format": "image_uri"}}, "image-to-video"),
+        ("acme/x/pro", "IMAGE", {"prompt": {"type": "string"}}, "text-to-image"),
+        ("acme/x/edit", "IMAGE", {"urls": {"type": "array", "items": {"format": "image_uri"}}}, "image-to-image"),
+        ("acme/x/edit", "VIDEO", {"v": {"format": "video_uri"}, "i": {"format": "image_uris"}}, "video-to-video"),
+        ("acme/x/inpaint", "AUDIO", {"a": {"format": "audio_uri"}}, "audio-to-audio"),
+        ("acme/x/text-to-image", "VIDEO", {}, "text-to-video"),  # the id's capability is not its output's
+    ],
+)
+def test_categories_of(model_id: str, output_type: str, properties: dict[str, Any], expected: str) -> None:
+    from runcomfy.testing import categories_of
+
+    assert categories_of(model_id, output_type, {"properties": properties}) == [expected]
+
+
+def test_prices_and_cost(tmp_path: Any) -> None:
+    audio_file = {
+        "model_id": "acme/sound/text-to-audio",
+        "output_type": "AUDIO",
+        "base_price_usd": 0.002,
+        "price_unit": "second",
+        "pricing_note": "from the file",
+        "input_schema": {"type": "object", "properties": {}},
+    }
+    (tmp_path / "acme/sound").mkdir(parents=True)
+    (tmp_path / "acme/sound/text-to-audio.json").write_text(json.dumps(audio_file))
+    with Emulator(max_side=32, prices={EDIT: (0.07, "output")}, default_price=0.5) as emu:
+        edit = call(emu, "GET", f"/v1/models/{EDIT}").json()
+        assert (edit["base_price_usd"], edit["price_unit"]) == (0.07, "output") and "not RunComfy's" in edit[
+            "pricing_note"
+        ]
+        audio = call(emu, "GET", "/v1/models/acestep-ai/ace-step/text-to-audio").json()
+        assert (audio["base_price_usd"], audio["price_unit"]) == (0.5, "second")
+        assert audio["pricing_note"].startswith("invented by the runcomfy emulator")
+        request_id = submit(emu, EDIT, {"prompt": "p", "image_urls": ["https://example.com/a.png"], "num_images": 3})
+        assert result_with_cost(emu, request_id)["cost"] == pytest.approx(0.21)
+        request_id = submit(emu, "acestep-ai/ace-step/text-to-audio", {"tags": "jazz", "duration": 30})
+        assert result_with_cost(emu, request_id)["cost"] == pytest.approx(15.0)
+        assert result(emu, request_id)["model_id"] == "acestep-ai/ace-step/text-to-audio" and "cost" not in result(
+            emu, request_id
+        )
+        emu.catalog = tmp_path
+        entry = call(emu, "GET", "/v1/models/acme/sound/text-to-audio").json()
+        assert (entry["base_price_usd"], entry["price_unit"], entry["pricing_note"]) == (
+            0.002,
+            "second",
+            "from the file",
+        )
+
+
+def positions(emu: Emulator, request_ids: list[str]) -> list[object]:
+    return [
+        status(emu, request_id).get("queue_position", status(emu, request_id)["status"]) for request_id in request_ids
+    ]
+
+
+def test_fifo_queue_with_workers_counts_positions_down() -> None:
+    with Emulator(max_side=32, workers=1, processing_time=3600) as emu:
+        jobs = [submit(emu, TEXT_TO_IMAGE, {"prompt": f"p{n}"}) for n in range(4)]
+        assert positions(emu, jobs) == ["in_progress", 1, 2, 3]
+        assert call(emu, "POST", f"/v1/requests/{jobs[1]}/cancel").json()["outcome"] == "cancelled"
+        assert positions(emu, jobs) == ["in_progress", "cancelled", 1, 2]
+        emu.processing_time = 0
+        assert call(emu, "POST", f"/v1/requests/{jobs[0]}/cancel").json()["outcome"] == "not_cancellable"
+        emu.jobs[jobs[0]].finished_at = time.monotonic()  # the running job ends now: the next one starts
+        with emu._lock:
+            emu._plan(time.monotonic())
+        assert positions(emu, jobs)[2:] == ["in_progress", 1]
+    with Emulator(max_side=32, queue_time=3600) as emu:  # any number of workers: queued together, 1, 2, 3
+        jobs = [submit(emu, TEXT_TO_IMAGE, {"prompt": f"p{n}"}) for n in range(3)]
+        assert positions(emu, jobs) == [1, 2, 3]
+
+
+TEXT_TO_IMAGE = "bytedance/seedream-5.0-pro/text-to-image"
+
+
+@contextlib.contextmanager
+def serving(routes: dict[str, tuple[int, bytes, dict[str, str]]]) -> Iterator[str]:
+    """A test's own HTTP server on 127.0.0.1: path → (status, body, headers); yields its base URL."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[dict[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(dict(self.headers))
+            code, body, headers = routes.get(self.path, (404, b"", {}))
+            if code == 0:  # never answers in time
+                time.sleep(1.0)
+                return
+            self.send_response(code)
+            for name, value in {"Content-Length": str(len(body)), **headers}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        assert all("Authorization" not in headers for headers in seen)  # no token ever goes to an input host
+
+
+def png(size: tuple[int, int] = (6, 4)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (1, 2, 3)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def job_error(emu: Emulator, image_url: str) -> str | None:
+    body = result(emu, submit(emu, EDIT, {"prompt": "p", "image_urls": [image_url]}))
+    return body["error"]["message"] if body["status"] == "failed" else None
+
+
+def test_inputs_are_fetched_and_a_job_that_cannot_read_one_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    from runcomfy.testing import _emulator
+
+    routes = {
+        "/wide.png": (200, png((40, 10)), {"Content-Type": "image/png"}),
+        "/text.png": (200, b"not an image", {}),
+        "/gone.png": (404, b"", {}),
+        "/away.png": (302, b"", {"Location": "https://example.com/a.png"}),
+        "/back.png": (302, b"", {"Location": "/wide.png"}),
+        "/slow.png": (0, b"", {}),
+    }
+    monkeypatch.setitem(_emulator.MAX_INPUT_BYTES, "image", 300)
+    with serving(routes) as server, Emulator(max_side=64, input_timeout=0.3) as emu:
+        assert job_error(emu, f"{server}/wide.png") is None
+        wide = result(emu, submit(emu, EDIT, {"prompt": "p", "image_urls": [f"{server}/back.png"]}))
+        with Image.open(io.BytesIO(call(emu, "GET", wide["output"]["images"][0], token=None).body)) as made:
+            assert made.size == (64, 16)  # made from the fetched image (its 4:1 ratio)
+        assert "HTTP 404" in (job_error(emu, f"{server}/gone.png") or "")
+        assert "not in an image format" in (job_error(emu, f"{server}/text.png") or "")
+        assert "which is not fetched" in (job_error(emu, f"{server}/away.png") or "")
+        assert "could not fetch" in (job_error(emu, f"{server}/slow.png") or "")
+        assert "larger than" in (job_error(emu, png_data_uri((400, 400))) or "")
+        assert job_error(emu, png_data_uri((4, 4))) is None
+        assert job_error(emu, "https://example.com/a.png") is None  # remote_inputs="stand-in": not fetched
+        emu.remote_inputs = "fail"
+        assert "fetches loopback URLs only" in (job_error(emu, "https://example.com/a.png") or "")
+
+
+def test_start_without_pillow_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    with pytest.raises(ImportError, match=r'pip install "runcomfy\[testing\]"'):
+        Emulator().start()
+
+
+def test_cli_refuses_without_pillow_or_on_a_taken_port(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    from runcomfy.cli import main
+
+    with Emulator() as taken:
+        assert main(["emulator", "--port", str(taken.port)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"cannot listen on 127.0.0.1:{taken.port}" in err and "Traceback" not in err
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    assert main(["emulator", "--port", "0"]) == 2
+    assert (
+        capsys.readouterr().err
+        == 'runcomfy emulator: the runcomfy emulator needs Pillow: pip install "runcomfy[testing]"\n'
+    )
+
+
+def test_cli_prints_what_both_clients_need() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runcomfy.cli", "emulator", "--port", "0", "--token", "tok"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(3)]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(10)
+    base = re.search(r"on (http://127\.0\.0\.1:\d+)", lines[0]).group(1)  # type: ignore[union-attr]
+    assert f"export RUNCOMFY_BASE_URL={base} RUNCOMFY_API_TOKEN=tok" in lines[1]
+    assert f"export RUNCOMFY_MODEL_API_BASE={base}/v1 RUNCOMFY_TOKEN=tok" in lines[2]
+    assert process.returncode == 0
+
+
+def test_a_server_errors_text_reaches_the_exception(emu: Emulator) -> None:
+    from runcomfy import Client
+    from runcomfy._core import parse_answer
+    from runcomfy.errors import ServerError, SubmitUncertainError
+    from runcomfy.models.google.nano_banana_2 import edit
+
+    text = parse_answer(500, b"No module named 'PIL'\n", request_id=None)
+    assert isinstance(text, ServerError) and str(text) == "No module named 'PIL' (HTTP 500)"
+    emu.inject("500", path_prefix="/v1/models/")
+    with pytest.raises(SubmitUncertainError, match="injected fault: HTTP 500") as info:
+        edit.submit(
+            prompt="p", image_urls=["https://example.com/a.png"], client=Client(emu.token, base_url=emu.base_url)
+        )
+    assert isinstance(info.value.__cause__, ServerError) and info.value.__cause__.body["error_code"] == 500000

@@ -281,6 +281,8 @@ def _message(body: object) -> str:
                 return "; ".join(
                     str(item.get("msg", item)) if isinstance(item, Mapping) else str(item) for item in value
                 )
+    if isinstance(body, str) and body.strip():  # a text answer (a proxy's or a crashed server's page)
+        return " ".join(body.split())[:500]
     return "the API answered with an error"
 
 
@@ -489,8 +491,8 @@ class Attempts:
         refused = isinstance(parsed, RateLimitError) or status == 503  # the server says it did not take it
         if self.submit and isinstance(parsed, ServerError) and not refused:
             raise SubmitUncertainError(  # a gateway's 502/504, or a 500, may come after the job was made
-                f"submit to {self.path} answered HTTP {status}: the job may exist, so it was not retried"
-            )
+                f"submit to {self.path} failed: {parsed}; the job may exist, so it was not retried"
+            ) from parsed  # the server's error (its body) as the cause
         if not isinstance(parsed, (RateLimitError, ServerError)) or (self.submit and not refused):
             raise parsed
         self._again(parsed)

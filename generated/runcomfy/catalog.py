@@ -24,7 +24,7 @@ from .errors import ServerError
 if TYPE_CHECKING:
     from .client import Client
 
-__all__ = ["CatalogEntry", "get_model", "list_models"]
+__all__ = ["CatalogEntry", "get_model", "list_models", "output_type_of"]
 
 PAGE_SIZE = 100
 
@@ -43,11 +43,8 @@ class CatalogEntry:
 
     @property
     def output_type(self) -> str | None:
-        """``IMAGE``, ``VIDEO`` or ``AUDIO`` when a category names one of them."""
-        for category in self.categories:
-            if category.upper() in ("IMAGE", "VIDEO", "AUDIO"):
-                return category.upper()
-        return None
+        """``IMAGE``, ``VIDEO`` or ``AUDIO`` from the categories (see :func:`output_type_of`)."""
+        return output_type_of(self.categories)
 
     @classmethod
     def from_json(cls, data: Any) -> CatalogEntry:
@@ -66,6 +63,17 @@ class CatalogEntry:
             input_schema=dict(schema) if isinstance(schema, Mapping) else None,
             raw=dict(data),
         )
+
+
+def output_type_of(categories: object) -> str | None:
+    """``IMAGE``, ``VIDEO`` or ``AUDIO``: what the first category naming an output makes. RunComfy's
+    categories are capabilities (``text-to-image``, ``image-to-video``: the word after the last ``-``);
+    a plain ``image``/``video``/``audio`` counts too."""
+    for category in categories if isinstance(categories, list | tuple) else ():
+        word = category.rsplit("-", 1)[-1].upper() if isinstance(category, str) else ""
+        if word in ("IMAGE", "VIDEO", "AUDIO"):
+            return word
+    return None
 
 
 def _client(client: Client | None) -> Client:

@@ -86,10 +86,9 @@ def schema_file(
 
 
 def _output_type(categories: object) -> str | None:
-    for category in categories if isinstance(categories, list) else ():
-        if isinstance(category, str) and category.upper() in ("IMAGE", "VIDEO", "AUDIO"):
-            return category.upper()
-    return None
+    from runcomfy.catalog import output_type_of
+
+    return output_type_of(categories)
 
 
 def encode(data: Mapping[str, Any]) -> bytes:

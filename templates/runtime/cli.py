@@ -586,8 +586,7 @@ def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] == "emulator":
         from .testing.__main__ import main as emulator
 
-        emulator(argv[1:])
-        return EXIT_OK
+        return emulator(argv[1:])
     if len(argv) >= 2 and argv[0] in ("run", "submit") and not argv[1].startswith("-"):
         return _cmd_model(argv[0], argv[1:])
     args = _top_parser().parse_args(argv)

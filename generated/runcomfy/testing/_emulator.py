@@ -11,6 +11,9 @@ import base64
 import binascii
 import contextlib
 import functools
+import heapq
+import io
+import ipaddress
 import json
 import math
 import os
@@ -29,14 +32,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, unquote_to_bytes, urlsplit
 
 from runcomfy import models as _models
 from runcomfy.errors import ValidationError
 
 from . import _media
 
-__all__ = ["CHAOS_KINDS", "FAULTS", "Call", "Emulator", "Fault", "Job"]
+__all__ = ["CHAOS_KINDS", "FAULTS", "Call", "Emulator", "Fault", "Job", "Price", "categories_of"]
 
 FAULTS = frozenset(
     {
@@ -67,7 +70,16 @@ _MODEL_ID = re.compile(r"[A-Za-z0-9.-]+(?:/[A-Za-z0-9.-]+){1,4}")
 _STATUS_WORD = {"succeeded": "completed"}  # /status says "completed" where /result says "succeeded"
 _FINISHED = frozenset({"succeeded", "failed", "cancelled"})
 _OUTPUT_KEY = {"IMAGE": "image", "VIDEO": "video", "AUDIO": "audio"}
-_PRICES = {"IMAGE": 0.04, "VIDEO": 0.5, "AUDIO": 0.02}  # made-up USD per request
+_INVENTED_RATES = {"IMAGE": 0.04, "VIDEO": 0.1, "AUDIO": 0.01}  # made-up USD per output image / per second
+_MEDIA_KINDS = ("image", "video", "audio")
+MAX_INPUT_BYTES = {"image": 50 * 2**20, "video": 100 * 2**20, "audio": 100 * 2**20}
+"""The largest input file the emulator fetches per kind (RunComfy's recommended limits: images 50 MB,
+videos 100 MB; audio as video)."""
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+REMOTE_INPUTS = ("stand-in", "fetch", "fail")
+"""What the emulator does with an input URL on a host other than the loopback (see :class:`Emulator`)."""
+INVALID_INPUT = 422000  # the emulator's error_code for a request that does not match its schema (RunComfy's: unknown)
+MAX_PAGE = 500  # the largest ``limit`` of GET /v1/models (RunComfy's CLI accepts 1 to 500)
 
 
 # --- records --------------------------------------------------------------------------------------
@@ -95,6 +107,13 @@ class Job:
     cancelled: bool = False
     seen_finished_at: float | None = None
     """When a /status, /result or /cancel answer first showed the job finished (``None`` until then)."""
+    ready_at: float = 0.0
+    """When the job's queue time is over (``inf`` for a stuck job); with :attr:`Emulator.workers` set it
+    then waits for a free worker, in submit order."""
+    run_time: float = 0.0
+    """How long it runs once started (monotonic seconds)."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """The input with the schema's defaults filled in (what the output and the cost are made from)."""
 
     def status_at(self, now: float) -> str:
         """The state in the words of /result: in_queue, in_progress, succeeded, failed or cancelled."""
@@ -111,11 +130,12 @@ class Job:
         return self.status_at(time.monotonic())
 
     def position_at(self, now: float) -> int:
-        """The queue position: ``queue_position`` at submit, down to 1 in equal steps over the queue time."""
-        if math.isinf(self.started_at):  # stuck in the queue: never moves
+        """The position behind other users' jobs: ``queue_position`` at submit, down to 1 in equal steps
+        over the queue time (the emulator adds its own queued jobs submitted earlier)."""
+        if math.isinf(self.ready_at):  # stuck in the queue: never moves
             return self.queue_position
-        wait = self.started_at - self.submitted_at
-        left = max(0.0, self.started_at - now) / wait if wait > 0 else 0.0
+        wait = self.ready_at - self.submitted_at
+        left = max(0.0, self.ready_at - now) / wait if wait > 0 else 0.0
         return max(1, min(self.queue_position, 1 + math.floor(self.queue_position * left)))
 
     def iso(self, monotonic: float) -> str:
@@ -168,7 +188,7 @@ class Fault:
             return _Response(200, b'{"request_id": "cut sho')
         if self.kind == "error_200":
             return _error(200, 400002, "injected fault: no balance left on the account")
-        response = _error(int(self.kind), int(self.kind), f"injected fault: HTTP {self.kind}")
+        response = _error(int(self.kind), int(self.kind) * 1000, f"injected fault: HTTP {self.kind}")
         retry_after = 1.0 if self.retry_after is None and self.kind == "429" else self.retry_after
         if retry_after is not None:
             response.headers["Retry-After"] = f"{retry_after:g}"
@@ -233,10 +253,73 @@ def _without_schema(entry: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _error(status: int, code: int, message: str, **extra: Any) -> _Response:
+    """An error answer in RunComfy's words: a six-digit ``error_code`` and ``error_message``."""
     return _json(status, {"error_code": code, "error_message": message, **extra})
 
 
 # --- models ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Price:
+    """A model's price as the catalog words it: ``usd`` per ``unit`` (``output``: per output file;
+    ``second``: per second of output), and the ``note`` shown as ``pricing_note``."""
+
+    usd: float
+    unit: str
+    note: str
+
+
+def _invented_price(output_type: str, usd: float | None) -> Price:
+    """The emulator's own price of a model nobody priced: said to be invented, never RunComfy's."""
+    unit = "output" if output_type == "IMAGE" else "second"
+    rate = _INVENTED_RATES.get(output_type, 0.0) if usd is None else usd
+    return Price(rate, unit, f"invented by the runcomfy emulator (USD {rate:g} per {unit}); not RunComfy's price")
+
+
+def _media_kind(spec: object) -> str | None:
+    """``image``, ``video`` or ``audio`` for a media field (``format`` ``image_uri``, ``video_uris``, ...)."""
+    if not isinstance(spec, Mapping):
+        return None
+    items = spec.get("items")
+    for form in (spec.get("format"), items.get("format") if isinstance(items, Mapping) else None):
+        kind = str(form).split("_", 1)[0]
+        if str(form).endswith(("_uri", "_uris")) and kind in _MEDIA_KINDS:
+            return kind
+    return None
+
+
+def categories_of(model_id: str, output_type: str, input_schema: object) -> list[str]:
+    """The capability category of a model, as RunComfy names them (``text-to-image``, ``image-to-video``,
+    ...): a segment of the model id that names one for its output (``.../image-to-video/720p``), else
+    made from its inputs: video (into a video), else image, else audio, else text, ``-to-`` its output."""
+    output = output_type.lower()
+    for segment in model_id.lower().split("/"):
+        source, to, target = segment.partition("-to-")
+        if to and target == output and source:
+            return [segment]
+    properties = input_schema.get("properties") if isinstance(input_schema, Mapping) else None
+    kinds = {_media_kind(spec) for spec in properties.values()} if isinstance(properties, Mapping) else set()
+    for source in ("video", "image", "audio"):
+        if source in kinds and (source != "video" or output == "video"):
+            return [f"{source}-to-{output}"]
+    return [f"text-to-{output}"]
+
+
+def _catalog_entry(
+    model_id: str, display_name: str, output_type: str, input_schema: Mapping[str, Any], price: Price
+) -> dict[str, Any]:
+    """A model as the catalog endpoints answer it (``include_schema=true``)."""
+    return {
+        "model_id": model_id,
+        "display_name": display_name,
+        "kind": "model",
+        "categories": categories_of(model_id, output_type, input_schema),
+        "base_price_usd": price.usd,
+        "price_unit": price.unit,
+        "pricing_note": price.note,
+        "input_schema": input_schema,
+    }
 
 
 @dataclass(frozen=True)
@@ -247,27 +330,10 @@ class _Model:
     input_schema: Mapping[str, Any]
     input_class: Any
 
-    def entry(self) -> dict[str, Any]:
-        return _catalog_entry(self.model_id, self.display_name, self.output_type, self.input_schema)
-
     @property
     def properties(self) -> Mapping[str, Any]:
         properties = self.input_schema.get("properties")
         return properties if isinstance(properties, Mapping) else {}
-
-
-def _catalog_entry(
-    model_id: str, display_name: str, output_type: str, input_schema: Mapping[str, Any]
-) -> dict[str, Any]:
-    """A model as the catalog endpoints answer it (``include_schema=true``)."""
-    return {
-        "model_id": model_id,
-        "display_name": display_name,
-        "categories": [output_type.lower()],
-        "base_price_usd": _PRICES.get(output_type, 0.0),
-        "price_unit": "request",
-        "input_schema": input_schema,
-    }
 
 
 @functools.cache
@@ -291,13 +357,29 @@ class Emulator:
     Config (all durations in emulator seconds; emulator time runs ``time_scale`` times faster than real
     time). Each job takes the config current at its submit:
 
-    - ``queue_time``: seconds a job waits in the queue; ``queue_position``: the position it starts at.
-    - ``processing_time``: seconds it then runs.
+    - ``queue_time``: seconds a job waits in the queue before it may start.
+    - ``workers``: how many jobs run at once (``None``: any number); the others wait, first in first out.
+    - ``queue_position``: the position a job starts at behind other users' jobs (it counts down to 1 over
+      the queue time); the emulator adds its own queued jobs submitted earlier, so three jobs queued
+      together are at positions 1, 2, 3.
+    - ``processing_time``: seconds a job runs.
     - ``fail_jobs``: every job fails (see also :meth:`fail_next`).
     - ``max_side``: cap on the long side of output images (pixels), to keep tests fast.
     - ``catalog``: a schemas directory (one ``<model_id>.json`` file per model, the project's format) that
       the catalog endpoints serve instead of the generated models; it may be changed at any time, e.g.
       to play a catalog that moves from one schema set to the next. Submits still go to generated models.
+      A file's top-level ``base_price_usd``, ``price_unit`` and ``pricing_note`` are its price.
+    - ``prices``: ``{model_id: (usd, unit)}``, the price of those models (``unit``: ``"output"`` per output
+      file, ``"second"`` per second of output); ``default_price``: the USD rate of every other model
+      (``None``: the emulator's own, 0.04 per image, 0.1 per second of video, 0.01 per second of audio).
+      Unpriced models say in ``pricing_note`` that their price is invented. ``?include_cost=true`` on a
+      result adds ``cost``: the rate times the output files, or times the seconds asked for (``duration``).
+    - ``remote_inputs``: what a job does with an input URL on a host other than the loopback:
+      ``"stand-in"`` (default: tests run offline) makes do without it (an image model draws a labelled
+      stand-in), ``"fetch"`` fetches it like RunComfy would, ``"fail"`` fails the job. Loopback URLs (the
+      emulator's own :meth:`add_file` URLs, a test's server) are always fetched and ``data:`` URIs
+      decoded; one that cannot be fetched within ``input_timeout`` seconds and :data:`MAX_INPUT_BYTES`,
+      or an image Pillow cannot decode, fails the job with an ``error`` that says so.
     """
 
     def __init__(
@@ -309,20 +391,34 @@ class Emulator:
         processing_time: float = 0.0,
         queue_time: float = 0.0,
         queue_position: int = 1,
+        workers: int | None = None,
         time_scale: float = 1.0,
         fail_jobs: bool = False,
         max_side: int = 1024,
         catalog: str | os.PathLike[str] | None = None,
+        prices: Mapping[str, tuple[float, str]] | None = None,
+        default_price: float | None = None,
+        remote_inputs: str = "stand-in",
+        input_timeout: float = 10.0,
     ) -> None:
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be None or at least 1, got {workers!r}")
+        if remote_inputs not in REMOTE_INPUTS:
+            raise ValueError(f"remote_inputs must be one of {REMOTE_INPUTS}, got {remote_inputs!r}")
         self.token = token
         self.port = port
         self.processing_time = processing_time
         self.queue_time = queue_time
         self.queue_position = queue_position
+        self.workers = workers
         self.time_scale = time_scale
         self.fail_jobs = fail_jobs
         self.max_side = max_side
         self.catalog = catalog
+        self.prices: dict[str, tuple[float, str]] = dict(prices or {})
+        self.default_price = default_price
+        self.remote_inputs = remote_inputs
+        self.input_timeout = input_timeout
         self.model_ids: tuple[str, ...] = tuple(_models.MODELS if models is None else models)
         unknown = [model_id for model_id in self.model_ids if model_id not in _models.MODELS]
         if unknown:
@@ -337,6 +433,7 @@ class Emulator:
         self._server: _Server | None = None
         self._routes: list[tuple[str, re.Pattern[str], Callable[..., _Response]]] = [
             ("GET", re.compile(r"/v1/models"), self._catalog),
+            ("GET", re.compile(r"/v1/models/categories"), self._categories),
             ("GET", re.compile(r"/v1/models/(?P<model_id>.+)"), self._describe),
             ("POST", re.compile(r"/v1/models/(?P<model_id>.+)"), self._submit),
             ("GET", re.compile(r"/v1/requests/(?P<request_id>[^/]+)/status"), self._status),
@@ -348,7 +445,9 @@ class Emulator:
     # --- life cycle
 
     def start(self) -> Emulator:
-        """Start serving (in a daemon thread); returns ``self``."""
+        """Start serving (in a daemon thread); returns ``self``. Raises :class:`ImportError` (with the
+        ``pip install`` line) without Pillow, and :class:`OSError` when the port is taken."""
+        _media.require_pillow()
         if self._server is None:
             self._server = _Server(self, self.port)
             self.port = self._server.server_address[1]
@@ -538,39 +637,76 @@ class Emulator:
 
     def _catalog(self, request: _Request) -> _Response:
         query = request.query
-        search, category = query.get("search", "").lower(), query.get("category", "").lower()
-        try:
-            limit, offset = int(query.get("limit") or 0), int(query.get("offset") or 0)
-        except ValueError:
-            return _error(400, 400000, "limit and offset must be integers")
+        page = _page(query)
+        if isinstance(page, _Response):
+            return page
+        offset, limit = page
+        search, category, kind = (query.get(name, "").lower() for name in ("search", "category", "kind"))
         found = [
             entry
             for entry in self._catalog_entries()
             if (search in entry["model_id"].lower() or search in str(entry["display_name"]).lower())
             and (not category or category in entry["categories"])
+            and (not kind or kind == entry["kind"])
         ]
-        page = found[offset : offset + limit if limit > 0 else None]
         include_schema = query.get("include_schema", "").lower() in ("true", "1")
-        models = [entry if include_schema else _without_schema(entry) for entry in page]
+        page_entries = found[offset : None if limit is None else offset + limit]
+        models = [entry if include_schema else _without_schema(entry) for entry in page_entries]
         return _json(200, {"models": models, "total": len(found)})
 
+    def _categories(self, request: _Request) -> _Response:
+        names = sorted({category for entry in self._catalog_entries() for category in entry["categories"]})
+        return _json(200, {"categories": names})
+
     def _describe(self, request: _Request, model_id: str) -> _Response:
-        for entry in self._catalog_entries():
-            if entry["model_id"] == model_id:
-                return _json(200, entry)
-        return _error(404, 400001, f"invalid model id: {model_id}")
+        entry = self._entry(model_id)
+        return _json(200, entry) if entry is not None else _error(404, 400001, f"invalid model id: {model_id}")
+
+    def _entry(self, model_id: str) -> dict[str, Any] | None:
+        return next((entry for entry in self._catalog_entries() if entry["model_id"] == model_id), None)
 
     def _catalog_entries(self) -> list[dict[str, Any]]:
         """The catalog, as the API words it: the ``catalog`` directory's files, or the generated models."""
         if self.catalog is None:
-            return [_load_model(model_id).entry() for model_id in self.model_ids]
+            return [self._generated_entry(_load_model(model_id)) for model_id in self.model_ids]
         root = Path(self.catalog)
         entries = []
         for path in sorted(root.rglob("*.json"), key=lambda p: p.relative_to(root).as_posix()):
             data = json.loads(path.read_text(encoding="utf-8"))
-            name, output_type = data.get("display_name") or data["model_id"], str(data.get("output_type") or "IMAGE")
-            entries.append(_catalog_entry(data["model_id"], name, output_type, data["input_schema"]))
+            model_id, output_type = data["model_id"], str(data.get("output_type") or "IMAGE")
+            price = self._price(model_id, output_type, data)
+            name = data.get("display_name") or model_id
+            entries.append(_catalog_entry(model_id, name, output_type, data["input_schema"], price))
         return entries
+
+    def _generated_entry(self, model: _Model) -> dict[str, Any]:
+        price = self._price(model.model_id, model.output_type, {})
+        return _catalog_entry(model.model_id, model.display_name, model.output_type, model.input_schema, price)
+
+    def _price(self, model_id: str, output_type: str, file: Mapping[str, Any]) -> Price:
+        """``prices`` first, then a schema file's own ``base_price_usd`` (with ``price_unit`` and
+        ``pricing_note``), else the emulator's invented price."""
+        if model_id in self.prices:
+            rate, per = self.prices[model_id]
+            return Price(rate, per, "set by the test (Emulator(prices=...)); not RunComfy's price")
+        usd = file.get("base_price_usd")
+        if isinstance(usd, int | float) and not isinstance(usd, bool):
+            unit = file.get("price_unit") or _invented_price(output_type, usd).unit
+            return Price(usd, str(unit), str(file.get("pricing_note") or ""))
+        return _invented_price(output_type, self.default_price)
+
+    def _cost(self, job: Job) -> float:
+        """What the job cost: the price per output file times the files, or per second times the seconds
+        asked for (``duration``; else the length of the emulator's file)."""
+        model = _load_model(job.model_id)
+        entry = self._entry(job.model_id) or self._generated_entry(model)
+        usd, unit = float(entry["base_price_usd"]), entry["price_unit"]
+        if unit == "output":
+            values = (job.output or {}).values()
+            return round(usd * sum(len(v) if isinstance(v, list) else 1 for v in values), 6)
+        if unit == "second":
+            return round(usd * _seconds(job.params, model.output_type), 6)
+        return usd
 
     def _submit(self, request: _Request, model_id: str) -> _Response:
         model = self._model(model_id)
@@ -586,7 +722,7 @@ class Emulator:
             model.input_class.from_dict(data)
         except ValidationError as exc:
             detail = [{"loc": list(error.path), "msg": error.expected, "input": error.value} for error in exc.errors]
-            return _json(422, {"error_code": 422, "error_message": str(exc), "detail": detail})
+            return _error(422, INVALID_INPUT, str(exc), detail=detail)
         job = self._new_job(model, data, stuck=request.fault == "stuck", fail=request.fault == "fail")
         urls = {f"{action}_url": self._link(job.request_id, action) for action in ("status", "result", "cancel")}
         return _json(200, {"request_id": job.request_id, **urls}, request_id=job.request_id)
@@ -596,19 +732,60 @@ class Emulator:
         request_id = str(uuid.uuid4())
         with self._lock:
             scale = self.time_scale
-            started = math.inf if stuck else now + self.queue_time / scale
-            finished = started + self.processing_time / scale
+            ready = math.inf if stuck else now + self.queue_time / scale
+            run_time = self.processing_time / scale
             fails = fail or self.fail_jobs or self._take_failure(model.model_id)
             queue_position = self.queue_position
+        defaults = model.properties.items()
+        params = {key: spec["default"] for key, spec in defaults if isinstance(spec, Mapping) and "default" in spec}
+        params.update(data)
         output = error = None
         if fails:
             error = {"code": "job_failed", "message": f"injected failure of {model.model_id}"}
         else:
-            output = self._make_output(model, data, request_id)
-        job = Job(request_id, model.model_id, data, now, started, finished, wall, queue_position, output, error)
+            try:
+                images = self._read_inputs(model, data)
+            except _InputError as exc:
+                error = {"code": "invalid_input", "message": str(exc)}
+            else:
+                output = self._make_output(model, params, request_id, images[0] if images else None)
+        start = ready if self.workers is None else math.inf  # with workers: _plan() gives it its start
+        job = Job(request_id, model.model_id, data, now, start, start + run_time, wall, queue_position, output, error)
+        job.ready_at, job.run_time, job.params = ready, run_time, params
         with self._lock:
             self._jobs[request_id] = job
+            self._plan(now)
         return job
+
+    def _plan(self, now: float) -> None:
+        """With ``workers`` set: start the queued jobs in submit order as workers free up (called under
+        the lock after a submit or a cancel; running jobs keep their times)."""
+        if self.workers is None:
+            return
+        busy_until, queued = [], []
+        for job in self._jobs.values():
+            if job.cancelled or math.isinf(job.ready_at):
+                continue
+            if job.started_at <= now:
+                if job.finished_at > now:
+                    busy_until.append(job.finished_at)
+            else:
+                queued.append(job)
+        free = sorted(busy_until + [now] * max(0, self.workers - len(busy_until)))[-self.workers :]
+        for job in queued:
+            start = max(job.ready_at, heapq.heappop(free))
+            job.started_at, job.finished_at = start, start + job.run_time
+            heapq.heappush(free, job.finished_at)
+
+    def _position(self, job: Job, now: float) -> int:
+        """The 1-based queue position: behind other users' jobs, then the emulator's queued jobs submitted earlier."""
+        with self._lock:
+            ahead = 0
+            for other in self._jobs.values():
+                if other is job:
+                    break
+                ahead += other.status_at(now) == "in_queue"
+        return job.position_at(now) + ahead
 
     def _take_failure(self, model_id: str) -> bool:
         for key in (model_id, None):
@@ -617,42 +794,71 @@ class Emulator:
                 return True
         return False
 
-    def _make_output(self, model: _Model, data: dict[str, Any], request_id: str) -> dict[str, Any]:
-        properties = model.properties
-        params = {
-            key: spec["default"] for key, spec in properties.items() if isinstance(spec, dict) and "default" in spec
-        }
-        params.update(data)
-        files = _media.MAKERS[model.output_type](params, self._first_image(properties, data), self.max_side)
+    def _make_output(
+        self, model: _Model, params: dict[str, Any], request_id: str, image: bytes | None
+    ) -> dict[str, Any]:
+        files = _media.MAKERS[model.output_type](params, image, self.max_side)
         urls = []
         with self._lock:
             for file in files:
                 self._files[f"{request_id}/{file.name}"] = file
                 urls.append(f"{self.base_url}/files/{request_id}/{quote(file.name)}")
         key = _OUTPUT_KEY.get(model.output_type, "file")
-        return {key + "s": urls} if "num_images" in properties else {key: urls[0]}
+        return {key + "s": urls} if "num_images" in model.properties else {key: urls[0]}
 
-    def _first_image(self, properties: Mapping[str, Any], data: Mapping[str, Any]) -> bytes | None:
-        """The bytes of the first input image (``None`` when there is none or it cannot be read offline)."""
-        for key, spec in properties.items():
-            formats = (spec.get("format"), (spec.get("items") or {}).get("format")) if isinstance(spec, dict) else ()
-            value = data.get(key)
-            if any(str(form).startswith("image_uri") for form in formats) and value:
-                first = value[0] if isinstance(value, list) else value
-                return self._read_url(first) if isinstance(first, str) else None
-        return None
+    # --- input files
 
-    def _read_url(self, url: str) -> bytes | None:
+    def _read_inputs(self, model: _Model, data: Mapping[str, Any]) -> list[bytes | None]:
+        """Fetch (or decode) every media input, as RunComfy does before it runs a job; returns the images'
+        bytes in field order (``None`` for a remote URL not fetched, see ``remote_inputs``). An input that
+        cannot be read raises :class:`_InputError`."""
+        images = []
+        for key, spec in model.properties.items():
+            kind, value = _media_kind(spec), data.get(key)
+            if kind is None or value is None:
+                continue
+            for index, url in enumerate(value if isinstance(value, list) else [value]):
+                where = f"{key}[{index}]" if isinstance(value, list) else key
+                content = self._read_input(where, kind, url) if isinstance(url, str) and url else None
+                if kind == "image":
+                    images.append(content)
+        return images
+
+    def _read_input(self, where: str, kind: str, url: str) -> bytes | None:
+        limit = MAX_INPUT_BYTES[kind]
         if url.startswith("data:"):
-            header, _, payload = url.partition(",")
+            content = _decode_data_uri(where, url)
+        else:
+            parts = urlsplit(url)
+            own = f"{self.base_url}/files/"
+            if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+                raise _InputError(f"{where}: {_shown(url)} is not an http(s) URL or a data: URI")
+            if url.startswith(own):
+                with self._lock:
+                    file = self._files.get(unquote(urlsplit(url).path[len("/files/") :]))
+                if file is None:
+                    raise _InputError(f"{where}: could not fetch {_shown(url)}: HTTP 404")
+                content = file.data
+            elif _is_loopback(parts.hostname) or self.remote_inputs == "fetch":
+                content = _download(where, url, limit, self.input_timeout, self._may_fetch)
+            elif self.remote_inputs == "fail":
+                raise _InputError(f"{where}: {_shown(url)} was not fetched: the emulator fetches loopback URLs only")
+            else:
+                return None  # "stand-in": tests run offline
+        if len(content) > limit:
+            raise _InputError(f"{where}: {_shown(url)} is larger than {limit // 2**20} MB")
+        if kind == "image":
             try:
-                return base64.b64decode(payload) if header.lower().endswith(";base64") else None
-            except (binascii.Error, ValueError):
-                return None
-        prefix = f"{self.base_url}/files/"
-        with self._lock:
-            file = self._files.get(unquote(url[len(prefix) :])) if url.startswith(prefix) else None
-        return file.data if file else None
+                _media.check_image(content)
+            except ValueError as exc:
+                raise _InputError(f"{where}: {_shown(url)} is not an image that can be decoded ({exc})") from None
+        return content
+
+    def _may_fetch(self, url: str) -> bool:
+        """Whether a redirect may lead to ``url``."""
+        parts = urlsplit(url)
+        loopback = bool(parts.hostname) and _is_loopback(parts.hostname or "")
+        return parts.scheme.lower() in ("http", "https") and (loopback or self.remote_inputs == "fetch")
 
     def _link(self, request_id: str, action: str) -> str:
         return f"{self.base_url}/v1/requests/{request_id}/{action}"
@@ -669,6 +875,7 @@ class Emulator:
                 outcome = "cancelled" if job.status_at(now) == "in_queue" else "not_cancellable"
                 if outcome == "cancelled":
                     job.cancelled, job.finished_at = True, now
+                    self._plan(now)
             state = job.status_at(now)
             if state in _FINISHED and job.seen_finished_at is None:
                 job.seen_finished_at = now
@@ -681,7 +888,7 @@ class Emulator:
         job, state, now, _ = observed
         body: dict[str, Any] = {"request_id": request_id, "status": _STATUS_WORD.get(state, state)}
         if state == "in_queue":
-            body["queue_position"] = job.position_at(now)
+            body["queue_position"] = self._position(job, now)
         body["status_url"], body["result_url"] = self._link(request_id, "status"), self._link(request_id, "result")
         return _json(200, body)
 
@@ -692,6 +899,7 @@ class Emulator:
         job, state, _, _ = observed
         body: dict[str, Any] = {
             "request_id": request_id,
+            "model_id": job.model_id,
             "status": state,
             "created_at": job.iso(job.submitted_at),
             "finished_at": job.iso(job.finished_at) if state in _FINISHED else None,
@@ -699,7 +907,7 @@ class Emulator:
         if state == "succeeded":
             body["output"] = job.output
             if request.query.get("include_cost", "").lower() in ("true", "1"):
-                body["cost"] = _load_model(job.model_id).entry()["base_price_usd"]
+                body["cost"] = self._cost(job)
         elif state == "failed":
             body["error"] = job.error
         return _json(200, body)
@@ -718,6 +926,96 @@ class Emulator:
             return _error(404, 404000, f"no such file: {key}")
         request_id = key.partition("/")[0]
         return _Response(200, file.data, file.content_type, request_id=None if request_id == "inputs" else request_id)
+
+
+# --- helpers of the endpoints ---------------------------------------------------------------------
+
+
+def _page(query: Mapping[str, str]) -> tuple[int, int | None] | _Response:
+    """A catalog page's ``offset`` and ``limit`` (``None``: all), or the 422 answer for bad ones."""
+    values: dict[str, int | None] = {}
+    detail: list[dict[str, Any]] = []
+    for name, low, high in (("limit", 1, MAX_PAGE), ("offset", 0, None)):
+        text = query.get(name) or None
+        value = int(text) if text is not None and re.fullmatch(r"-?\d{1,9}", text) else None
+        if text is not None and (value is None or value < low or (high is not None and value > high)):
+            expected = f"an integer from {low} to {high}" if high is not None else f"an integer >= {low}"
+            detail.append({"loc": ["query", name], "msg": f"{name} must be {expected}", "input": text})
+        values[name] = value
+    if detail:
+        return _error(422, INVALID_INPUT, "; ".join(str(item["msg"]) for item in detail), detail=detail)
+    return values["offset"] or 0, values["limit"]
+
+
+def _seconds(params: Mapping[str, Any], output_type: str) -> float:
+    """The seconds of output a job was asked for (``duration``), else the length of the emulator's file."""
+    duration = params.get("duration")
+    if isinstance(duration, str) and re.fullmatch(r"\d+(\.\d+)?", duration):
+        duration = float(duration)
+    if isinstance(duration, int | float) and not isinstance(duration, bool) and duration > 0:
+        return float(duration)
+    return _media.SECONDS.get(output_type, 0.0)
+
+
+class _InputError(Exception):
+    """An input file a job cannot use: the message becomes the failed job's ``error``."""
+
+
+def _shown(url: str) -> str:
+    return url if len(url) <= 100 else url[:60] + "..." + url[-20:]
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _decode_data_uri(where: str, url: str) -> bytes:
+    header, comma, payload = url[len("data:") :].partition(",")
+    try:
+        if not comma:
+            raise ValueError("no comma")
+        if header.lower().endswith(";base64"):
+            return base64.b64decode(payload, validate=True)
+        return unquote_to_bytes(payload)
+    except (binascii.Error, ValueError):
+        raise _InputError(f"{where}: {_shown(url)} is not a valid data: URI") from None
+
+
+def _download(where: str, url: str, limit: int, timeout: float, may_follow: Callable[[str], bool]) -> bytes:
+    """GET ``url`` without any token or proxy, within ``timeout`` seconds and ``limit`` bytes, following
+    redirects only where ``may_follow`` allows."""
+    import urllib.error
+    import urllib.request
+
+    class Redirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
+            if not may_follow(newurl):
+                raise _InputError(f"{where}: {_shown(url)} redirects to {_shown(newurl)}, which is not fetched")
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), Redirects())
+    deadline = time.monotonic() + timeout
+    failure = f"{where}: could not fetch {_shown(url)}"
+    try:
+        with opener.open(url, timeout=timeout) as response:
+            buffer = io.BytesIO()
+            while chunk := response.read(256 * 1024):
+                buffer.write(chunk)
+                if buffer.tell() > limit:
+                    raise _InputError(f"{where}: {_shown(url)} is larger than {limit // 2**20} MB")
+                if time.monotonic() > deadline:
+                    raise _InputError(f"{failure}: no complete answer within {timeout:g} s")
+            return buffer.getvalue()
+    except urllib.error.HTTPError as exc:
+        raise _InputError(f"{failure}: HTTP {exc.code}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise _InputError(f"{failure}: {reason}") from None
 
 
 # --- HTTP plumbing --------------------------------------------------------------------------------

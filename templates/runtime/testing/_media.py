@@ -15,7 +15,22 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-__all__ = ["MAKERS", "File", "image_size", "make_audio", "make_images", "make_video"]
+__all__ = [
+    "MAKERS",
+    "PILLOW_MISSING",
+    "SECONDS",
+    "File",
+    "check_image",
+    "image_size",
+    "make_audio",
+    "make_images",
+    "make_video",
+    "require_pillow",
+]
+
+PILLOW_MISSING = 'the runcomfy emulator needs Pillow: pip install "runcomfy[testing]"'
+SECONDS = {"VIDEO": 1.0, "AUDIO": 0.5}
+"""The length of the emulator's video file (assets/sample.mp4) and of its audio files."""
 
 # output_format → (Pillow format, content type, file extension)
 _IMAGE_FORMATS = {
@@ -108,7 +123,28 @@ def make_images(params: Mapping[str, Any], source: bytes | None, max_side: int) 
     return files
 
 
-def make_audio(seconds: float = 0.5, rate: int = 8000, pitch: float = 440.0) -> list[File]:
+def require_pillow() -> None:
+    """Raise :class:`ImportError` naming the ``pip install`` line when Pillow is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("PIL") is None:  # found, not imported: Pillow is imported when an image is made
+        raise ImportError(PILLOW_MISSING)
+
+
+def check_image(data: bytes) -> None:
+    """Raise :class:`ValueError` unless Pillow decodes ``data`` as an image."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+    except UnidentifiedImageError:
+        raise ValueError("not in an image format Pillow knows") from None
+    except Exception as exc:  # Pillow raises many kinds (OSError, SyntaxError, DecompressionBombError, ...)
+        raise ValueError(str(exc) or type(exc).__name__) from None
+
+
+def make_audio(seconds: float = SECONDS["AUDIO"], rate: int = 8000, pitch: float = 440.0) -> list[File]:
     """A short mono 16-bit sine tone as a WAV file."""
     samples = (round(12000 * math.sin(2 * math.pi * pitch * i / rate)) for i in range(int(seconds * rate)))
     buffer = io.BytesIO()
