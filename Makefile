@@ -7,22 +7,25 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test generate check lint typecheck pytest bench clean
+.PHONY: demo test generate check lint typecheck pytest bench wheels clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.codegen: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[codegen]"
+# Two distributions from this one repository: the client `runcomfy` (pyproject.toml; its sources are
+# templates/runtime/ and the generated generated/runcomfy/) and the generator `runcomfy-codegen`
+# (generator/pyproject.toml; generator/runcomfy_codegen/ with templates/ as package data).
+$(VENV)/.codegen: pyproject.toml generator/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ./generator -e ".[testing]"
 	touch $@
 
-$(VENV)/.test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test]"
+$(VENV)/.test: pyproject.toml generator/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ./generator -e ".[test]"
 	touch $@ $(VENV)/.codegen
 
-$(VENV)/.bench: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[bench]"
+$(VENV)/.bench: pyproject.toml generator/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ./generator -e ".[bench]"
 	touch $@ $(VENV)/.test $(VENV)/.codegen
 
 demo: $(VENV)/.codegen
@@ -58,5 +61,11 @@ bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/bench_cli.py
 	$(BIN)/python benchmarks/bench_batch.py
 
+# Both wheels into dist/ (the install test in tests/test_install.py builds its own).
+wheels: $(VENV)/.test
+	rm -rf dist
+	$(BIN)/python -m build --wheel --outdir dist .
+	$(BIN)/python -m build --wheel --outdir dist generator
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis dist

@@ -2,7 +2,7 @@
 
 Where things are: :mod:`.loader` reads schema files, :mod:`.parser` turns JSON Schema into the
 :mod:`.ir`, :mod:`.checks` emits validation code, :mod:`.render` fills the jinja templates in
-``templates/``, :mod:`.formatting` runs ruff, :mod:`.writer` updates ``generated/``;
+``templates/`` (found by :mod:`.resources`), :mod:`.formatting` runs ruff, :mod:`.writer` updates ``generated/``;
 :mod:`.pipeline` chains them and :mod:`.cli` is the command line.
 """
 
@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["GenerationError", "Result", "SchemaError", "generate"]
+__version__ = "0.2.0"
+
+__all__ = ["GenerationError", "Result", "SchemaError", "__version__", "generate"]
 
 
 def __getattr__(name: str) -> Any:

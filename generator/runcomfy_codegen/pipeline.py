@@ -20,6 +20,7 @@ from .formatting import format_sources
 from .ir import ModelSpec, OutputField
 from .loader import SchemaFile, find_schema_files, load_schema_file
 from .naming import ModelIdError, field_names, module_path
+from .resources import templates_dir
 from .writer import Plan, apply_plan, plan_changes
 
 GENERIC_OUTPUT_SCHEMA: dict[str, Any] = json.loads(
@@ -170,7 +171,7 @@ def parse_all(files: list[SchemaFile]) -> tuple[list[ModelSpec], list[str], list
 
 def runtime_files() -> dict[str, bytes]:
     """``templates/runtime/**`` → ``runcomfy/**``, byte for byte (support code, not generated)."""
-    runtime = render.templates_dir() / "runtime"
+    runtime = templates_dir() / "runtime"
     return {
         f"runcomfy/{path.relative_to(runtime).as_posix()}": path.read_bytes()
         for path in sorted(runtime.rglob("*"))

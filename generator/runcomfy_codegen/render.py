@@ -15,14 +15,10 @@ from . import checks
 from .ir import Field, ModelSpec, Node, ObjectModel
 from .literals import doc_text, py_literal, py_tuple, short
 from .naming import MODULE_EXPORTS
+from .resources import templates_dir
 from .stamp import ModelRecord
 
 GENERATOR = "runcomfy-codegen"
-
-
-def templates_dir() -> Path:
-    """``templates/`` of this checkout (the generator runs from the project, installed with -e)."""
-    return Path(__file__).resolve().parent.parent.parent / "templates"
 
 
 def make_environment(directory: Path | None = None) -> jinja2.Environment:

@@ -24,6 +24,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .resources import templates_dir
+
 STAMP = "runcomfy/.codegen-stamp.json"
 TOOLS = ("datamodel-code-generator", "jinja2", "ruff", "jsonschema")
 _GENERATOR = Path(__file__).resolve().parent
@@ -82,9 +84,10 @@ def toolchain_digest() -> str:
         except PackageNotFoundError:
             return "missing"
 
-    templates = _GENERATOR.parent.parent / "templates"
-    parts = [
-        _digest_files(_files_below(_GENERATOR, "*"), _GENERATOR),
+    templates = templates_dir()
+    own = [path for path in _files_below(_GENERATOR, "*") if path.relative_to(_GENERATOR).parts[0] != "templates"]
+    parts = [  # the same digest from a checkout and from the wheel (which carries the templates inside the package)
+        _digest_files(own, _GENERATOR),
         _digest_files(_files_below(templates, "*"), templates),
         ",".join(f"{name}=={tool(name)}" for name in TOOLS),
     ]
