@@ -181,8 +181,8 @@ def _field_flags(properties: Mapping[str, Any]) -> dict[str, str]:
     flags: dict[str, str] = {}
     for name, prop in properties.items():
         boolean = isinstance(prop, Mapping) and prop.get("type") == "boolean"
-        flag = next(flag for flag in _flag_candidates(name) if not taken & _option_strings(flag, boolean))
-        taken |= _option_strings(flag, boolean)
+        flag = next(flag for flag in _flag_candidates(name) if not taken & _option_strings(flag, boolean=boolean))
+        taken |= _option_strings(flag, boolean=boolean)
         flags[name] = flag
     return flags
 
@@ -199,7 +199,7 @@ def _flag_candidates(name: str) -> Iterator[str]:
         yield f"{first}-{number}"
 
 
-def _option_strings(flag: str, boolean: bool) -> set[str]:
+def _option_strings(flag: str, *, boolean: bool) -> set[str]:
     """The options a field's flag adds: a boolean's ``--x`` also adds ``--no-x``."""
     return {flag, f"--no-{flag[2:]}"} if boolean else {flag}
 
