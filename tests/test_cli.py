@@ -379,3 +379,17 @@ def test_wrong_values_get_the_python_validation_message(emu: Emulator) -> None:
     assert len(emu.calls) == before
     help_text = cli(emu, "run", EDIT, "--help").stdout
     assert "{auto,21:9,16:9," in help_text and "(example:" in help_text
+
+
+def test_a_file_named_like_an_image_is_sent_only_if_it_is_one(emu: Emulator, tmp_path: Path) -> None:
+    """``shadow.png``, a symlink to a text file (think ``/etc/shadow``), was sent as ``data:image/png``."""
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$salt$hash:19000:0:99999:7:::\n")
+    link = tmp_path / "shadow.png"
+    link.symlink_to(secret)
+    before = len(emu.calls)
+    done = cli(emu, "run", EDIT, "--prompt", "hi", "--image-urls", str(link))
+    assert done.returncode == 2
+    assert f"image_urls[0]: expected an image file that can be sent inline: the content of {link}" in done.stderr
+    assert "is not a recognised image (PNG, JPEG" in done.stderr
+    assert len(emu.calls) == before

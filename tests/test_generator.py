@@ -244,3 +244,96 @@ def test_names_do_not_depend_on_the_running_interpreter(monkeypatch):
     }
     assert naming.unique_class_name("Prompt", set()) == "Prompt"
     assert naming.unique_class_name("TypeError", set()) == "TypeError2"
+# --- a run killed between two file writes ----------------------------------------------------------------
+
+
+class Killed(BaseException):
+    """The process killed before a file operation (nothing after it runs, no cleanup either)."""
+
+
+V1_HISTORY = {"acme/a": SIMPLE, "acme/b": SIMPLE, "acme/gone": SIMPLE}
+V2_HISTORY = {
+    "acme/a": {**SIMPLE, "properties": {"prompt": {"type": "string", "maxLength": 10}}},  # breaking
+    "acme/b": {
+        "type": "object",
+        "required": ["prompt", "seed"],  # breaking: a new required field
+        "properties": {"prompt": {"type": "string"}, "seed": {"type": "integer"}},
+    },
+    "acme/a/child": SIMPLE,  # acme/a's module becomes a package
+    "acme/new": SIMPLE,
+}  # and acme/gone is gone (breaking)
+
+
+def v1_package_with_v2_schemas(directory: Path) -> tuple[Path, Path]:
+    schemas, out = write_schemas(directory / "schemas", V1_HISTORY), directory / "out"
+    assert main(["generate", "--schemas", str(schemas), "--out", str(out)]) == 0
+    (schemas / "acme/gone.json").unlink()
+    write_schemas(schemas, V2_HISTORY)
+    return schemas, out
+
+
+def kill_at_operation(monkeypatch: pytest.MonkeyPatch, out: Path, kill_at: int) -> None:
+    """Raise :class:`Killed` instead of the ``kill_at``-th file write or removal below ``out``."""
+    from runcomfy_codegen import history, writer
+
+    count = iter(range(10**6))
+
+    def counted(operation):  # type: ignore[no-untyped-def]
+        def run(path: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if Path(path).is_relative_to(out) and next(count) == kill_at:
+                raise Killed(f"killed before {operation.__name__} {path}")
+            return operation(path, *args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(writer, "write_file", counted(writer.write_file))
+    monkeypatch.setattr(history, "write_file", counted(history.write_file))
+    monkeypatch.setattr(Path, "unlink", counted(Path.unlink))
+
+
+def test_a_run_killed_between_any_two_writes_still_records_every_change(tmp_path, monkeypatch, capsys):
+    """Killed after writing the modules but before CHANGES.md, a run left a package whose rerun said "up to
+    date": the breaking changes were never recorded. Wherever it is killed now, the next run ends with the
+    same files and the same CHANGES.md as an uninterrupted run."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1790000000")
+    schemas, out = v1_package_with_v2_schemas(tmp_path / "reference")
+    assert main(["generate", "--schemas", str(schemas), "--out", str(out)]) == 0
+    expected = tree_digest(out)
+    history = (out / "CHANGES.md").read_text()
+    assert "3 breaking" in history and "`acme/gone`" in history and "maxLength none → 10" in history, history
+    kills = 0
+    while True:
+        schemas, out = v1_package_with_v2_schemas(tmp_path / f"killed{kills}")
+        args = ["generate", "--schemas", str(schemas), "--out", str(out)]
+        with monkeypatch.context() as patch:
+            kill_at_operation(patch, out, kills)
+            try:
+                main(args)
+            except Killed:
+                pass
+            else:
+                break  # no operation was left to kill the run at
+        recorded = (out / "CHANGES.md").exists()
+        assert main([*args, "--check"]) == (0 if recorded else 1), kills  # never "up to date" while unrecorded
+        assert main(args) == 0
+        assert tree_digest(out) == expected, f"killed before file operation {kills}"
+        kills += 1
+    assert kills == 12  # the saved baseline, 6 files, 2 removals, the stamp, CHANGES.md, the baseline's removal
+    capsys.readouterr()
+
+
+def test_a_killed_runs_changes_are_measured_from_the_last_complete_generation(tmp_path, monkeypatch):
+    """Killed half-way to v2, then the schemas put back to v1: the rerun records nothing (v1 → v1), and the
+    package is v1 again."""
+    schemas, out = v1_package_with_v2_schemas(tmp_path)
+    v1_tree = tree_digest(out)
+    with monkeypatch.context() as patch:
+        kill_at_operation(patch, out, 6)  # after the registry and a module, before the stamp
+        with pytest.raises(Killed):
+            main(["generate", "--schemas", str(schemas), "--out", str(out)])
+    assert tree_digest(out) != v1_tree
+    for model_id in V2_HISTORY:
+        (schemas / f"{model_id}.json").unlink()
+    write_schemas(schemas, V1_HISTORY)
+    assert main(["generate", "--schemas", str(schemas), "--out", str(out)]) == 0
+    assert tree_digest(out) == v1_tree and not (out / "CHANGES.md").exists()

@@ -363,7 +363,7 @@ def test_local_files_are_checked_before_sending(generate_models, tmp_path):
         ({"image": _png(80, 10)}, "Too wide."),
         ({"image": big}, "over the 50 MB recommended for images sent inline: host the file and pass its URL"),
         ({"image": tmp_path / "missing.png"}, "is not a readable file"),
-        ({"image": b"plain text"}, "is application/octet-stream, not an image"),
+        ({"image": b"plain text"}, "the content of the bytes given is not a recognised image (PNG, JPEG"),
         ({"image": _png(32, 32), "video": _png(32, 32)}, "is image/png, not a video"),
     ]
     for fields, message in cases:

@@ -1,39 +1,62 @@
 """Local media for media fields: a ``pathlib.Path``, ``bytes`` or a PIL image becomes a ``data:`` URI.
 
-The file type is told from its first bytes (or, for a path, its name), must be of the field's kind
-(an image for ``image_uri``...), and the file must be within the recommended inline sizes (images 50 MB,
-videos and audio 100 MB: larger files should be hosted and passed as a URL). A model's RunComfy
-``validations`` (file size, aspect ratio, minimum pixels) are checked on local images before sending.
+The file type is told from its content alone (magic bytes: never the file's name), must be of the
+field's kind (an image for ``image_uri``...), and the file must be within the recommended inline sizes
+(images 50 MB, videos and audio 100 MB: larger files should be hosted and passed as a URL). A path is
+followed only to a regular file (never a device, FIFO or directory), its size is taken from the open
+file before reading, and the read is bounded. A model's RunComfy ``validations`` (file size, aspect
+ratio, minimum pixels) are checked on local images before sending.
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["INLINE_LIMITS", "LocalMediaError", "is_local", "to_data_uri"]
+__all__ = ["FORMATS", "INLINE_LIMITS", "LocalMediaError", "is_local", "sniff", "to_data_uri"]
 
 MB = 1024 * 1024
 INLINE_LIMITS = {"image": 50 * MB, "video": 100 * MB, "audio": 100 * MB}
+FORMATS = {
+    "image": "PNG, JPEG, GIF, WebP, BMP, TIFF, HEIC or AVIF",
+    "video": "MP4, MOV, WebM, MKV or AVI",
+    "audio": "MP3, WAV, FLAC, OGG, AAC or M4A",
+}
+"""What the sniffer recognises, per kind (for messages)."""
 
-# (offset, magic bytes, MIME type), first match wins.
+# (offset, magic bytes, MIME type), first match wins; the containers below need more than a prefix.
 _MAGIC: tuple[tuple[int, bytes, str], ...] = (
     (0, b"\x89PNG\r\n\x1a\n", "image/png"),
     (0, b"\xff\xd8\xff", "image/jpeg"),
-    (0, b"GIF8", "image/gif"),
-    (8, b"WEBP", "image/webp"),
-    (0, b"BM", "image/bmp"),
-    (8, b"WAVE", "audio/wav"),
-    (0, b"ID3", "audio/mpeg"),
-    (0, b"\xff\xfb", "audio/mpeg"),
+    (0, b"GIF87a", "image/gif"),
+    (0, b"GIF89a", "image/gif"),
+    (0, b"II*\x00", "image/tiff"),
+    (0, b"MM\x00*", "image/tiff"),
+    (0, b"ID3\x02", "audio/mpeg"),
+    (0, b"ID3\x03", "audio/mpeg"),
+    (0, b"ID3\x04", "audio/mpeg"),
     (0, b"fLaC", "audio/flac"),
-    (0, b"OggS", "audio/ogg"),
-    (4, b"ftypqt", "video/quicktime"),
-    (4, b"ftyp", "video/mp4"),
-    (0, b"\x1a\x45\xdf\xa3", "video/webm"),
 )
+_RIFF = {b"WEBP": "image/webp", b"WAVE": "audio/wav", b"AVI ": "video/x-msvideo"}
+# ISO base media file format (``....ftyp<brand>``): brand → MIME type; other brands are not recognised.
+_VIDEO_BRANDS = (
+    b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"iso8", b"iso9", b"mp41", b"mp42", b"mp71",
+    b"avc1", b"av01", b"dash", b"M4V ", b"M4VH", b"M4VP", b"MSNV", b"NDAS", b"XAVC", b"mmp4", b"f4v ",
+    b"3gp4", b"3gp5", b"3gp6", b"3gp7", b"3g2a", b"3g2b", b"3g2c",
+)  # fmt: skip
+_FTYP_BRANDS = {
+    **dict.fromkeys((b"avif", b"avis"), "image/avif"),
+    **dict.fromkeys((b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"), "image/heic"),
+    **dict.fromkeys((b"mif1", b"msf1"), "image/heif"),
+    **dict.fromkeys((b"M4A ", b"M4B ", b"M4P "), "audio/mp4"),
+    b"qt  ": "video/quicktime",
+    **dict.fromkeys(_VIDEO_BRANDS, "video/mp4"),
+}
+_BMP_HEADER_SIZES = frozenset({12, 40, 52, 56, 64, 108, 124})
+_READ_CHUNK = 1 * MB
 
 
 class LocalMediaError(ValueError):
@@ -49,51 +72,122 @@ def is_local(value: object) -> bool:
 
 def to_data_uri(value: Any, kind: str, rules: Sequence[Mapping[str, Any]] = ()) -> str:
     """The ``data:<mime>;base64,...`` URI of a local file or image, checked for the field's ``kind``."""
-    data, mime, name = _read(value, kind)
-    limit = INLINE_LIMITS[kind]
-    if len(data) > limit:
-        raise LocalMediaError(
-            f"{name} is {len(data) / MB:.1f} MB, over the {limit // MB} MB recommended for {kind}s sent inline: "
-            "host the file and pass its URL instead"
-        )
+    data, name = _read(value, kind)
+    _check_size(len(data), kind, name)
+    mime = sniff(data)
+    if mime is None:
+        raise LocalMediaError(f"the content of {name} is not a recognised {kind} ({FORMATS[kind]})")
     if not mime.startswith(kind + "/"):
         raise LocalMediaError(f"{name} is {mime}, not {'an' if kind[0] in 'aeiou' else 'a'} {kind}")
     _check_rules(data, kind, rules)
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _read(value: Any, kind: str) -> tuple[bytes, str, str]:
-    """(content, MIME type, a name for messages)."""
+def _check_size(size: int, kind: str, name: str) -> None:
+    limit = INLINE_LIMITS[kind]
+    if size > limit:
+        raise LocalMediaError(
+            f"{name} is {size / MB:.1f} MB, over the {limit // MB} MB recommended for {kind}s sent inline: "
+            "host the file and pass its URL instead"
+        )
+
+
+def _read(value: Any, kind: str) -> tuple[bytes, str]:
+    """(content, a name for messages)."""
     if isinstance(value, os.PathLike):
         path = os.fspath(value)
-        size = os.path.getsize(path) if os.path.isfile(path) else None
-        if size is None:
-            raise LocalMediaError(f"{path} is not a readable file")
-        if size > INLINE_LIMITS[kind]:  # refuse before reading a huge file into memory
-            raise LocalMediaError(
-                f"{path} is {size / MB:.1f} MB, over the {INLINE_LIMITS[kind] // MB} MB recommended for {kind}s "
-                "sent inline: host the file and pass its URL instead"
-            )
-        with open(path, "rb") as file:
-            data = file.read()
-        import mimetypes
-
-        return data, _sniff(data) or mimetypes.guess_type(path)[0] or "application/octet-stream", str(path)
+        return _read_file(path, kind), os.fsdecode(path)
     if isinstance(value, (bytes, bytearray, memoryview)):
-        data = bytes(value)
-        return data, _sniff(data) or "application/octet-stream", "the bytes given"
+        return bytes(value), "the bytes given"
     import io
 
     buffer = io.BytesIO()
     value.save(buffer, format="PNG")  # a PIL image: sent as PNG
-    return buffer.getvalue(), "image/png", "the image given"
+    return buffer.getvalue(), "the image given"
 
 
-def _sniff(data: bytes) -> str | None:
+def _read_file(path: str | bytes, kind: str) -> bytes:
+    """The bytes of the regular file at ``path`` (symlinks followed), at most the inline limit.
+
+    A device, FIFO, socket or directory is refused before it is opened (opening a FIFO would block), and
+    again from the open descriptor (the path may have been swapped in between); the size is checked from
+    the descriptor before reading, and the read stops past the limit (the file may grow meanwhile).
+    """
+    name = os.fsdecode(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise LocalMediaError(f"{name} is not a readable file (it does not exist)") from None
+    except ValueError as exc:  # an embedded NUL
+        raise LocalMediaError(f"{name!r} is not a readable file ({exc})") from None
+    _require_regular(mode, name)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    try:
+        status = os.fstat(fd)
+        _require_regular(status.st_mode, name)
+        limit = INLINE_LIMITS[kind]
+        _check_size(status.st_size, kind, name)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(_READ_CHUNK, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        _check_size(size, kind, name)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _require_regular(mode: int, name: str) -> None:
+    if not stat.S_ISREG(mode):
+        kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"))
+        what = next((text for test, text in kinds if test(mode)), "a device or other special file")
+        raise LocalMediaError(f"{name} is not a readable file: it is {what}, not a regular file")
+
+
+def sniff(data: bytes) -> str | None:
+    """The MIME type of ``data`` told from its first bytes, or ``None`` when the format is not one the
+    client recognises (see ``FORMATS``)."""
     for offset, magic, mime in _MAGIC:
         if data[offset : offset + len(magic)] == magic:
             return mime
-    return None
+    if data[:4] == b"RIFF":
+        return _RIFF.get(data[8:12])
+    if data[4:8] == b"ftyp":
+        return _ftyp(data)
+    if data[:4] == b"\x1a\x45\xdf\xa3":  # EBML: Matroska, or WebM (its DocType)
+        return "video/webm" if b"webm" in data[:64] else "video/x-matroska"
+    if data[:4] == b"OggS":
+        return "video/ogg" if b"\x80theora" in data[:128] else "audio/ogg"
+    if data[:2] == b"BM" and len(data) >= 18 and int.from_bytes(data[14:18], "little") in _BMP_HEADER_SIZES:
+        return "image/bmp"
+    return _audio_frame(data[:4])
+
+
+def _ftyp(data: bytes) -> str | None:
+    """An ISO BMFF file's type from its major brand, else from its first known compatible brand."""
+    box = min(int.from_bytes(data[0:4], "big"), len(data), 4096)
+    brands = [data[8:12]] + [data[index : index + 4] for index in range(16, box - 3, 4)]
+    return next((_FTYP_BRANDS[brand] for brand in brands if brand in _FTYP_BRANDS), None)
+
+
+def _audio_frame(head: bytes) -> str | None:
+    """An MPEG audio layer III or II frame header (MP3 without an ID3 tag) or an ADTS header (raw AAC).
+
+    Layer I is left out: its sync bytes ``FF FE``/``FF FF`` begin UTF-16 text too.
+    """
+    if len(head) < 4 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
+        return None
+    version, layer = (head[1] >> 3) & 3, (head[1] >> 1) & 3
+    if layer == 0:  # reserved in MPEG audio; ADTS when its version bits are those of MPEG-2/4
+        return "audio/aac" if head[1] & 0xF6 == 0xF0 and (head[2] >> 2) & 15 < 13 else None
+    bitrate, rate, emphasis = head[2] >> 4, (head[2] >> 2) & 3, head[3] & 3
+    valid = version != 1 and layer in (1, 2) and bitrate not in (0, 15) and rate != 3 and emphasis != 2
+    return "audio/mpeg" if valid else None
 
 
 def _check_rules(data: bytes, kind: str, rules: Sequence[Mapping[str, Any]]) -> None:

@@ -1,16 +1,23 @@
 """What the last generation's public API was, and ``generated/CHANGES.md``, the history of its changes.
 
-The previous state is read back from the package on disk (``runcomfy/models/__init__.py`` for the model
-ids and modules, each module's ``INPUT_SCHEMA`` for its schema) with :func:`ast.literal_eval`: nothing
-of the old package is imported or executed.
+The previous state (the *baseline*) is read back from the package on disk (``runcomfy/models/__init__.py``
+for the model ids and modules, each module's ``INPUT_SCHEMA`` for its schema, the stamp for each schema's
+digest) with :func:`ast.literal_eval`: nothing of the old package is imported or executed.
+
+A run that has changes to record first saves its baseline beside ``CHANGES.md`` (``PENDING``), then writes
+the package, then ``CHANGES.md``, then removes the saved baseline. A run killed anywhere in between leaves
+the saved baseline, which the next run measures its changes from (the package on disk may be half new by
+then), so the history is never missing a change; the stamp's fast path never skips a run while it exists.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import datetime
+import hashlib
+import json
 import os
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +25,7 @@ from .changes import Change
 from .writer import write_file
 
 CHANGES = "CHANGES.md"
+PENDING = ".codegen-pending-history.json"
 TITLE = "# API changes\n"
 INTRO = (
     "What changed in the public API of the generated `runcomfy` package at each regeneration, newest first.\n"
@@ -71,8 +79,72 @@ def previous_input_schema(out_dir: Path, module: str) -> dict[str, Any]:
     return {}
 
 
-def previous_schemas(out_dir: Path, modules: dict[str, str], model_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    return {model_id: previous_input_schema(out_dir, modules[model_id]) for model_id in model_ids}
+@dataclasses.dataclass
+class Baseline:
+    """The public API the changes of a run are measured from: that of the last complete generation."""
+
+    modules: dict[str, str]  # model id → module
+    digests: dict[str, str]  # model id → the digest of its schema file (per the stamp)
+    schemas: dict[str, dict[str, Any]]  # model id → input schema, for the models read so far
+
+    def schema(self, out_dir: Path, model_id: str) -> dict[str, Any]:
+        """The old input schema of ``model_id`` (read from its module on disk the first time)."""
+        if model_id not in self.schemas:
+            self.schemas[model_id] = previous_input_schema(out_dir, self.modules[model_id])
+        return self.schemas[model_id]
+
+
+def baseline(out_dir: Path, digests: dict[str, str]) -> Baseline | None:
+    """The baseline of this run: the one an interrupted run saved, if its changes are not recorded yet;
+    else the package on disk, with ``digests`` from its stamp (``None``: there is no previous package)."""
+    return load_pending(out_dir) or _on_disk(out_dir, digests)
+
+
+def _on_disk(out_dir: Path, digests: dict[str, str]) -> Baseline | None:
+    modules = previous_modules(out_dir)
+    return None if modules is None else Baseline(modules, digests, {})
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def save_pending(out_dir: Path, base: Baseline) -> None:
+    """Keep ``base`` (with the old schemas read so far) until :func:`record` has written its changes."""
+    data = {"changes_md": _digest(out_dir / CHANGES), **dataclasses.asdict(base)}
+    write_file(out_dir / PENDING, (json.dumps(data, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def load_pending(out_dir: Path) -> Baseline | None:
+    """The baseline an interrupted run saved, or ``None`` when there is none, it cannot be read, or its
+    changes were recorded (``CHANGES.md`` is no longer the file it was when the baseline was saved)."""
+    try:
+        data = json.loads((out_dir / PENDING).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("changes_md") != _digest(out_dir / CHANGES):
+        return None
+    modules, digests, schemas = data.get("modules"), data.get("digests"), data.get("schemas")
+    if not all(_is_str_map(value) for value in (modules, digests)) or not isinstance(schemas, dict):
+        return None
+    return Baseline(dict(modules), dict(digests), {str(k): v for k, v in schemas.items() if isinstance(v, dict)})
+
+
+def _is_str_map(value: object) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+
+
+def has_pending(out_dir: Path) -> bool:
+    """Whether a saved baseline is left (a run was interrupted, or it is not removed yet)."""
+    return (out_dir / PENDING).exists()
+
+
+def finish(out_dir: Path) -> None:
+    """Forget the saved baseline: its changes are in ``CHANGES.md`` (or there were none)."""
+    (out_dir / PENDING).unlink(missing_ok=True)
 
 
 # --- CHANGES.md ------------------------------------------------------------------------------------

@@ -259,31 +259,47 @@ def generate(schemas_dir: Path, out_dir: Path, *, check: bool = False, full: boo
     }
     encoded = dict(sorted(encoded.items()))
     encoded[stamp.STAMP] = stamp.render(stamp.input_digest(schemas_dir, toolchain), toolchain, encoded, records)
-    changes = api_changes(out_dir, last, placed)
+    digests = {model_id: record.schema for model_id, record in last.models.items()} if last else {}
+    base = history.baseline(out_dir, digests)
+    changes = api_changes(out_dir, base, placed)
     plan = plan_changes(out_dir, encoded)
-    if not check:
-        apply_plan(out_dir, encoded, plan)
-        if changes:
-            history.record(out_dir, changes)
+    if check:
+        if changes and history.load_pending(out_dir) is not None:  # an interrupted run left them unrecorded
+            plan.changed.append(history.CHANGES)
+    else:
+        write_package(out_dir, encoded, plan, base, changes)
     return Result(plan, len(placed), notes, regenerated=len(specs), changes=changes)
 
 
-def api_changes(out_dir: Path, last: stamp.Stamp | None, files: list[SchemaFile]) -> list[Change] | None:
-    """The API changes from the package on disk to ``files`` (``None`` when there is no package yet).
+def write_package(
+    out_dir: Path, files: dict[str, bytes], plan: Plan, base: history.Baseline | None, changes: list[Change] | None
+) -> None:
+    """Write the package and record its API changes, so that a run killed at any point leaves a state from
+    which the next run records them all: the baseline the changes are measured from is saved first, the
+    stamp is written after the files it describes, ``CHANGES.md`` after them, and the baseline removed last."""
+    if changes and base is not None:
+        history.save_pending(out_dir, base)
+    apply_plan(out_dir, files, plan, last=stamp.STAMP)
+    if changes:
+        history.record(out_dir, changes)
+    history.finish(out_dir)
 
-    Only models whose schema file changed since the last run (per the stamp) are compared; their old
-    schemas are read back from the old modules without importing them.
+
+def api_changes(out_dir: Path, base: history.Baseline | None, files: list[SchemaFile]) -> list[Change] | None:
+    """The API changes from ``base`` (the last complete generation) to ``files`` (``None`` when there is no
+    package yet).
+
+    Only models whose schema file changed since then (per the stamp) are compared; their old schemas are
+    read back from the old modules without importing them (and kept in ``base``).
     """
-    modules = history.previous_modules(out_dir)
-    if modules is None:
+    if base is None:
         return None
-    records = last.models if last is not None else {}
     new = {file.model_id: file for file in files}
     touched = [
         model_id
-        for model_id in sorted(modules.keys() | new.keys())
-        if model_id not in new or model_id not in records or records[model_id].schema != new[model_id].digest
+        for model_id in sorted(base.modules.keys() | new.keys())
+        if model_id not in new or base.digests.get(model_id) != new[model_id].digest
     ]
-    old_schemas = history.previous_schemas(out_dir, modules, [model_id for model_id in touched if model_id in modules])
+    old_schemas = {model_id: base.schema(out_dir, model_id) for model_id in touched if model_id in base.modules}
     new_schemas = {model_id: new[model_id].data["input_schema"] for model_id in touched if model_id in new}
     return compare(old_schemas, new_schemas)

@@ -134,6 +134,10 @@ def up_to_date(schemas_dir: Path, out_dir: Path) -> bool:
     stamp = load(out_dir)
     if stamp is None or stamp.inputs != input_digest(schemas_dir):
         return False
+    from .history import has_pending  # light, like writer
+
+    if has_pending(out_dir):  # a run was interrupted before recording its API changes: the next one does
+        return False
     from .writer import existing_files  # light: no parser, jinja2 or ruff
 
     if existing_files(out_dir) != set(stamp.outputs) | {STAMP}:

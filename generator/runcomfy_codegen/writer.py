@@ -50,13 +50,18 @@ def plan_changes(out_dir: Path, files: dict[str, bytes]) -> Plan:
     return Plan(added, changed, removed, unchanged)
 
 
-def apply_plan(out_dir: Path, files: dict[str, bytes], plan: Plan) -> None:
-    """Write added and changed files (temp file + rename), then delete the stale ones."""
-    for path in [*plan.added, *plan.changed]:
-        write_file(out_dir / path, files[path])
+def apply_plan(out_dir: Path, files: dict[str, bytes], plan: Plan, *, last: str | None = None) -> None:
+    """Write added and changed files (temp file + rename), then delete the stale ones, then write ``last``
+    (the stamp, which describes all the others: a run killed earlier leaves the previous one)."""
+    written = [*plan.added, *plan.changed]
+    for path in written:
+        if path != last:
+            write_file(out_dir / path, files[path])
     for path in plan.removed:
         (out_dir / path).unlink()
     remove_empty_dirs(out_dir, {(out_dir / path).parent for path in plan.removed})
+    if last in written:
+        write_file(out_dir / last, files[last])
 
 
 def write_file(target: Path, data: bytes) -> None:

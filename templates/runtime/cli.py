@@ -26,12 +26,14 @@ Exit codes: 0 success, 1 result asked for a job not finished yet, 2 usage or val
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
+import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .errors import (
@@ -84,8 +86,28 @@ def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 
 def _report(message: str, code: int) -> int:
-    print(f"runcomfy: {message}", file=sys.stderr)
+    print(f"runcomfy: {_printable(message, lines=True)}", file=sys.stderr)
     return code
+
+
+# Characters that would act on a terminal rather than show: C0 and C1 controls (ESC starts escape
+# sequences, OSC sets titles...), DEL, and the bidi marks, embeddings, overrides and isolates.
+_CONTROLS = r"\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{_CONTROLS}]")
+_CONTROL_BUT_NEWLINE = re.compile(f"(?!\n)[{_CONTROLS}]")
+
+
+def _printable(text: object, *, lines: bool = False) -> str:
+    """Schema text (or a message holding some) as it may reach a terminal: runs of whitespace as one space
+    (with ``lines``, newlines kept), every other control character escaped (``\\x1b``, ``\\u202e``)."""
+    if lines:
+        return _CONTROL_BUT_NEWLINE.sub(_escape, str(text))
+    return _CONTROL.sub(_escape, " ".join(str(text).split()))
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 # --- argument parsers --------------------------------------------------------------------------------
@@ -144,9 +166,42 @@ def _top_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _flag(name: str) -> str:
-    flag = name.replace("_", "-")
-    return f"--field-{flag}" if flag in RESERVED else f"--{flag}"
+_NOT_IN_FLAG = re.compile(r"[^\w.-]+")  # runs of what a flag does not hold (spaces, =, %, brackets, controls)
+
+
+def _field_flags(properties: Mapping[str, Any]) -> dict[str, str]:
+    """JSON field name → its flag (``image_urls`` → ``--image-urls``), each flag unique, in schema order.
+
+    Characters a flag cannot hold become ``-``; a reserved option's name gets ``--field-`` (``--field-input``).
+    A field whose flag is taken by an earlier one (``a-b`` and ``a_b``, or a boolean's ``--no-x``) gets its
+    original spelling (``--a_b``), else the first free numbered flag (``--a-b-2``). Any field can also be
+    given with ``--input``.
+    """
+    taken = {f"--{name}" for name in RESERVED}
+    flags: dict[str, str] = {}
+    for name, prop in properties.items():
+        boolean = isinstance(prop, Mapping) and prop.get("type") == "boolean"
+        flag = next(flag for flag in _flag_candidates(name) if not taken & _option_strings(flag, boolean=boolean))
+        taken |= _option_strings(flag, boolean=boolean)
+        flags[name] = flag
+    return flags
+
+
+def _flag_candidates(name: str) -> Iterator[str]:
+    """The flags ``name`` may get, best first (the caller takes the first one still free)."""
+    base = _NOT_IN_FLAG.sub("-", name.replace("_", "-")).strip("-") or "field"
+    first = f"--field-{base}" if base in RESERVED else f"--{base}"
+    yield first
+    original = _NOT_IN_FLAG.sub("-", name).strip("-")
+    if original:
+        yield f"--{original}"
+    for number in itertools.count(2):
+        yield f"{first}-{number}"
+
+
+def _option_strings(flag: str, *, boolean: bool) -> set[str]:
+    """The options a field's flag adds: a boolean's ``--x`` also adds ``--no-x``."""
+    return {flag, f"--no-{flag[2:]}"} if boolean else {flag}
 
 
 def _scalar_type(schema: Mapping[str, Any]) -> Any:
@@ -169,10 +224,27 @@ def _scalar_type(schema: Mapping[str, Any]) -> Any:
     return convert
 
 
+_PLAIN_CHOICE = re.compile(r"[A-Za-z0-9_.:+/@-]+")
+
+
 def _choices_metavar(schema: Mapping[str, Any]) -> str | None:
-    """``{auto,16:9,...}`` for an enum: shown like argparse's choices, checked by the model's Input."""
+    """``{auto,16:9,...}`` for an enum of plain words: shown like argparse's choices, checked by the model's
+    Input; ``CHOICE`` when a value holds anything else (argparse's usage line breaks on brackets, spaces...)."""
     choices = schema.get("enum")
-    return "{" + ",".join(str(choice) for choice in choices) + "}" if choices else None
+    if not choices:
+        return None
+    if all(_is_plain(choice) for choice in choices):
+        return "{" + ",".join(str(choice) for choice in choices) + "}"
+    return "CHOICE"
+
+
+def _is_plain(choice: object) -> bool:
+    return isinstance(choice, (str, int, float)) and _PLAIN_CHOICE.fullmatch(str(choice)) is not None
+
+
+def _choice_text(choice: object) -> str:
+    """An enum value in help text: as is when plain, else as JSON (``""``, ``"a b"``)."""
+    return str(choice) if _is_plain(choice) else json.dumps(choice, ensure_ascii=False)
 
 
 def _metavar(schema: Mapping[str, Any]) -> str:
@@ -186,14 +258,14 @@ def _field_help(schema: Mapping[str, Any], required: bool) -> str:
     parts = [str(schema.get("description") or schema.get("title") or "")]
     choices = schema.get("enum") or (schema.get("items") or {}).get("enum")
     if choices:
-        parts.append(f"(choices: {', '.join(str(choice) for choice in choices)})")
+        parts.append(f"(choices: {', '.join(_choice_text(choice) for choice in choices)})")
     if "default" in schema:  # on a required field the API page's default is an example, never applied
         parts.append(f"({'example' if required else 'default'}: {json.dumps(schema['default'])})")
     if "minimum" in schema or "maximum" in schema:
         parts.append(f"(range: {schema.get('minimum', '')}..{schema.get('maximum', '')})")
     if required:
         parts.append("[required]")
-    return " ".join(part for part in parts if part).replace("%", "%%")
+    return _printable(" ".join(part for part in parts if part)).replace("%", "%%")  # argparse %-formats help
 
 
 def _model_parser(command: str, module: ModuleType) -> tuple[argparse.ArgumentParser, dict[str, str]]:
@@ -213,18 +285,20 @@ def _model_parser(command: str, module: ModuleType) -> tuple[argparse.ArgumentPa
     _connection_options(parser)
     fields = parser.add_argument_group("model fields")
     required = set(schema.get("required") or ())
+    properties: Mapping[str, Any] = schema.get("properties") or {}
+    flags = _field_flags(properties)
     dests: dict[str, str] = {}
-    for name, prop in (schema.get("properties") or {}).items():
+    for name, prop in properties.items():
         dest = f"field_{len(dests)}"
         dests[dest] = name
         text = _field_help(prop, name in required)
         kind = prop.get("type")
         if kind == "boolean":
-            fields.add_argument(_flag(name), dest=dest, action=argparse.BooleanOptionalAction, default=None, help=text)
+            fields.add_argument(flags[name], dest=dest, action=argparse.BooleanOptionalAction, default=None, help=text)
         elif kind == "array":
             items = prop.get("items") or {}
             fields.add_argument(
-                _flag(name),
+                flags[name],
                 dest=dest,
                 nargs="+",
                 type=_scalar_type(items),
@@ -233,7 +307,7 @@ def _model_parser(command: str, module: ModuleType) -> tuple[argparse.ArgumentPa
             )
         else:
             fields.add_argument(
-                _flag(name),
+                flags[name],
                 dest=dest,
                 type=_scalar_type(prop),
                 metavar=_choices_metavar(prop) or _metavar(prop),
@@ -282,7 +356,8 @@ def _cmd_models(args: argparse.Namespace) -> int:
         return EXIT_OK
     width = max((len(model_id) for model_id, _ in rows), default=0)
     for model_id, info in rows:
-        print(f"{model_id:<{width}}  {info.output_type or '-':<5}  required: {', '.join(info.required) or '-'}")
+        required = _printable(", ".join(info.required)) or "-"
+        print(f"{_printable(model_id):<{width}}  {_printable(info.output_type or '-'):<5}  required: {required}")
     return EXIT_OK
 
 
@@ -291,7 +366,7 @@ def _type_text(schema: Mapping[str, Any]) -> str:
     if kind == "array":
         kind = f"array of {(schema.get('items') or {}).get('type', 'any')}"
     fmt = schema.get("format") or (schema.get("items") or {}).get("format")
-    return f"{kind}, {fmt}" if fmt else kind
+    return _printable(f"{kind}, {fmt}" if fmt else kind)
 
 
 def _cmd_describe(args: argparse.Namespace) -> int:
@@ -303,12 +378,14 @@ def _cmd_describe(args: argparse.Namespace) -> int:
         print(json.dumps(schema, indent=2))
         return EXIT_OK
     info = CATALOG[args.model]
-    print(f"{args.model}: {info.display_name or ''} ({info.output_type or 'unknown output'})")
+    print(_printable(f"{args.model}: {info.display_name or ''} ({info.output_type or 'unknown output'})"))
     required = set(schema.get("required") or ())
-    for name, prop in (schema.get("properties") or {}).items():
-        print(f"\n  {name} ({_type_text(prop)}{', required' if name in required else ''})  {_flag(name)}")
+    properties: Mapping[str, Any] = schema.get("properties") or {}
+    flags = _field_flags(properties)
+    for name, prop in properties.items():
+        print(f"\n  {_printable(name)} ({_type_text(prop)}{', required' if name in required else ''})  {flags[name]}")
         if prop.get("description"):
-            print(f"      {prop['description']}")
+            print(f"      {_printable(prop['description'])}")
         choices = prop.get("enum") or (prop.get("items") or {}).get("enum")
         if choices:
             print(f"      allowed: {', '.join(json.dumps(choice) for choice in choices)}")
@@ -316,7 +393,7 @@ def _cmd_describe(args: argparse.Namespace) -> int:
             f"{key} {prop[key]}" for key in ("minimum", "maximum", "minItems", "maxItems", "maxLength") if key in prop
         ]
         if limits:
-            print(f"      limits: {', '.join(limits)}")
+            print(f"      limits: {_printable(', '.join(limits))}")
         if "default" in prop:  # on a required field the API page's default is an example, never applied
             label = "example" if name in required else "default"
             print(f"      {label}: {json.dumps(prop['default'])}")
