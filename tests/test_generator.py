@@ -244,6 +244,8 @@ def test_names_do_not_depend_on_the_running_interpreter(monkeypatch):
     }
     assert naming.unique_class_name("Prompt", set()) == "Prompt"
     assert naming.unique_class_name("TypeError", set()) == "TypeError2"
+
+
 # --- a run killed between two file writes ----------------------------------------------------------------
 
 
