@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test generate check lint typecheck pytest bench wheels clean
+.PHONY: demo test generate check lint typecheck pytest docs bench wheels clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,9 +48,13 @@ typecheck: $(VENV)/.test
 pytest: $(VENV)/.test
 	$(BIN)/pytest
 
+# The documentation site, into site/ (its API reference is generated: docs/reference links to generated/reference).
+docs: $(VENV)/.test
+	$(BIN)/mkdocs build --strict --quiet --site-dir site
+
 test: $(VENV)/.test
 	$(BIN)/runcomfy-codegen generate --check
-	$(MAKE) --no-print-directory lint typecheck
+	$(MAKE) --no-print-directory lint typecheck docs
 	$(BIN)/pytest
 
 bench: $(VENV)/.bench
@@ -68,4 +72,4 @@ wheels: $(VENV)/.test
 	$(BIN)/python -m build --wheel --outdir dist generator
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis dist
+	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis dist site

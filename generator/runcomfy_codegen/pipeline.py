@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from . import history, render, stamp
+from . import history, reference, render, stamp
 from .changes import Change, compare
 from .errors import GenerationError, SchemaError
 from .formatting import format_sources
@@ -199,6 +199,16 @@ def render_package(specs: list[ModelSpec], layout: Layout, records: dict[str, st
     sources["runcomfy/models/__init__.py"] = render.render_registry(
         env, entries, render.header("every file in schemas/")
     )
+    for spec in specs:
+        sources[reference.page_path(spec.model_id)] = reference.render_page(env, spec)
+    sources[reference.INDEX] = reference.render_index(
+        env,
+        [
+            reference.IndexEntry(model_id, records[model_id].display_name, records[model_id].output_type,
+                                 layout.modules[model_id])
+            for model_id in records
+        ],
+    )  # fmt: skip
     owned = set(layout.modules.values())
     for package, children in layout.packages.items():
         if package in owned or package == "runcomfy.models":
@@ -222,6 +232,7 @@ def reusable(out_dir: Path, previous: stamp.Stamp | None, toolchain: str, file: 
         and record.schema == file.digest
         and record.file == target
         and stamp.file_matches(out_dir, previous, target)
+        and stamp.file_matches(out_dir, previous, reference.page_path(file.model_id))
     )
 
 
@@ -255,6 +266,7 @@ def generate(schemas_dir: Path, out_dir: Path, *, check: bool = False, full: boo
     encoded = {
         **runtime_files(),
         **{layout.files[model_id]: (out_dir / layout.files[model_id]).read_bytes() for model_id in sorted(kept_ids)},
+        **{page: (out_dir / page).read_bytes() for page in map(reference.page_path, sorted(kept_ids))},
         **{path: text.encode("utf-8") for path, text in sources.items()},
     }
     encoded = dict(sorted(encoded.items()))

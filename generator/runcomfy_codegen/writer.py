@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 PACKAGE = "runcomfy"
+ROOTS = (PACKAGE, "reference")  # the package, and the API reference pages of the docs site
 
 
 @dataclasses.dataclass
@@ -24,14 +25,13 @@ class Plan:
 
 
 def existing_files(out_dir: Path) -> set[str]:
-    """Files below ``out_dir/runcomfy`` that the generator owns (caches and bytecode are not ours)."""
-    root = out_dir / PACKAGE
-    if not root.is_dir():
-        return set()
+    """Files below ``out_dir/runcomfy`` and ``out_dir/reference`` that the generator owns (caches and bytecode
+    are not ours)."""
     found = set()
-    for path in root.rglob("*"):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
-            found.add(path.relative_to(out_dir).as_posix())
+    for root in (out_dir / name for name in ROOTS):
+        for path in root.rglob("*") if root.is_dir() else ():
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
+                found.add(path.relative_to(out_dir).as_posix())
     return found
 
 
