@@ -341,3 +341,26 @@ def test_a_killed_runs_changes_are_measured_from_the_last_complete_generation(tm
     write_schemas(schemas, V1_HISTORY)
     assert main(["generate", "--schemas", str(schemas), "--out", str(out)]) == 0
     assert tree_digest(out) == v1_tree and not (out / "CHANGES.md").exists()
+
+
+def test_a_missing_dependency_gets_an_install_hint_not_a_traceback(tmp_path):
+    code = (
+        "import sys; sys.modules['jinja2'] = None\n"  # `import jinja2` now fails as if it were not installed
+        "from runcomfy_codegen.cli import main\n"
+        f"sys.exit(main(['generate', '--full', '--schemas', {str(ROOT / 'schemas')!r}, '--out', {str(tmp_path)!r}]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "runcomfy-codegen: jinja2 is not installed: pip install --upgrade runcomfy-codegen "
+        "(it brings the exact versions the generator needs)"
+    )
+
+
+def test_version():
+    done = subprocess.run(
+        [sys.executable, "-m", "runcomfy_codegen.cli", "--version"], capture_output=True, text=True, check=True
+    )
+    from runcomfy_codegen import __version__
+
+    assert done.stdout.strip() == f"runcomfy-codegen {__version__}"

@@ -29,7 +29,9 @@ SPECS = _specs()
 
 
 def test_one_page_per_model_and_an_index_listing_them_all():
-    pages = sorted(path.relative_to(PAGES / "models").with_suffix("").as_posix() for path in PAGES.rglob("models/**/*.md"))
+    pages = sorted(
+        path.relative_to(PAGES / "models").with_suffix("").as_posix() for path in PAGES.rglob("models/**/*.md")
+    )
     assert pages == sorted(MODELS)
     index = (PAGES / "index.md").read_text(encoding="utf-8")
     for model_id in MODELS:

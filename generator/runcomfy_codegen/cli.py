@@ -19,9 +19,12 @@ from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(
         prog="runcomfy-codegen", description="Generate the runcomfy package from model schemas."
     )
+    parser.add_argument("--version", action="version", version=f"runcomfy-codegen {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     gen = commands.add_parser("generate", help="regenerate generated/ from schemas/ (or check that it is current)")
     gen.add_argument("--schemas", type=Path, default=Path("schemas"), help="schema directory (default: schemas/)")
@@ -109,7 +112,32 @@ def _diff(args: argparse.Namespace) -> int:
     return 0
 
 
+# The import name of each dependency → the distribution that provides it (for the install hint).
+_DISTRIBUTIONS = {
+    "datamodel_code_generator": "datamodel-code-generator",
+    "jinja2": "jinja2",
+    "ruff": "ruff",
+    "jsonschema": "jsonschema",
+    "runcomfy": "runcomfy",
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except ModuleNotFoundError as exc:
+        top = (exc.name or "").partition(".")[0]
+        if top not in _DISTRIBUTIONS:
+            raise
+        print(
+            f"runcomfy-codegen: {_DISTRIBUTIONS[top]} is not installed: pip install --upgrade runcomfy-codegen "
+            "(it brings the exact versions the generator needs)",
+            file=sys.stderr,
+        )
+        return 2
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "diff":
         return _diff(args)

@@ -70,8 +70,7 @@ def md_code(text: object) -> str:
 def _visible(text: str) -> str:
     """Control and format characters as visible ``\\uXXXX`` escapes, nothing else changed."""
     return "".join(
-        f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") else c
-        for c in text
+        f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") else c for c in text
     )
 
 
