@@ -20,8 +20,8 @@ from typing import Any
 
 __all__ = ["Matcher"]
 
-MAX_STATES = 1024  # cached DFA states per matcher; the cache starts over when it would hold more
-MAX_EDGES = 32768  # cached transitions per matcher, likewise
+MAX_STATES = 256  # cached DFA states per matcher; the cache starts over when it would hold more
+MAX_EDGES = 8192  # cached transitions per matcher, likewise
 
 _WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 _START, _MID, _AFTER_WORD = 0, 1, 2  # what precedes the position: nothing, a non-word char, a word char
