@@ -36,12 +36,12 @@ CASES: list[tuple[str, str, Callable[[int], str]]] = [
 SIZES = (1_000, 10_000, 100_000)
 
 
-class _OverBudget(Exception):
+class _OverBudgetError(Exception):
     pass
 
 
 def _alarm(signum: int, frame: Any) -> None:
-    raise _OverBudget
+    raise _OverBudgetError
 
 
 def best_time(search: Callable[[str], Any], text: str, repeat: int, budget: float) -> float | None:
@@ -52,7 +52,7 @@ def best_time(search: Callable[[str], Any], text: str, repeat: int, budget: floa
         started = time.perf_counter()
         try:
             search(text)
-        except _OverBudget:
+        except _OverBudgetError:
             return None
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
