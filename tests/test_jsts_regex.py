@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
 import re
 import time
 from pathlib import Path
@@ -289,3 +290,27 @@ def test_engines_agree_with_the_oracle(pattern, texts):
         expected = judge.search(text) is not None
         assert matcher.search(text) is expected, (pattern, text)
         assert bool(chosen(text)) is expected, (pattern, text, translation.python)
+
+
+def test_matcher_cache_overflow_keeps_answers_and_memory_bounded():
+    """A pattern with thousands of DFA states, on random input: the cache fills, is dropped, and the
+    search goes on uncached with the same answers; the cache never holds more than its bound."""
+    from runcomfy import _regex
+
+    pattern = "(a|b)*a(a|b){12}c"
+    matcher = Matcher(regex.translate(pattern).program or [])
+
+    def expected(text: str) -> bool:  # an 'a', twelve of a/b, a 'c'
+        return any(text[i] == "a" and set(text[i + 1 : i + 13]) <= {"a", "b"} and text[i + 13 : i + 14] == "c"
+                   for i in range(len(text) - 13))  # fmt: skip
+
+    rng = random.Random(7)
+    for round_ in range(12):
+        text = "".join(rng.choice("ab") for _ in range(20_000))
+        if round_ % 3 == 1:
+            text += "c"
+        elif round_ % 3 == 2:
+            position = rng.randrange(len(text) - 20)
+            text = text[:position] + "c" + text[position + 1 :]
+        assert matcher.search(text) is expected(text), round_
+        assert len(matcher._states) <= _regex.MAX_STATES + 1 and matcher._edges <= _regex.MAX_EDGES
