@@ -64,6 +64,7 @@ bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/bench_client.py
 	$(BIN)/python benchmarks/bench_cli.py
 	$(BIN)/python benchmarks/bench_batch.py
+	$(BIN)/python benchmarks/bench_regex.py
 
 # Both wheels into dist/ (the install test in tests/test_install.py builds its own).
 wheels: $(VENV)/.test

@@ -9,6 +9,11 @@ implemented here independently of the generator (nothing is imported from ``runc
    present).
 3. The custom formats ``image_uri``/``video_uri``/``audio_uri``, their ``*_uris`` list forms, and ``uri``.
 4. The draft comes from ``$schema``, 2020-12 by default.
+5. ``pattern`` and ``patternProperties`` are ECMA-262 regular expressions (``u`` flag), not Python's: each is
+   rewritten here into a Python ``re`` expression with the ECMA meaning (``$`` only at the very end, ASCII
+   ``\\d``/``\\w``/``\\b``, ECMA's ``\\s``, ``.`` stopping at U+2028/U+2029, ``\\p{...}`` general categories) before
+   ``jsonschema`` sees it. The rewrite is written independently of the generator's (a token rewrite, no
+   syntax tree) and makes no attempt at linear time: the oracle runs only on test patterns.
 
 Also here: hypothesis strategies for valid format values and JSON values, the mutations the differential
 tests apply, and helpers that run the generated code and compare its verdict with the oracle's.
@@ -18,9 +23,11 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import json
 import math
 import string
+import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -70,6 +77,10 @@ def _normalise(node: Any, *, in_all_of: bool) -> Any:
             out[key] = [_normalise(branch, in_all_of=True) for branch in value]
         elif (key in _LIST and isinstance(value, list)) or (key == "items" and isinstance(value, list)):
             out[key] = [_normalise(branch, in_all_of=False) for branch in value]
+        elif key == "patternProperties" and isinstance(value, dict):
+            out[key] = {ecma_to_python(name): _normalise(sub, in_all_of=False) for name, sub in value.items()}
+        elif key == "pattern" and isinstance(value, str):
+            out[key] = ecma_to_python(value)
         elif key in (*_ONE, "items"):
             out[key] = _normalise(value, in_all_of=False)
         elif (key in _MAP and isinstance(value, dict)) or (key == "dependencies" and isinstance(value, dict)):
@@ -97,6 +108,120 @@ def _normalise(node: Any, *, in_all_of: bool) -> Any:
         for name in out.get("required", []):  # required names count as declared properties
             properties.setdefault(name, {})
     return out
+
+
+# --- deviation 5: ECMA-262 patterns ----------------------------------------------------------------
+
+_ECMA_SPACE = "\t\n\v\f\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_ECMA_CLASSES = {"d": "0-9", "w": "A-Za-z0-9_", "s": _ECMA_SPACE}
+_W = "[A-Za-z0-9_]"
+_ECMA_ASSERTIONS = {
+    "b": f"(?:(?<={_W})(?!{_W})|(?<!{_W})(?={_W}))",
+    "B": f"(?:(?<={_W})(?={_W})|(?<!{_W})(?!{_W}))",
+}
+_CATEGORY_NAMES = {
+    "Letter": "L", "Cased_Letter": "LC", "Uppercase_Letter": "Lu", "Lowercase_Letter": "Ll", "Titlecase_Letter": "Lt",
+    "Modifier_Letter": "Lm", "Other_Letter": "Lo", "Mark": "M", "Number": "N", "Decimal_Number": "Nd", "digit": "Nd",
+    "Letter_Number": "Nl", "Other_Number": "No", "Punctuation": "P", "punct": "P", "Symbol": "S", "Separator": "Z",
+    "Space_Separator": "Zs", "Other": "C", "Control": "Cc", "cntrl": "Cc", "Format": "Cf", "Unassigned": "Cn",
+    "Private_Use": "Co", "Surrogate": "Cs", "Math_Symbol": "Sm", "Currency_Symbol": "Sc",
+}  # fmt: skip
+
+
+def _python_escape(code: int) -> str:
+    return f"\\U{code:08x}"
+
+
+@functools.cache
+def _category_ranges(name: str, negated: bool) -> str:
+    """Class body (ranges) of the code points in (or, negated, not in) a general category."""
+    short = _CATEGORY_NAMES.get(name.removeprefix("General_Category=").removeprefix("gc="), name)
+    if short == "LC":
+        wanted = ("Lu", "Ll", "Lt")
+    elif len(short) in (1, 2) and short[0] in "CLMNPSZ":
+        wanted = (short,)
+    else:
+        raise NotImplementedError(f"oracle: Unicode property {name!r}")
+    body, start = [], None
+    for code in range(0x110001):
+        inside = code <= 0x10FFFF and unicodedata.category(chr(code)).startswith(wanted) != negated
+        if inside and start is None:
+            start = code
+        elif not inside and start is not None:
+            body.append(f"{_python_escape(start)}-{_python_escape(code - 1)}")
+            start = None
+    return "".join(body)
+
+
+def _ecma_escape(pattern: str, index: int, in_class: bool) -> tuple[str, int]:
+    """The Python text for the escape starting after the backslash at ``index - 1``, and where it ends."""
+    char = pattern[index]
+    if char.lower() in _ECMA_CLASSES:
+        body = _ECMA_CLASSES[char.lower()]
+        if char.islower():
+            return (body if in_class else f"[{body}]"), index + 1
+        if in_class:
+            raise NotImplementedError("oracle: \\D, \\W or \\S inside a class")
+        return f"[^{body}]", index + 1
+    if char in "pP":
+        end = pattern.index("}", index)
+        body = _category_ranges(pattern[index + 2 : end], char == "P")
+        return (body if in_class else f"[{body}]"), end + 1
+    if char in "bB" and not in_class:
+        return _ECMA_ASSERTIONS[char], index + 1
+    if char == "b":
+        return "\\x08", index + 1
+    if char == "c":
+        return f"\\x{ord(pattern[index + 1]) % 32:02x}", index + 2
+    if char == "u" and pattern[index + 1] == "{":
+        end = pattern.index("}", index)
+        return _python_escape(int(pattern[index + 2 : end], 16)), end + 1
+    if char == "u":
+        lead = int(pattern[index + 1 : index + 5], 16)
+        if 0xD800 <= lead < 0xDC00 and pattern[index + 5 : index + 7] == "\\u":
+            trail = int(pattern[index + 7 : index + 11], 16)
+            if 0xDC00 <= trail < 0xE000:
+                return _python_escape(0x10000 + ((lead - 0xD800) << 10) + trail - 0xDC00), index + 11
+        return _python_escape(lead), index + 5
+    if char == "k":
+        end = pattern.index(">", index)
+        return f"(?P={pattern[index + 2 : end]})", end + 1
+    if char == "/":
+        return "/", index + 1
+    return "\\" + char, index + 1
+
+
+def ecma_to_python(pattern: str) -> str:
+    """A Python ``re`` expression that matches what the ECMA-262 (``u``) ``pattern`` matches."""
+    out: list[str] = []
+    index, in_class = 0, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            text, index = _ecma_escape(pattern, index + 1, in_class)
+            out.append(text)
+            continue
+        if in_class:
+            in_class = char != "]"
+            out.append("\\" + char if char in "[&~|" else char)
+        elif pattern.startswith(("[]", "[^]"), index):
+            out.append("(?!)" if pattern[index + 1] == "]" else "[\\s\\S]")
+            index += 1 if pattern[index + 1] == "]" else 2
+        elif char == "[":
+            in_class = True
+            out.append("[^" if pattern.startswith("[^", index) else "[")
+            index += 1 if pattern.startswith("[^", index) else 0
+        elif char == ".":
+            out.append("[^\\n\\r\\u2028\\u2029]")
+        elif char == "$":
+            out.append("\\Z")
+        elif pattern.startswith("(?<", index) and pattern[index + 3] not in "=!":
+            out.append("(?P<")
+            index += 2
+        else:
+            out.append(char)
+        index += 1
+    return "".join(out)
 
 
 # --- deviation 3: formats --------------------------------------------------------------------------

@@ -194,6 +194,7 @@ def instances(files: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]
         "hostile/patterns": [
             {"p": "'''", "q": "{{ a }}", "pp": {'"""': "s", ")); import os": 1}, "names": {"ok": 1}},
             {"p": "\\"},
+            {"slow": "a" * 1000, "pp": {"x" * 1000 + "y": 1}},
         ],
         "hostile/unicode": [
             {"gr\u00f6\u00dfe": v} for v in schema("hostile/unicode")["properties"]["gr\u00f6\u00dfe"]["enum"]
@@ -218,7 +219,8 @@ INVALID = {
     "hostile/enum-values": [{"s": "not a member"}, {"ints": 1}, {"c": "x"}],
     "hostile/huge-enum": [{"e": "v5000"}],
     "hostile/property-names": [{"class": 1}, {}],
-    "hostile/patterns": [{"p": "x"}],
+    # catastrophic patterns (minutes under backtracking, beyond the exercise's timeout): linear now
+    "hostile/patterns": [{"p": "x"}, {"slow": "a" * 100_000 + "!"}, {"pp": {"x" * 100_000: 1}}],
     "hostile/deep-objects": [{"n": nested_value(DEEP_OBJECTS - 1, 5, "n")}],
     "hostile/deep-arrays": [{"deep": nested_value(DEEP_ARRAYS, -1, None)}],
 }
@@ -662,6 +664,8 @@ REJECTED: list[tuple[str, dict[str, str | bytes], list[str]]] = [
     ("remote-ref", {"hostile/r.json": envelope("hostile/r", {"type": "object", "properties": {"a": {"$ref": "file:///etc/passwd"}}})}, ["hostile/r.json: at /input_schema/properties/a/$ref", "only local references"]),
     ("hostile-format", {"hostile/f.json": envelope("hostile/f", {"type": "object", "properties": {"a": {"format": '"""' + PAYLOAD}}})}, ["hostile/f.json: at /input_schema/properties/a/format", "unknown format"]),
     ("bad-pattern", {"hostile/p.json": envelope("hostile/p", {"type": "object", "properties": {"a": {"type": "string", "pattern": "')" + PAYLOAD + "(["}}})}, ["hostile/p.json: at /input_schema/properties/a/pattern"]),
+    ("backreference", {"hostile/p.json": envelope("hostile/p", {"type": "object", "properties": {"a": {"type": "string", "pattern": "^(a+)\\1$"}}})}, ["hostile/p.json: at /input_schema/properties/a/pattern", "backreferences are not supported"]),
+    ("lookahead-key", {"hostile/p.json": envelope("hostile/p", {"type": "object", "properties": {"a": {"type": "object", "patternProperties": {"(?=a)": {}}}}})}, ["hostile/p.json: at /input_schema/properties/a/patternProperties/(?=a)", "lookahead"]),
     ("input-schema-string", {"hostile/s.json": envelope("hostile/s", PAYLOAD)}, ["hostile/s.json: at /input_schema"]),
     ("output-schema-list", {"hostile/l.json": envelope("hostile/l", output_schema=[PAYLOAD])}, ["hostile/l.json: at /output_schema"]),
 ]  # fmt: skip

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from . import regex
 from .ir import Node
 from .literals import py_literal, py_tuple
 
@@ -184,6 +185,14 @@ class Emitter:
         lines += [INDENT + line for line in body] + [INDENT + "return v"]
         self.functions.append(lines)
         return name
+
+    def pattern_search(self, pattern: str) -> str:
+        """The constant holding a callable that is truthy when the ECMA-262 ``pattern`` matches a string:
+        an equivalent Python ``re`` search where that is linear, else the runtime's linear matcher."""
+        translation = regex.translate(pattern)
+        if translation.python is not None:
+            return self.constant("PATTERN", f"_re.compile({py_literal(translation.python)}).search")
+        return self.constant("PATTERN", f"_rx.Matcher({py_literal(translation.program)}).search")
 
     def media_invalid(self, kind: str, var: str, *, typed: bool) -> str:
         """A test that is true when ``var`` is not a valid media URI (``typed``: it is known to be a str).
@@ -380,8 +389,7 @@ class Emitter:
         lines: list[str] = []
         lines += self._length(var, path, node.min_length, node.max_length, "a string", "character")
         if node.pattern is not None:
-            regex = self.constant("PATTERN", f"_re.compile({py_literal(node.pattern)})")
-            lines += [f"if {regex}.search({var}) is None:"]
+            lines += [f"if not {self.pattern_search(node.pattern)}({var}):"]
             lines += [INDENT + self.error(path, var, f"a string matching the pattern {node.pattern!r}")]
         if node.format in ("image_uri", "video_uri", "audio_uri"):
             test = self.media_invalid(node.format.split("_")[0], var, typed=True)
@@ -473,9 +481,8 @@ class Emitter:
             matched = f"_m{depth + 1}"
             inner: list[str] = [f"{matched} = {key} in {known}"] if extra is not None else []
             for pattern, sub in node.pattern_properties.items():
-                regex = self.constant("PATTERN", f"_re.compile({py_literal(pattern)})")
                 sub_body = self.check(sub, item, path.child(key), depth + 1, f"{var}[{key}]")
-                inner += [f"if {regex}.search({key}) is not None:"]
+                inner += [f"if {self.pattern_search(pattern)}({key}):"]
                 inner += [INDENT + f"{matched} = True"] if extra is not None else []
                 inner += [INDENT + line for line in sub_body] or [INDENT + "pass"]
                 if may_rebind(sub):

@@ -10,7 +10,7 @@ the IR. Anything the generated code could not enforce exactly (an unknown keywor
 from __future__ import annotations
 
 import copy
-import re
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +19,7 @@ import jsonschema.validators
 import pydantic
 from datamodel_code_generator.parser._schema_object import JsonSchemaObject
 
+from . import regex
 from .errors import SchemaError, json_pointer
 from .ir import JSON_TYPES, Field, Node, ObjectModel
 from .naming import class_name, field_names, unique_class_name
@@ -65,6 +66,14 @@ def _is_number(value: Any) -> bool:
 def _num(value: Any) -> int | float | None:
     """A bound as read by datamodel-code-generator (``UnionIntFloat`` or a plain number)."""
     return getattr(value, "value", value)
+
+
+@functools.cache
+def _format_checker(validator: Any) -> jsonschema.FormatChecker:
+    """The metaschema's format checker, with ``regex`` meaning ECMA-262 (not Python's ``re``)."""
+    checker = jsonschema.FormatChecker(formats=[name for name in validator.FORMAT_CHECKER.checkers if name != "regex"])
+    checker.checks("regex")(regex.is_valid_syntax)
+    return checker
 
 
 class SchemaParser:
@@ -140,7 +149,7 @@ class SchemaParser:
             raise self.error(("$schema",), f"unsupported JSON Schema draft {self.root.get('$schema')!r} (4 to 2020-12)")
         self.draft = DRAFTS[validator.__name__]
         error = jsonschema.exceptions.best_match(
-            validator(validator.META_SCHEMA, format_checker=validator.FORMAT_CHECKER).iter_errors(self.root)
+            validator(validator.META_SCHEMA, format_checker=_format_checker(validator)).iter_errors(self.root)
         )
         if error is not None:
             raise self.error(tuple(error.absolute_path), f"not a valid JSON Schema: {error.message}")
@@ -283,10 +292,14 @@ class SchemaParser:
             node.format = parsed.format
 
     def _regex(self, pattern: str, path: tuple[str | int, ...]) -> str:
+        """A ``pattern`` or ``patternProperties`` key: an ECMA-262 regular expression that the generated
+        code can check exactly and in linear time (see :mod:`regex`), or an error naming why not."""
         try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise self.error(path, f"pattern {pattern!r} is not a valid regular expression: {exc}") from None
+            regex.check(pattern)
+        except regex.RegexError as exc:
+            raise self.error(path, f"pattern {pattern!r} is not a valid ECMA-262 regular expression: {exc}") from None
+        except regex.UnsupportedRegexError as exc:
+            raise self.error(path, f"pattern {pattern!r} is not supported: {exc}") from None
         return pattern
 
     def _read_arrays(self, node: Node, parsed: JsonSchemaObject, raw: dict[str, Any], path: tuple) -> None:
