@@ -118,7 +118,7 @@ def flood_round(emu: Emulator, tmp_path: Path, how: signal.Signals, round_: int)
     wait_until(lambda: sum(1 for c in emu.calls if c.fault == "slow") == arrived, "the held submits to end")
 
     jobs = jobs_of(emu, prompts)
-    assert max(map(len, jobs.values())) == 1, {p: ids for p, ids in jobs.items() if len(ids) > 1}  # no duplicate
+    assert max(map(len, jobs.values())) == 1, {p: len(ids) for p, ids in jobs.items() if len(ids) > 1}  # no duplicate
     journal = Journal(out / "journal.jsonl")
     journal.close()
     ends = collections.Counter(status for _, status in journal.ended.values())
@@ -140,6 +140,7 @@ def test_batch_killed_during_submits_resumes_without_a_duplicate(
 ) -> None:
     for round_ in range(3):
         ends = flood_round(emu, tmp_path, how, round_)
+        print(f"{how.name} round {round_}: {ends}")  # shown with pytest -s
         if how == signal.SIGTERM:  # handled: the submits under way finished and were recorded
             assert ends == {"succeeded": INPUTS}, (round_, ends)
 

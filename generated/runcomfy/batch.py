@@ -24,14 +24,14 @@ With ``journal``, each submit is recorded in a JSON Lines file: its *intent* (sy
 submit's request is sent), then its request id (synced before the job is waited for), then its outcome.
 Run the same inputs again with the same journal after an interruption (Ctrl-C, SIGTERM, ``kill -9``, a
 reboot), and jobs that have a request id are waited for, not submitted again; inputs that already ended
-are not run again (``retry_errors=True`` runs those that ended in an error once more). An input whose
-submit was cut short between its intent and its request id may have a job: it ends as a
-:class:`~runcomfy.errors.SubmitUncertainError` and is not submitted again unless ``retry_uncertain=True``.
-A last line cut short by a crash is dropped (with a :class:`JournalWarning`); any other damaged line is a
-:class:`JournalError` naming it.
-An item that ended while the iteration was being stopped early is in the journal (and, with ``save_to``,
-its files are saved) but was not yielded: its request id is in the journal.
-The journal holds request ids and input digests, never the token or the inputs themselves.
+are not run again (``retry_errors=True`` runs those that ended in an error once more, but for the
+uncertain ones). An input whose submit was cut short between its intent and its request id may have a
+job: it ends as a :class:`~runcomfy.errors.SubmitUncertainError` and is not submitted again unless
+``retry_uncertain=True``. A last line cut short by a crash is dropped (with a :class:`JournalWarning`);
+any other damaged line is a :class:`JournalError` naming it. An item that ended while the iteration was
+being stopped early is in the journal (and, with ``save_to``, its files are saved) but was not yielded:
+its request id is in the journal. The journal holds request ids and input digests, never the token or
+the inputs themselves.
 
 SIGTERM while :func:`map` is iterated on the main thread (and no SIGTERM handler of the program's own is
 set) stops the batch as Ctrl-C does, then ends the program with exit status 143 (it raises
@@ -177,7 +177,7 @@ class Journal:
             f"{self.path}:{number}: dropped a last line cut short by an interruption ({size} bytes); "
             "its input is resumed from the records before it",
             JournalWarning,
-            stacklevel=3,
+            stacklevel=4,  # the code that opened the journal
         )
 
     def _apply(self, record: Mapping[str, Any], index: int, digest: str) -> None:
@@ -213,9 +213,12 @@ class Journal:
 
     def check(self, index: int, digest: str) -> None:
         """Refuse to resume with other inputs than the journal's (a changed or reordered input file)."""
-        intended = self.intended.get(index)
-        for seen in (self.submitted.get(index), self.ended.get(index), None if intended is None else (intended,)):
-            if seen is not None and seen[0] != digest:
+        recorded = [
+            self.intended.get(index),
+            *(seen[0] for seen in (self.submitted.get(index), self.ended.get(index)) if seen),
+        ]
+        for seen in recorded:
+            if seen is not None and seen != digest:
                 raise JournalError(
                     f"input {index} differs from the one recorded in {self.path}: "
                     "resume with the same inputs, or use another journal"

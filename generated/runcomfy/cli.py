@@ -10,7 +10,7 @@
     runcomfy result ID [--out DIR] [--json]
     runcomfy wait ID [--out DIR] [--json] [--quiet] [--timeout S]
     runcomfy cancel ID
-    runcomfy batch MODEL_ID INPUTS.jsonl --out DIR [--concurrency N] [--retry-errors] [--json] [--quiet]
+    runcomfy batch MODEL_ID INPUTS.jsonl --out DIR [--concurrency N] [--retry-errors] [--retry-uncertain] [--json]
     runcomfy emulator [--port 8787] [--catalog DIR]
 
 ``runcomfy run MODEL_ID --help`` lists the model's fields as flags (``image_urls`` → ``--image-urls``).
