@@ -58,7 +58,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import _signals
-from ._core import Result
+from ._core import Result, logger
 from .errors import APIConnectionError, RateLimitError, ServerError, SubmitUncertainError
 
 if TYPE_CHECKING:
@@ -133,8 +133,6 @@ class Journal:
         self.submitted: dict[int, tuple[str, str]] = {}  # index → (input digest, request id)
         self.ended: dict[int, tuple[str, str]] = {}  # index → (input digest, status) of its latest job
         self.models: set[str] = set()  # the model ids of the jobs recorded
-        self.discarded: tuple[int, int] | None = None
-        """(line number, bytes) of a last line cut short that opening the journal dropped, if any."""
         self._lock = threading.Lock()  # the file and the state above
         self._sync_lock = threading.Lock()  # one fsync at a time; closing waits for it
         self._written = 0  # records written through this object
@@ -172,7 +170,6 @@ class Journal:
             file.truncate(keep)
             file.flush()
             os.fsync(file.fileno())
-        self.discarded = (number, size)
         warnings.warn(
             f"{self.path}:{number}: dropped a last line cut short by an interruption ({size} bytes); "
             "its input is resumed from the records before it",
@@ -293,9 +290,13 @@ class _Recorder:
             raise
 
     async def submitted(self, index: int, digest: str, request_id: str) -> None:
-        """The submit's request id, on disk before this returns."""
+        """The submit's request id, on disk before this returns. Its job exists whatever the disk says, so
+        it is waited for even when recording fails (logged: a resume then finds the input uncertain)."""
         record = {"index": index, "input": digest, "request_id": request_id, "model_id": self.model_id}
-        await self.durable(self.journal.write(record))
+        try:
+            await self.durable(self.journal.write(record))
+        except OSError as exc:
+            logger.warning("%s: input %d, job %s not recorded: %s", self.journal.path, index, request_id, exc)
 
     def ended(self, item: BatchItem[Any], digest: str) -> None:
         """The input's outcome (flushed, not synced: lost in a crash of the machine, it is found again
