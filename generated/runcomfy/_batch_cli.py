@@ -19,6 +19,8 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .errors import SubmitUncertainError
+
 if TYPE_CHECKING:
     from .batch import BatchItem, Journal
 
@@ -132,8 +134,6 @@ class BatchProgress:
         if item.ok:
             self.ok += 1
         else:
-            from .errors import SubmitUncertainError
-
             self.failed += 1
             self.uncertain += isinstance(item.error, SubmitUncertainError)
             self.note(f"input {item.index + 1}: {type(item.error).__name__}: {item.error}")

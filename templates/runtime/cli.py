@@ -10,7 +10,7 @@
     runcomfy result ID [--out DIR] [--json]
     runcomfy wait ID [--out DIR] [--json] [--quiet] [--timeout S]
     runcomfy cancel ID
-    runcomfy batch MODEL_ID INPUTS.jsonl --out DIR [--concurrency N] [--retry-errors] [--retry-uncertain] [--json]
+    runcomfy batch MODEL_ID INPUTS.jsonl --out DIR [--concurrency N] [--retry-errors] [--retry-uncertain] [--json] [-q]
     runcomfy emulator [--port 8787] [--catalog DIR]
 
 ``runcomfy run MODEL_ID --help`` lists the model's fields as flags (``image_urls`` → ``--image-urls``).
@@ -56,7 +56,8 @@ EXIT_USAGE = 2
 EXIT_API = 3
 EXIT_FAILED = 4
 EXIT_CANCELLED = 5
-EXIT_TIMEOUT = 6  # interrupted: 130 (Ctrl-C), 143 (SIGTERM), from _signals.exit_code
+EXIT_TIMEOUT = 6
+# interrupted: 130 (Ctrl-C) or 143 (SIGTERM), from _signals.exit_code
 
 EPILOG = """exit codes:
   0    success
