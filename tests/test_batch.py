@@ -394,3 +394,24 @@ def test_batch_command_repairs_a_torn_journal_and_refuses_a_damaged_one(emu, tmp
     _, err = process.communicate(timeout=60)
     assert process.returncode == 2 and "journal.jsonl:3: not a journal record" in err, err
     assert "Traceback" not in err and submits(emu) == 3
+
+
+def test_batch_command_reports_a_cut_short_submit_and_retries_it_only_when_asked(emu, tmp_path):
+    source, out = tmp_path / "inputs.jsonl", tmp_path / "out"
+    source.write_text("\n".join(json.dumps(data) for data in inputs(2)))
+    log = Journal(out / "journal.jsonl")  # a run killed after input 0's intent, before its request id
+    log.write({"index": 0, "input": fingerprint(inputs(1)[0]), "model_id": edit.MODEL_ID, "intent": True}, sync=True)
+    log.close()
+    process = cli(emu, EDIT, str(source), "--out", str(out), "--json")
+    lines, err = process.communicate(timeout=60)
+    assert process.returncode == 4, err
+    assert "1 submit(s) cut short before their request id was recorded: reported as uncertain" in err
+    assert "1 uncertain" in err and jobs_per_prompt(emu) == {"job 1": 1}
+    (reported,) = [json.loads(line) for line in lines.splitlines() if json.loads(line)["index"] == 0]
+    assert reported["error"] == "SubmitUncertainError" and reported["request_id"] is None
+    process = cli(emu, EDIT, str(source), "--out", str(out), "--retry-errors")
+    assert process.wait(timeout=60) == 4 and jobs_per_prompt(emu) == {"job 1": 1}  # not an error to retry
+    process = cli(emu, EDIT, str(source), "--out", str(out), "--retry-uncertain")
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert jobs_per_prompt(emu) == {"job 0": 1, "job 1": 1}
