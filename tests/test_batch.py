@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import os
 import signal
@@ -21,10 +22,11 @@ from conftest import IMAGE, submits
 from runcomfy import errors
 from runcomfy._core import RetryPolicy
 from runcomfy._polling import PollSchedule
-from runcomfy.batch import BatchItem, Journal, fingerprint
+from runcomfy.batch import BatchItem, Journal, JournalError, JournalWarning, fingerprint
 from runcomfy.models.google.nano_banana_2 import edit
 from runcomfy.testing import Emulator
 
+EDIT = "google/nano-banana-2/edit"
 FAST_POLL = PollSchedule(first=0.05, minimum=0.02, growth=0.1, maximum=0.2, learn=False)
 NO_RETRY = RetryPolicy(max_retries=0)
 
@@ -254,3 +256,162 @@ def test_a_journal_of_another_model_is_refused(emu, tmp_path):
     list(runcomfy.map(edit, inputs(1), client=client(emu), journal=journal))
     with pytest.raises(ValueError, match="records jobs of google/nano-banana-2/edit"):
         list(runcomfy.map("google/nano-banana-2-lite/edit", inputs(1), client=client(emu), journal=journal))
+
+
+# --- the journal: intents, group commits, damage ---------------------------------------------------
+
+
+class FsyncSpy(list[tuple[float, list[str]]]):
+    """Each ``os.fsync`` while the test runs: (when, the synced file's lines then)."""
+
+    first_delay = 0.0
+    """Seconds the first ``fsync`` sleeps before syncing."""
+
+
+@pytest.fixture
+def fsyncs(monkeypatch):
+    spy = FsyncSpy()
+    real = os.fsync
+
+    def fsync(descriptor: int) -> None:
+        if not spy and spy.first_delay:
+            time.sleep(spy.first_delay)
+        spy.append((time.monotonic(), Path(f"/proc/self/fd/{descriptor}").read_text().splitlines()))
+        real(descriptor)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return spy
+
+
+def records(lines: list[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def test_the_intent_of_a_submit_is_on_disk_before_the_request_is_sent(emu, tmp_path, fsyncs):
+    journal = tmp_path / "journal.jsonl"
+    emu.inject("hang", method="POST", path_prefix="/v1/models/")
+    (item,) = list(runcomfy.map(edit, inputs(1), client=client(emu, timeout=0.5), journal=journal))
+    assert isinstance(item.error, errors.SubmitUncertainError)  # the submit hung: the job may exist
+    (submit,) = [call for call in emu.calls if call.method == "POST"]
+    synced_before = [lines for at, lines in fsyncs if at < submit.at]
+    assert synced_before and {
+        "index": 0,
+        "input": fingerprint(inputs(1)[0]),
+        "model_id": edit.MODEL_ID,
+        "intent": True,
+    } in records(synced_before[0])
+    log = Journal(journal)
+    log.close()
+    assert log.ended[0][1] == "uncertain" and not log.intended
+
+
+def test_the_intents_written_on_one_turn_of_the_loop_share_one_fsync(emu, tmp_path, fsyncs):
+    journal = tmp_path / "journal.jsonl"
+    items = list(runcomfy.map(edit, inputs(30), concurrency=30, client=client(emu), journal=journal))
+    assert all(item.ok for item in items)
+    first = records(fsyncs[0][1])
+    assert len(first) == 30 and all(record.get("intent") for record in first)  # every intent, nothing else
+    assert len(fsyncs) <= 31  # one for the intents, at most one per request id (fewer when answers come together)
+
+
+def test_stopping_before_the_intents_are_on_disk_withdraws_them(emu, tmp_path, fsyncs):
+    journal = tmp_path / "journal.jsonl"
+    fsyncs.first_delay = 0.5
+
+    async def stop_early() -> None:
+        async def run() -> None:
+            async for _ in runcomfy.amap(edit, inputs(5), concurrency=5, client=client(emu), journal=journal):
+                pass
+
+        task = asyncio.ensure_future(run())
+        await asyncio.sleep(0.1)  # the intents are written, their fsync under way
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(stop_early())
+    assert submits(emu) == 0  # nothing was sent
+    log = Journal(journal)
+    log.close()
+    assert not log.intended and not log.submitted and len(records(journal.read_text().splitlines())) == 10
+    items = list(runcomfy.map(edit, inputs(5), client=client(emu), journal=journal))
+    assert all(item.ok and not item.resumed for item in items) and submits(emu) == 5
+
+
+def test_a_submit_cut_short_before_its_request_id_is_uncertain_on_resume(emu, tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    log = Journal(journal)  # a run killed after the intent, before the request id reached the journal
+    log.write({"index": 0, "input": fingerprint(inputs(1)[0]), "model_id": edit.MODEL_ID, "intent": True}, sync=True)
+    log.close()
+    item, other = sorted(runcomfy.map(edit, inputs(2), client=client(emu), journal=journal), key=lambda i: i.index)
+    assert isinstance(item.error, errors.SubmitUncertainError) and other.ok, item
+    assert item.resumed and item.request_id is None and "retry_uncertain" in str(item.error)
+    assert jobs_per_prompt(emu) == {"job 1": 1}  # input 0 was not submitted again
+    assert list(runcomfy.map(edit, inputs(2), client=client(emu), journal=journal, retry_errors=True)) == []
+    (again,) = list(runcomfy.map(edit, inputs(2), client=client(emu), journal=journal, retry_uncertain=True))
+    assert again.index == 0 and again.ok and jobs_per_prompt(emu) == {"job 0": 1, "job 1": 1}
+
+
+def test_a_torn_last_journal_line_is_dropped_with_a_warning(emu, tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    list(runcomfy.map(edit, inputs(2), client=client(emu), journal=journal))
+    whole = journal.read_bytes()
+    journal.write_bytes(whole + b'{"index": 2, "input": "0f3')  # a write cut short by a crash
+    torn = len(whole.splitlines()) + 1
+    with pytest.warns(JournalWarning, match=rf"journal.jsonl:{torn}: dropped a last line cut short"):
+        items = list(runcomfy.map(edit, inputs(3), client=client(emu), journal=journal))
+    assert [item.index for item in items] == [2] and items[0].ok
+    assert journal.read_bytes().startswith(whole) and b'"0f3' not in journal.read_bytes()  # cut back first
+    assert list(runcomfy.map(edit, inputs(3), client=client(emu), journal=journal)) == []  # and resumable again
+    assert submits(emu) == 3
+
+
+def test_a_damaged_journal_line_is_a_journal_error_naming_it(emu, tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    list(runcomfy.map(edit, inputs(2), client=client(emu), journal=journal))
+    lines = journal.read_text().splitlines(keepends=True)
+    journal.write_text("".join([lines[0], '{"index": 1, "inp\n', *lines[2:]]))
+    with pytest.raises(JournalError, match=r"journal.jsonl:2: not a journal record"):
+        list(runcomfy.map(edit, inputs(2), client=client(emu), journal=journal))
+    assert submits(emu) == 2
+
+
+def test_batch_command_repairs_a_torn_journal_and_refuses_a_damaged_one(emu, tmp_path):
+    source, out = tmp_path / "inputs.jsonl", tmp_path / "out"
+    source.write_text("\n".join(json.dumps(data) for data in inputs(2)))
+    assert cli(emu, EDIT, str(source), "--out", str(out), "--quiet").wait(timeout=60) == 0
+    journal = out / "journal.jsonl"
+    journal.write_bytes(journal.read_bytes() + b'{"index": 1, "status": "succ')
+    source.write_text("\n".join(json.dumps(data) for data in inputs(3)))
+    process = cli(emu, EDIT, str(source), "--out", str(out), "--quiet")
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "runcomfy: warning: " in err and "dropped a last line cut short" in err
+    assert submits(emu) == 3
+    lines = journal.read_text().splitlines(keepends=True)
+    journal.write_text("".join([*lines[:2], "not json\n", *lines[3:]]))
+    process = cli(emu, EDIT, str(source), "--out", str(out))
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 2 and "journal.jsonl:3: not a journal record" in err, err
+    assert "Traceback" not in err and submits(emu) == 3
+
+
+def test_batch_command_reports_a_cut_short_submit_and_retries_it_only_when_asked(emu, tmp_path):
+    source, out = tmp_path / "inputs.jsonl", tmp_path / "out"
+    source.write_text("\n".join(json.dumps(data) for data in inputs(2)))
+    log = Journal(out / "journal.jsonl")  # a run killed after input 0's intent, before its request id
+    log.write({"index": 0, "input": fingerprint(inputs(1)[0]), "model_id": edit.MODEL_ID, "intent": True}, sync=True)
+    log.close()
+    process = cli(emu, EDIT, str(source), "--out", str(out), "--json")
+    lines, err = process.communicate(timeout=60)
+    assert process.returncode == 4, err
+    assert "1 submit(s) cut short before their request id was recorded: reported as uncertain" in err
+    assert "1 uncertain" in err and jobs_per_prompt(emu) == {"job 1": 1}
+    (reported,) = [json.loads(line) for line in lines.splitlines() if json.loads(line)["index"] == 0]
+    assert reported["error"] == "SubmitUncertainError" and reported["request_id"] is None
+    process = cli(emu, EDIT, str(source), "--out", str(out), "--retry-errors")
+    assert process.wait(timeout=60) == 4 and jobs_per_prompt(emu) == {"job 1": 1}  # not an error to retry
+    process = cli(emu, EDIT, str(source), "--out", str(out), "--retry-uncertain")
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert jobs_per_prompt(emu) == {"job 0": 1, "job 1": 1}

@@ -20,13 +20,23 @@ job exists: it is never submitted again). A submit that may have reached the ser
 (:class:`~runcomfy.errors.SubmitUncertainError`) is reported, not repeated: without an idempotency key a
 second submit could start, and bill, a second job.
 
-With ``journal``, each submit is recorded (with its request id, before the job is waited for) in a JSON
-Lines file, and each outcome after it. Run the same inputs again with the same journal after an
-interruption, and jobs that already have a request id are waited for, not submitted again; inputs that
-already ended are not run again (``retry_errors=True`` runs those that ended in an error once more).
-An item that ended while the iteration was being stopped early is in the journal (and, with ``save_to``,
-its files are saved) but was not yielded: its request id is in the journal.
-The journal holds request ids and input digests, never the token or the inputs themselves.
+With ``journal``, each submit is recorded in a JSON Lines file: its *intent* (synced to disk before the
+submit's request is sent), then its request id (synced before the job is waited for), then its outcome.
+Run the same inputs again with the same journal after an interruption (Ctrl-C, SIGTERM, ``kill -9``, a
+reboot), and jobs that have a request id are waited for, not submitted again; inputs that already ended
+are not run again (``retry_errors=True`` runs those that ended in an error once more, but for the
+uncertain ones). An input whose submit was cut short between its intent and its request id may have a
+job: it ends as a :class:`~runcomfy.errors.SubmitUncertainError` and is not submitted again unless
+``retry_uncertain=True``. A last line cut short by a crash is dropped (with a :class:`JournalWarning`);
+any other damaged line is a :class:`JournalError` naming it. An item that ended while the iteration was
+being stopped early is in the journal (and, with ``save_to``, its files are saved) but was not yielded:
+its request id is in the journal. The journal holds request ids and input digests, never the token or
+the inputs themselves.
+
+SIGTERM while :func:`map` is iterated on the main thread (and no SIGTERM handler of the program's own is
+set) stops the batch as Ctrl-C does, then ends the program with exit status 143 (it raises
+:class:`~runcomfy._signals.Terminated`, a ``SystemExit``). :func:`amap` runs on the caller's event loop
+and leaves signals to it (``loop.add_signal_handler(signal.SIGTERM, main_task.cancel)``).
 """
 
 from __future__ import annotations
@@ -41,19 +51,21 @@ import os
 import queue
 import threading
 import time
+import warnings
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._core import Result
+from . import _signals
+from ._core import Result, logger
 from .errors import APIConnectionError, RateLimitError, ServerError, SubmitUncertainError
 
 if TYPE_CHECKING:
     from .async_client import AsyncClient, AsyncRequestHandle
     from .client import Client
 
-__all__ = ["BatchItem", "Journal", "amap", "map"]
+__all__ = ["BatchItem", "Journal", "JournalError", "JournalWarning", "amap", "map"]
 
 O = TypeVar("O")  # noqa: E741 - the Output type of a model
 T = TypeVar("T")
@@ -95,19 +107,51 @@ def fingerprint(data: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-class Journal:
-    """The record of a batch: a JSON Lines file, one object per event, appended and flushed as it goes.
+class JournalError(ValueError):
+    """A journal this batch cannot resume from: a damaged line (named by its number), jobs of another
+    model, or other inputs than the ones it recorded."""
 
-    ``{"index", "input", "request_id", "model_id"}`` when a job is submitted (synced to disk before the
-    job is waited for), ``{"index", "input", "status": "succeeded" | "error", ...}`` when it ends.
+
+class JournalWarning(UserWarning):
+    """A journal was repaired: its last line, cut short by a crash, was dropped."""
+
+
+class Journal:
+    """The record of a batch: a JSON Lines file, one object per event, appended and flushed as it goes
+    (so a killed process loses nothing written; :meth:`sync` also survives a crash of the machine).
+
+    Per input, in order: ``{"index", "input", "model_id", "intent": true}`` before its submit is sent
+    (``"intent": false`` withdraws it when the batch stops before sending), ``{"index", "input",
+    "request_id", "model_id"}`` when the submit was answered, ``{"index", "input", "status":
+    "succeeded" | "error" | "uncertain", ...}`` when it ends. Reading it rebuilds :attr:`intended`,
+    :attr:`submitted` and :attr:`ended`.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self.intended: dict[int, str] = {}  # index → input digest, of a submit without a request id (yet)
         self.submitted: dict[int, tuple[str, str]] = {}  # index → (input digest, request id)
         self.ended: dict[int, tuple[str, str]] = {}  # index → (input digest, status) of its latest job
         self.models: set[str] = set()  # the model ids of the jobs recorded
-        lines = self.path.read_text(encoding="utf-8").splitlines() if self.path.exists() else []
+        self._lock = threading.Lock()  # the file and the state above
+        self._sync_lock = threading.Lock()  # one fsync at a time; closing waits for it
+        self._written = 0  # records written through this object
+        self._synced = 0  # of which this many are on disk
+        self._read()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("a", encoding="utf-8")
+
+    def _read(self) -> None:
+        """Take in the records on file; drop a torn last line (truncating the file before anything is
+        appended to it), refuse any other damaged line."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return
+        complete = data.rfind(b"\n") + 1  # every byte after the last newline belongs to a torn line
+        lines = data[:complete].split(b"\n")[:-1]
+        if complete < len(data):
+            self._drop_torn_line(len(lines) + 1, complete, len(data) - complete)
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
@@ -115,54 +159,193 @@ class Journal:
                 record = json.loads(line)
                 index, digest = int(record["index"]), str(record["input"])
             except (ValueError, KeyError, TypeError):
-                if number == len(lines):
-                    continue  # a last line cut short by an interruption
-                raise ValueError(f"{self.path}:{number}: not a journal record") from None
+                raise JournalError(
+                    f"{self.path}:{number}: not a journal record (the file is damaged or not a journal; "
+                    "repair or remove that line, or use another journal)"
+                ) from None
             self._apply(record, index, digest)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("a", encoding="utf-8")
-        self._lock = threading.Lock()
+
+    def _drop_torn_line(self, number: int, keep: int, size: int) -> None:
+        with self.path.open("r+b") as file:
+            file.truncate(keep)
+            file.flush()
+            os.fsync(file.fileno())
+        warnings.warn(
+            f"{self.path}:{number}: dropped a last line cut short by an interruption ({size} bytes); "
+            "its input is resumed from the records before it",
+            JournalWarning,
+            stacklevel=4,  # the code that opened the journal
+        )
 
     def _apply(self, record: Mapping[str, Any], index: int, digest: str) -> None:
-        """Take one record in, in file order: a submit after an outcome (``retry_errors``) starts the
-        input over, so its earlier outcome no longer counts."""
+        """Take one record in, in file order: an intent after an outcome (``retry_errors``) starts the
+        input over, so its earlier submit and outcome no longer count."""
         if "status" in record:
-            self.ended[index] = (digest, str(record["status"]))
+            status = str(record["status"])
+            if status == "error" and record.get("error") == SubmitUncertainError.__name__:
+                status = "uncertain"  # written before "uncertain" was a status of its own
+            self.ended[index] = (digest, status)
+            self.intended.pop(index, None)
+        elif "intent" in record:
+            if record["intent"]:
+                self.intended[index] = digest
+                self.submitted.pop(index, None)
+                self.ended.pop(index, None)
+            else:
+                self.intended.pop(index, None)
         elif isinstance(record.get("request_id"), str):
             self.submitted[index] = (digest, record["request_id"])
+            self.intended.pop(index, None)
             self.ended.pop(index, None)
-            if isinstance(record.get("model_id"), str):
-                self.models.add(record["model_id"])
+        if isinstance(record.get("model_id"), str):
+            self.models.add(record["model_id"])
 
     def check_model(self, model_id: str) -> None:
         """Refuse to resume another model's batch (its jobs would be read with the wrong ``Output``)."""
         others = self.models - {model_id}
         if others:
-            raise ValueError(
+            raise JournalError(
                 f"{self.path} records jobs of {', '.join(sorted(others))}, not {model_id}: use another journal"
             )
 
     def check(self, index: int, digest: str) -> None:
         """Refuse to resume with other inputs than the journal's (a changed or reordered input file)."""
-        for seen in (self.submitted.get(index), self.ended.get(index)):
-            if seen is not None and seen[0] != digest:
-                raise ValueError(
+        recorded = [
+            self.intended.get(index),
+            *(seen[0] for seen in (self.submitted.get(index), self.ended.get(index)) if seen),
+        ]
+        for seen in recorded:
+            if seen is not None and seen != digest:
+                raise JournalError(
                     f"input {index} differs from the one recorded in {self.path}: "
                     "resume with the same inputs, or use another journal"
                 )
 
-    def write(self, record: Mapping[str, Any], *, sync: bool = False) -> None:
+    def finished(self, index: int, *, retry_errors: bool = False, retry_uncertain: bool = False) -> bool:
+        """Whether the input ended in an earlier run and is not to run again: ``retry_errors`` runs those
+        that ended in an error again, ``retry_uncertain`` those whose submit may have made a job."""
+        if index not in self.ended:
+            return False
+        status = self.ended[index][1]
+        return not ((retry_errors and status == "error") or (retry_uncertain and status == "uncertain"))
+
+    def write(self, record: Mapping[str, Any], *, sync: bool = False) -> int:
+        """Append ``record`` (flushed to the operating system: a killed process loses nothing written);
+        with ``sync``, wait until it is on disk too. Returns its number, for :meth:`sync`."""
         line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
         with self._lock:
             self._apply(record, int(record["index"]), str(record["input"]))
             self._file.write(line)
             self._file.flush()
-            if sync:
-                os.fsync(self._file.fileno())
+            self._written += 1
+            number = self._written
+        if sync:
+            self.sync(number)
+        return number
+
+    def sync(self, number: int | None = None) -> int:
+        """Make the records written so far (or up to ``number``) durable: one ``fsync`` covers every record
+        written before it starts, so callers waiting together share it (a group commit). Returns how many
+        records are on disk."""
+        with self._sync_lock:
+            if number is not None and self._synced >= number:
+                return self._synced  # an fsync that started after that record was written covered it
+            with self._lock:
+                covered, descriptor = self._written, self._file.fileno()
+            os.fsync(descriptor)
+            self._synced = max(self._synced, covered)
+            return self._synced
+
+    @property
+    def synced(self) -> int:
+        """How many of the records written through this object are on disk."""
+        return self._synced
 
     def close(self) -> None:
-        with self._lock:
+        with self._sync_lock, self._lock:
             self._file.close()
+
+
+class _Recorder:
+    """A batch's records in its journal, on the event loop. Durable ones are synced many per ``fsync``
+    (a group commit): the intents that the batch's tasks write in one turn of the loop share one, which
+    starts on the loop's next turn, in the default executor (the loop goes on meanwhile); records written
+    during an ``fsync`` go in the next one."""
+
+    def __init__(self, journal: Journal, model_id: str) -> None:
+        self.journal = journal
+        self.model_id = model_id
+        self.waiting: list[tuple[int, asyncio.Future[None]]] = []
+        self.busy = False
+
+    async def intend(self, index: int, digest: str) -> None:
+        """The write-ahead record of a submit, on disk before this returns; withdrawn if the batch stops
+        first (the request was never sent)."""
+        record = {"index": index, "input": digest}
+        number = self.journal.write({**record, "model_id": self.model_id, "intent": True})
+        try:
+            await self.durable(number)
+        except asyncio.CancelledError:
+            self.journal.write({**record, "intent": False})
+            raise
+
+    async def submitted(self, index: int, digest: str, request_id: str) -> None:
+        """The submit's request id, on disk before this returns. Its job exists whatever the disk says, so
+        it is waited for even when recording fails (logged: a resume then finds the input uncertain)."""
+        record = {"index": index, "input": digest, "request_id": request_id, "model_id": self.model_id}
+        try:
+            await self.durable(self.journal.write(record))
+        except OSError as exc:
+            logger.warning("%s: input %d, job %s not recorded: %s", self.journal.path, index, request_id, exc)
+
+    def ended(self, item: BatchItem[Any], digest: str) -> None:
+        """The input's outcome (flushed, not synced: lost in a crash of the machine, it is found again
+        by waiting for the job once more)."""
+        record = {"index": item.index, "input": digest, "request_id": item.request_id}
+        if item.error is None:
+            self.journal.write({**record, "status": "succeeded", "files": [path.name for path in item.files]})
+        else:
+            status = "uncertain" if isinstance(item.error, SubmitUncertainError) else "error"
+            text = str(item.error)[:500]
+            self.journal.write({**record, "status": status, "error": type(item.error).__name__, "message": text})
+
+    async def durable(self, number: int) -> None:
+        """Return once the record ``number`` is on disk (an ``OSError`` of the ``fsync`` is raised here)."""
+        if self.journal.synced >= number:
+            return
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self.waiting.append((number, future))
+        if not self.busy:
+            self.busy = True
+            loop.call_soon(self._start)  # after the other tasks ready on this turn wrote their records
+        await future
+
+    def _start(self) -> None:
+        done = asyncio.get_running_loop().run_in_executor(None, self.journal.sync)
+        done.add_done_callback(self._finished)
+
+    def _finished(self, done: asyncio.Future[int]) -> None:
+        cancelled = done.cancelled()
+        error = None if cancelled else done.exception()
+        covered = 0 if cancelled or error is not None else done.result()
+        still = []
+        for number, future in self.waiting:
+            if future.done():  # its task was cancelled
+                continue
+            if cancelled:
+                future.cancel()
+            elif error is not None:
+                future.set_exception(error)
+            elif number <= covered:
+                future.set_result(None)
+            else:
+                still.append((number, future))
+        self.waiting = still
+        if still:
+            self._start()
+        else:
+            self.busy = False
 
 
 # --- the batch -------------------------------------------------------------------------------------
@@ -237,6 +420,7 @@ async def amap(
     timeout: float | None = None,
     journal: str | os.PathLike[str] | Journal | None = None,
     retry_errors: bool = False,
+    retry_uncertain: bool = False,
     save_to: str | os.PathLike[str] | None = None,
 ) -> AsyncGenerator[BatchItem[Any], None]:
     """Run ``model`` on every input with at most ``concurrency`` jobs in flight; yield each input's
@@ -245,7 +429,9 @@ async def amap(
     ``model`` is a generated module or a model id; ``inputs`` its ``Input`` objects or mappings (read
     lazily, so a generator of millions is fine). ``timeout`` is each job's deadline from its submit
     (default: the client's ``wait_timeout``). ``save_to`` downloads each result's files there before the
-    item is yielded. See the module documentation for retries and the journal.
+    item is yielded. ``retry_uncertain`` submits again the inputs whose submit the journal shows may
+    have reached the server (a job may exist, and be billed, for each). See the module documentation
+    for retries, the journal and signals.
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
@@ -254,6 +440,7 @@ async def amap(
     log = journal if isinstance(journal, Journal) or journal is None else Journal(journal)
     if log is not None:
         log.check_model(module.MODEL_ID)
+    recorder = None if log is None else _Recorder(log, module.MODEL_ID)
     limit = api.wait_timeout if timeout is None else timeout
 
     async def one(index: int, raw: Any) -> BatchItem[Any]:
@@ -262,6 +449,13 @@ async def amap(
         try:
             data = as_input(raw)
             handle: AsyncRequestHandle[Any] | None = None
+            if log is not None and index in log.intended and not retry_uncertain:
+                item.resumed = True
+                raise SubmitUncertainError(
+                    f"input {index}: an earlier run stopped during its submit, before the request id was "
+                    "recorded: the job may exist (and be billed); check your RunComfy dashboard before "
+                    "resubmitting (retry_uncertain=True, runcomfy batch --retry-uncertain)"
+                )
             if log is not None and index in log.submitted and index not in log.ended:  # resume, not resubmit
                 handle = api.get_request(log.submitted[index][1], model=module)
                 item.resumed = True
@@ -275,13 +469,8 @@ async def amap(
         except Exception as exc:  # every input ends as an item: nothing is dropped
             item.error = exc
             item.result = None
-        if log is not None:
-            ended = {"index": index, "input": digest, "request_id": item.request_id}
-            if item.error is None:
-                log.write({**ended, "status": "succeeded", "files": [path.name for path in item.files]})
-            else:
-                text = str(item.error)[:500]
-                log.write({**ended, "status": "error", "error": type(item.error).__name__, "message": text})
+        if recorder is not None:
+            recorder.ended(item, digest)
         return item
 
     downloads: Any = None  # a token-free httpx client for the outputs, made on the first save
@@ -299,14 +488,17 @@ async def amap(
         return [path for _, path in targets]
 
     async def submit_recorded(index: int, digest: str, data: Any, deadline: float) -> AsyncRequestHandle[Any]:
-        """Submit, and journal the request id. Stopping the batch does not cut this short: a submit under
-        way finishes and is recorded (else the job would exist unknown, and a resume would submit it again)."""
+        """Record the intent (on disk before the request leaves), submit, and record the request id. Once
+        the request may leave, stopping the batch does not cut this short: the submit finishes and is
+        recorded (else the job would exist unknown). A kill before the request id is on disk leaves the
+        intent alone: the resume reports that input as uncertain, never submits it blindly again."""
+        if recorder is not None:
+            await recorder.intend(index, digest)
 
         async def go() -> AsyncRequestHandle[Any]:
             handle = await submit(data, deadline)
-            if log is not None:
-                record = {"index": index, "input": digest, "request_id": handle.request_id}
-                log.write({**record, "model_id": module.MODEL_ID}, sync=True)
+            if recorder is not None:
+                await recorder.submitted(index, digest, handle.request_id)
             return handle
 
         task = asyncio.ensure_future(go())
@@ -334,12 +526,10 @@ async def amap(
 
     def finished_before(index: int, raw: Any) -> bool:
         """Whether the journal shows this input ended in an earlier run (checking it is the same input)."""
-        if log is None or (index not in log.ended and index not in log.submitted):
+        if log is None or not (index in log.ended or index in log.submitted or index in log.intended):
             return False
-        log.check(index, digest_of(raw))  # a journal of other inputs: ValueError, out of the batch
-        if index not in log.ended:
-            return False
-        return not (retry_errors and log.ended[index][1] == "error")
+        log.check(index, digest_of(raw))  # a journal of other inputs: JournalError, out of the batch
+        return log.finished(index, retry_errors=retry_errors, retry_uncertain=retry_uncertain)
 
     pending: set[asyncio.Task[BatchItem[Any]]] = set()
     source = iter(enumerate(inputs))
@@ -382,11 +572,13 @@ def map(
     timeout: float | None = None,
     journal: str | os.PathLike[str] | Journal | None = None,
     retry_errors: bool = False,
+    retry_uncertain: bool = False,
     save_to: str | os.PathLike[str] | None = None,
 ) -> Generator[BatchItem[Any], None, None]:
     """:func:`amap` for code without asyncio: the jobs run on an event loop in a background thread
     (one thread whatever ``concurrency``), and the items come out of this iterator as they end.
-    Stopping the iteration early stops the batch (jobs already submitted are in the journal)."""
+    Stopping the iteration early stops the batch (jobs already submitted are in the journal); so do
+    Ctrl-C and, iterated on the main thread, SIGTERM (see the module documentation)."""
     items: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=max(1, concurrency))
     loop = asyncio.new_event_loop()
     stopped = threading.Event()
@@ -400,6 +592,7 @@ def map(
             timeout=timeout,
             journal=journal,
             retry_errors=retry_errors,
+            retry_uncertain=retry_uncertain,
             save_to=save_to,
         )
         try:
@@ -430,21 +623,22 @@ def map(
 
     thread = threading.Thread(target=thread_main, name="runcomfy-map", daemon=True)
     thread.start()
-    try:
-        while True:
-            kind, value = items.get()
-            if kind == "item":
-                yield value
-            elif kind == "error":
-                raise value
-            else:
-                return
-    finally:
-        stopped.set()
-        if thread.is_alive():
-            with contextlib.suppress(RuntimeError):  # the loop may close between the test and the call
-                loop.call_soon_threadsafe(task.cancel)
-        while thread.is_alive():  # drain, so the producer is never stuck on a full queue
-            with contextlib.suppress(queue.Empty):
-                items.get(timeout=0.05)
-        thread.join()
+    with _signals.sigterm_raises():  # SIGTERM: the clean-up below runs, as for Ctrl-C
+        try:
+            while True:
+                kind, value = items.get()
+                if kind == "item":
+                    yield value
+                elif kind == "error":
+                    raise value
+                else:
+                    return
+        finally:
+            stopped.set()
+            if thread.is_alive():
+                with contextlib.suppress(RuntimeError):  # the loop may close between the test and the call
+                    loop.call_soon_threadsafe(task.cancel)
+            while thread.is_alive():  # drain, so the producer is never stuck on a full queue
+                with contextlib.suppress(queue.Empty):
+                    items.get(timeout=0.05)
+            thread.join()

@@ -1,10 +1,12 @@
 """``runcomfy batch MODEL_ID INPUTS.jsonl --out DIR [--concurrency N]``: many jobs from a JSON Lines file.
 
 Each line of the inputs file is one job's input (a JSON object, as ``runcomfy run --input`` takes). The
-outputs are downloaded into ``DIR``, and ``DIR/journal.jsonl`` records each submit (its request id) and
-each outcome: run the same command again after an interruption (Ctrl-C, a crash, a reboot) and it
-carries on, waiting for the jobs already submitted instead of submitting them again, and skipping the
-inputs that already ended (``--retry-errors`` runs those that ended in an error again).
+outputs are downloaded into ``DIR``, and ``DIR/journal.jsonl`` records each submit (its intent before
+it is sent, then its request id) and each outcome: run the same command again after an interruption
+(Ctrl-C, SIGTERM, a crash, a reboot) and it carries on, waiting for the jobs already submitted instead
+of submitting them again, and skipping the inputs that already ended (``--retry-errors`` runs those
+that ended in an error again). A submit cut short before its request id was recorded may have made a
+job: it is reported as uncertain, and submitted again only with ``--retry-uncertain``.
 """
 
 from __future__ import annotations
@@ -13,15 +15,19 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .errors import SubmitUncertainError
+
 if TYPE_CHECKING:
-    from .batch import BatchItem
+    from .batch import BatchItem, Journal
 
 __all__ = ["add_parser", "run"]
 
 JOURNAL = "journal.jsonl"
+UNCERTAIN_FATE = "reported as uncertain, not submitted again (check the dashboard; --retry-uncertain resubmits)"
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -36,6 +42,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     batch.add_argument("--concurrency", "-j", type=int, default=16, metavar="N", help="jobs in flight (default 16)")
     batch.add_argument("--timeout", type=float, metavar="S", help="each job's deadline in seconds (default 900)")
     batch.add_argument("--retry-errors", action="store_true", help="run again the inputs that ended in an error")
+    batch.add_argument(
+        "--retry-uncertain",
+        action="store_true",
+        help="submit again the inputs whose submit may have reached the API (each may already have a billed job)",
+    )
     batch.add_argument("--json", action="store_true", help="print one JSON line per finished input")
     batch.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     return batch
@@ -68,7 +79,7 @@ class BatchProgress:
     every few seconds otherwise, nothing with ``--quiet``."""
 
     def __init__(self, total: int, done: int, *, quiet: bool) -> None:
-        self.total, self.done, self.ok, self.failed = total, done, 0, 0
+        self.total, self.done, self.ok, self.failed, self.uncertain = total, done, 0, 0, 0
         self.quiet = quiet
         self.tty = not quiet and sys.stderr.isatty()
         self.started = self.shown = time.monotonic()
@@ -102,8 +113,9 @@ class BatchProgress:
             print(self.line(), file=sys.stderr, flush=True)
 
     def line(self) -> str:
+        uncertain = f" ({self.uncertain} uncertain: may have a job; --retry-uncertain)" if self.uncertain else ""
         return (
-            f"{self.done}/{self.total} done: {self.ok} succeeded, {self.failed} failed this run, "
+            f"{self.done}/{self.total} done: {self.ok} succeeded, {self.failed} failed{uncertain} this run, "
             f"{time.monotonic() - self.started:.1f} s"
         )
 
@@ -123,6 +135,7 @@ class BatchProgress:
             self.ok += 1
         else:
             self.failed += 1
+            self.uncertain += isinstance(item.error, SubmitUncertainError)
             self.note(f"input {item.index + 1}: {type(item.error).__name__}: {item.error}")
         if self._bar is not None:
             self._bar.update(self._task, completed=self.done, detail=f"{self.failed} failed")
@@ -135,10 +148,12 @@ class BatchProgress:
 
 
 def run(args: argparse.Namespace) -> int:
-    """The ``batch`` command; returns the exit code (0: every input succeeded, 4: some failed)."""
+    """The ``batch`` command; returns the exit code (0: every input succeeded, 4: some failed or are
+    uncertain, 130/143: interrupted by Ctrl-C/SIGTERM)."""
+    from ._signals import INTERRUPTS, exit_code
     from .async_client import AsyncClient
-    from .batch import Journal, map
-    from .cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, _load_model, _token
+    from .batch import JournalError, map
+    from .cli import EXIT_FAILED, EXIT_OK, UsageError, _load_model, _token
 
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
@@ -150,19 +165,27 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("runcomfy batch needs httpx: pip install 'runcomfy[async]'") from None
     client = AsyncClient(_token(args), base_url=args.base_url)  # the polls learn the model's duration across the batch
     out = Path(args.out)
-    journal = Journal(out / JOURNAL)
-    done_before = sum(
-        1
-        for index in journal.ended
-        if index < len(inputs) and not (args.retry_errors and journal.ended[index][1] == "error")
-    )
+    try:
+        journal = open_journal(out / JOURNAL)
+        journal.check_model(module.MODEL_ID)
+    except JournalError as exc:
+        raise UsageError(str(exc)) from None
+
+    mine = range(len(inputs))
+    retry = {"retry_errors": args.retry_errors, "retry_uncertain": args.retry_uncertain}
+    done_before = sum(1 for index in journal.ended if index in mine and journal.finished(index, **retry))
     progress = BatchProgress(len(inputs), done_before, quiet=args.quiet)
-    waiting = sum(1 for index in journal.submitted if index < len(inputs) and index not in journal.ended)
-    if (done_before or waiting) and not args.quiet:
-        progress.note(
+    waiting = sum(1 for index in journal.submitted if index in mine and index not in journal.ended)
+    cut_short = sum(1 for index in journal.intended if index in mine)
+    if (done_before or waiting or cut_short) and not args.quiet:
+        note = (
             f"resuming from {out / JOURNAL}: {done_before} of {len(inputs)} inputs already ended, "
             f"{waiting} submitted job(s) to wait for (not submitted again)"
         )
+        if cut_short:
+            fate = "submitted again (--retry-uncertain)" if args.retry_uncertain else UNCERTAIN_FATE
+            note += f", {cut_short} submit(s) cut short before their request id was recorded: {fate}"
+        progress.note(note)
     batch = map(
         module,
         inputs,
@@ -170,8 +193,8 @@ def run(args: argparse.Namespace) -> int:
         client=client,
         timeout=args.timeout,
         journal=journal,
-        retry_errors=args.retry_errors,
         save_to=out,
+        **retry,
     )
     try:
         with progress:
@@ -179,19 +202,31 @@ def run(args: argparse.Namespace) -> int:
                 progress.add(item)
                 if args.json:
                     print(json.dumps(_item_json(item)), flush=True)
-    except KeyboardInterrupt:
+    except INTERRUPTS as interrupt:
         batch.close()
         journal.close()
         print(
             f"runcomfy: interrupted; run the same command again to resume (the journal is {out / JOURNAL})",
             file=sys.stderr,
         )
-        return EXIT_INTERRUPTED
-    except ValueError as exc:  # a journal of other inputs
+        return exit_code(interrupt)
+    except JournalError as exc:  # a journal of other inputs
         raise UsageError(str(exc)) from None
     journal.close()
-    failed = sum(1 for index, (_, status) in journal.ended.items() if index < len(inputs) and status == "error")
+    failed = sum(1 for index, (_, status) in journal.ended.items() if index in mine and status != "succeeded")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def open_journal(path: Path) -> Journal:
+    """The batch's journal; a repair made on opening it (a torn last line dropped) is reported on stderr."""
+    from .batch import Journal
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        journal = Journal(path)
+    for warning in caught:
+        print(f"runcomfy: warning: {warning.message}", file=sys.stderr)
+    return journal
 
 
 def _item_json(item: BatchItem[Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@
     runcomfy result ID [--out DIR] [--json]
     runcomfy wait ID [--out DIR] [--json] [--quiet] [--timeout S]
     runcomfy cancel ID
-    runcomfy batch MODEL_ID INPUTS.jsonl --out DIR [--concurrency N] [--retry-errors] [--json] [--quiet]
+    runcomfy batch MODEL_ID INPUTS.jsonl --out DIR [--concurrency N] [--retry-errors] [--retry-uncertain] [--json] [-q]
     runcomfy emulator [--port 8787] [--catalog DIR]
 
 ``runcomfy run MODEL_ID --help`` lists the model's fields as flags (``image_urls`` → ``--image-urls``).
@@ -20,7 +20,7 @@ Configuration: ``--token`` or ``$RUNCOMFY_API_TOKEN``; ``--base-url`` or ``$RUNC
 
 Exit codes: 0 success, 1 result asked for a job not finished yet, 2 usage or validation error,
 3 API error, 4 job failed (batch: an input ended in an error), 5 job cancelled, 6 timeout, 130 interrupted
-(Ctrl-C).
+(Ctrl-C), 143 terminated (SIGTERM, handled as Ctrl-C is).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ._signals import INTERRUPTS, exit_code, sigterm_raises
 from .errors import (
     JobCancelledError,
     JobFailedError,
@@ -58,7 +59,7 @@ EXIT_API = 3
 EXIT_FAILED = 4
 EXIT_CANCELLED = 5
 EXIT_TIMEOUT = 6
-EXIT_INTERRUPTED = 130
+# interrupted: 130 (Ctrl-C) or 143 (SIGTERM), from _signals.exit_code
 
 EPILOG = """exit codes:
   0    success
@@ -69,6 +70,7 @@ EPILOG = """exit codes:
   5    the job was cancelled
   6    timeout (a still-queued job is cancelled)
   130  interrupted (Ctrl-C; a queued job is cancelled)
+  143  terminated (SIGTERM, handled as Ctrl-C: a queued job is cancelled, a batch stops cleanly)
 
 configuration: --token or $RUNCOMFY_API_TOKEN, --base-url or $RUNCOMFY_BASE_URL
   (before or after COMMAND: runcomfy --token T status ID)"""
@@ -547,10 +549,10 @@ def _wait(client: Client, request_id: str, model_id: str | None, args: argparse.
     try:
         with progress:
             result = client.wait(handle, timeout=args.timeout, on_update=progress.update)
-    except KeyboardInterrupt:
+    except INTERRUPTS as interrupt:
         try:
             outcome = client.cancel(request_id)
-        except (RunComfyError, KeyboardInterrupt) as exc:
+        except (RunComfyError, *INTERRUPTS) as exc:
             outcome = f"cancel failed: {exc}"
         if outcome == "cancelled":
             print(f"runcomfy: interrupted; job {request_id} was cancelled", file=sys.stderr)
@@ -560,7 +562,7 @@ def _wait(client: Client, request_id: str, model_id: str | None, args: argparse.
                 f"`runcomfy wait {request_id}` resumes",
                 file=sys.stderr,
             )
-        return EXIT_INTERRUPTED
+        return exit_code(interrupt)
     return _print_result(result, args)
 
 
@@ -593,8 +595,8 @@ def _cmd_model(command: str, argv: Sequence[str]) -> int:
     client = _client(args)
     try:
         handle = client.submit(input)
-    except KeyboardInterrupt:
-        return _report("interrupted while submitting; the job may exist", EXIT_INTERRUPTED)
+    except INTERRUPTS as interrupt:
+        return _report("interrupted while submitting; the job may exist", exit_code(interrupt))
     if command == "submit":
         if args.json:
             print(json.dumps({"request_id": handle.request_id, "model_id": handle.model_id}))
@@ -684,11 +686,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         (RunComfyError, EXIT_API),
     )
     try:
-        return _dispatch(list(sys.argv[1:] if argv is None else argv))
+        with sigterm_raises():  # SIGTERM (docker stop, systemd, timeout) takes the Ctrl-C paths below
+            return _dispatch(list(sys.argv[1:] if argv is None else argv))
     except (UsageError, RunComfyError) as exc:
         return _report(str(exc), next(code for cls, code in exits if isinstance(exc, cls)))
-    except KeyboardInterrupt:
-        return _report("interrupted", EXIT_INTERRUPTED)
+    except INTERRUPTS as interrupt:
+        return _report("interrupted", exit_code(interrupt))
     except BrokenPipeError:  # e.g. `runcomfy models | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
