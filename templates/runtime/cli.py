@@ -136,6 +136,9 @@ def _top_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    from ._version import __version__
+
+    parser.add_argument("--version", "-V", action="version", version=f"runcomfy {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     models = sub.add_parser("models", help="list the models")
     models.add_argument("--search", metavar="TEXT", help="only models whose id or name contains TEXT")
