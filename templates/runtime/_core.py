@@ -118,7 +118,7 @@ def encode_body(body: Mapping[str, Any] | None) -> bytes | None:
     if body is None:
         return None
     try:
-        return json.dumps(body, allow_nan=False).encode()
+        return json.dumps(body, allow_nan=False, separators=(",", ":")).encode()
     except (TypeError, ValueError, RecursionError):
         raise ValidationError([_unsendable(body)]) from None
 
@@ -137,9 +137,9 @@ def _unsendable(body: object) -> ErrorDetail:
         inside = parents | {id(value)}
         if isinstance(value, Mapping):
             for key, item in reversed(list(value.items())):
-                if not isinstance(key, str):
+                if not (key is None or isinstance(key, (str, int, float))):
                     return ErrorDetail((*path, str(key)), key, "a string key")
-                pending.append(((*path, key), item, inside))
+                pending.append(((*path, key if isinstance(key, str) else str(key)), item, inside))
         elif isinstance(value, (list, tuple)):
             pending += [((*path, index), item, inside) for index, item in reversed(list(enumerate(value)))]
         else:
