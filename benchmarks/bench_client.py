@@ -15,6 +15,10 @@
 3. Learning: 20 jobs of 2 s in a row with one ``Client`` (its ``DurationMemory`` learns the model's
    duration): calls and delay per job, and their mean over jobs 2-20.
 
+4. Outliers: with one ``Client``, one job of ``--outlier-seconds`` (10 s), then ``--after-jobs`` (5) jobs of
+   0.3 s: the time from submit to result and the ``/result`` calls of each quick job (learning must not let
+   the slow job delay them: the first poll of any job comes within ``PollSchedule.first``).
+
 ``--schedule "first=1,minimum=0.5,growth=0.12"`` (repeatable) adds a ``PollSchedule(...)`` contender to
 parts 2 and 3, to try other parameters.
 
@@ -22,7 +26,7 @@ The emulator's request handler is switched to ``TCP_NODELAY`` here (``--keep-nag
 it writes the headers and the body of an answer in two sends, so Nagle's algorithm and the client's
 delayed ACK stall every answer by ~40 ms, which would swamp what part 1 measures.
 
-Run: ``.venv/bin/python benchmarks/bench_client.py [--quick]`` (~4 min; ``--quick`` ~1 min, no 60 s jobs)
+Run: ``.venv/bin/python benchmarks/bench_client.py [--quick]`` (~4.5 min; ``--quick`` ~1.5 min, no 60 s jobs)
 """
 
 from __future__ import annotations
@@ -430,6 +434,30 @@ def part_learning(args: argparse.Namespace, emu: Emulator, schedules: list[PollS
     print()
 
 
+def part_outliers(args: argparse.Namespace, emu: Emulator) -> None:
+    quick = 0.3
+    print(
+        f"## 4. One slow job ({args.outlier_seconds:g} s), then {args.after_jobs} jobs of {quick:g} s, one client "
+        "(learning must not let the slow job delay the quick ones)\n"
+    )
+    print("| job | seconds | submit → result s | /result calls | delay ms |")
+    print("|---:|---:|---:|---:|---:|")
+    contender = RuncomfyContender("runcomfy", PollSchedule(), learn_across_jobs=True)
+    quick_runs = []
+    for index in range(1 + args.after_jobs):
+        emu.processing_time = args.outlier_seconds if index == 0 else quick
+        started = time.monotonic()
+        sample = measure(emu, contender.run_job(emu.base_url, emu.token))
+        took = sample.done_at - started
+        if index:
+            quick_runs.append((took, sample))
+        print(f"| {index + 1} | {emu.processing_time:g} | {took:.2f} | {sample.calls} | {fmt_ms(sample.delay)} |")
+    contender.close()
+    mean_took = statistics.fmean(took for took, _ in quick_runs)
+    mean_calls = statistics.fmean(sample.calls for _, sample in quick_runs)
+    print(f"\nQuick jobs: mean {mean_took:.2f} s from submit to result, {mean_calls:.1f} calls.\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -458,7 +486,9 @@ def main() -> None:
     parser.add_argument(
         "--schedule", action="append", default=[], help='extra PollSchedule for parts 2-3: "first=1,minimum=0.5"'
     )
-    parser.add_argument("--parts", default="123", help="which parts to run (default 123)")
+    parser.add_argument("--outlier-seconds", type=float, default=10.0, help="part 4: the slow job (default 10)")
+    parser.add_argument("--after-jobs", type=int, default=5, help="part 4: quick jobs after it (default 5)")
+    parser.add_argument("--parts", default="1234", help="which parts to run (default 1234)")
     parser.add_argument("--keep-nagle", action="store_true", help="leave the emulator's sockets as shipped (Nagle on)")
     args = parser.parse_args()
     args.iterations = args.iterations or (150 if args.quick else 400)
@@ -477,12 +507,14 @@ def main() -> None:
     started = time.monotonic()
     if "1" in args.parts:
         part_overhead(args)
-    if "2" in args.parts or "3" in args.parts:
+    if "2" in args.parts or "3" in args.parts or "4" in args.parts:
         with Emulator(models=[MODEL_ID], max_side=16) as emu:
             if "2" in args.parts:
                 part_polling(args, emu, schedules)
             if "3" in args.parts:
                 part_learning(args, emu, schedules)
+            if "4" in args.parts:
+                part_outliers(args, emu)
     print(f"_Total {time.monotonic() - started:.0f} s._")
     sys.stdout.flush()
 

@@ -6,6 +6,9 @@
   are worth a retry (:class:`Attempts`: one call and its retries: timeouts from the deadline,
   ``Retry-After``, backoff, never a blind retry of a submit);
 - whether a transport exception proves the request never left (:func:`never_sent`);
+- the JSON bytes of a request body (:func:`encode_body`: a value JSON cannot carry is a
+  :class:`ValidationError` before anything is sent) and what an error may say (:func:`redact`: never
+  the token);
 - waiting for a job (:class:`Waiter`: the next poll delay, state changes for ``on_update``, success,
   failure, cancellation, deadline, learning durations, the typed :class:`Result`);
 - the data of a request handle (:class:`HandleBase`: ``to_dict``/``from_dict``, picklable).
@@ -16,7 +19,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import os
+import re
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,6 +32,7 @@ from .errors import (
     APIConnectionError,
     APIError,
     AuthenticationError,
+    ErrorDetail,
     InsufficientBalanceError,
     InvalidInputError,
     JobCancelledError,
@@ -37,9 +43,11 @@ from .errors import (
     ServerError,
     SubmitUncertainError,
     TimeoutError,
+    ValidationError,
 )
 
 __all__ = [
+    "BODY_GRACE",
     "CANCELLED",
     "CANCEL_GRACE",
     "DEFAULT_BASE_URL",
@@ -52,14 +60,19 @@ __all__ = [
     "RetryPolicy",
     "Waiter",
     "api_error",
+    "encode_body",
     "logger",
     "never_sent",
     "parse_answer",
+    "redact",
 ]
 
 DEFAULT_BASE_URL = "https://model-api.runcomfy.net"
 CANCEL_GRACE = 0.5
 """Seconds the cancel of a still-queued job may take once a wait's deadline has passed."""
+BODY_GRACE = 0.25
+"""Seconds an answer whose status line has arrived may take past its call's deadline to finish arriving:
+a complete answer (the poll that sees a job succeed) is not thrown away for a few milliseconds."""
 SUCCEEDED = frozenset({"succeeded", "completed"})
 FAILED = frozenset({"failed", "error"})
 CANCELLED = frozenset({"cancelled", "canceled"})
@@ -92,6 +105,59 @@ def cancel_path(request_id: str) -> str:
 def request_headers(token: str) -> dict[str, str]:
     """The headers of every API call (and of no download: outputs never see the token)."""
     return {"Authorization": f"Bearer {token}", "User-Agent": "runcomfy-python"}
+
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+"""The headers of a call that carries a body (:func:`encode_body`'s bytes)."""
+
+
+def encode_body(body: Mapping[str, Any] | None) -> bytes | None:
+    """The JSON bytes of a request body (``None`` for none), made before anything is sent: a value JSON
+    cannot carry (NaN, an infinity, an object that is not JSON data, a cycle) is a :class:`ValidationError`
+    naming where it is, not a transport error after the connection was opened."""
+    if body is None:
+        return None
+    try:
+        return json.dumps(body, allow_nan=False, separators=(",", ":")).encode()
+    except (TypeError, ValueError, RecursionError):
+        raise ValidationError([_unsendable(body)]) from None
+
+
+def _unsendable(body: object) -> ErrorDetail:
+    """Where the first value JSON cannot carry is in ``body``, and why."""
+    pending: list[tuple[tuple[str | int, ...], object, frozenset[int]]] = [((), body, frozenset())]
+    while pending:
+        path, value, parents = pending.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            return ErrorDetail(path, value, "a finite number (JSON has no NaN or infinity)")
+        if value is None or isinstance(value, (str, int, float)):
+            continue
+        if id(value) in parents:
+            return ErrorDetail(path, "<cycle>", "JSON data (this value contains itself)")
+        inside = parents | {id(value)}
+        if isinstance(value, Mapping):
+            for key, item in reversed(list(value.items())):
+                if not (key is None or isinstance(key, (str, int, float))):
+                    return ErrorDetail((*path, str(key)), key, "a string key")
+                pending.append(((*path, key if isinstance(key, str) else str(key)), item, inside))
+        elif isinstance(value, (list, tuple)):
+            pending += [((*path, index), item, inside) for index, item in reversed(list(enumerate(value)))]
+        else:
+            return ErrorDetail(path, value, "JSON data (a string, number, boolean, null, array or object)")
+    return ErrorDetail((), body, "JSON data that can be sent")  # pragma: no cover - json.dumps agreed with us
+
+
+_BEARER = re.compile(r"(?i)\bbearer\b[^'\"\n]*")
+
+
+def redact(text: str, secret: str | None) -> str:
+    """``text`` (an HTTP library's error message) without ``secret`` (as is, or escaped as in a repr) and
+    without any ``Bearer ...`` value: what it says may go into an exception, a log, a journal. (A secret
+    under 8 characters is cut only as a ``Bearer`` value: cutting it everywhere would garble the text.)"""
+    if secret and len(secret) >= 8:
+        for form in {secret, repr(secret)[1:-1], repr(secret.encode("utf-8", "replace"))[2:-1]}:
+            text = text.replace(form, "***")
+    return _BEARER.sub("Bearer ***", text)
 
 
 def submitted_id(body: Mapping[str, Any]) -> str:
@@ -203,6 +269,18 @@ def server_duration(body: Mapping[str, Any]) -> float | None:
     except (KeyError, TypeError, ValueError):
         return None
     return seconds if seconds >= 0 else None
+
+
+def learned_duration(body: Mapping[str, Any], observed: float) -> float:
+    """How long a finished job took, to learn from: the server's own timing (:func:`server_duration`,
+    which leaves out our polling delay) when it agrees with ``observed``, the seconds this client saw
+    between submitting (or starting to wait) and the answer; else ``observed``. The job ran inside what
+    we observed, so a server duration longer than that (with 10% and 1 s for rounding) is a skewed or
+    wrong timestamp, and is ignored."""
+    took = server_duration(body)
+    if took is None or took > observed * 1.1 + 1.0:
+        return observed
+    return took
 
 
 # --- request handles as data ---------------------------------------------------------------------------
@@ -498,9 +576,16 @@ class Attempts:
         self._again(parsed)
         return None
 
-    def failed(self, exc: BaseException, *, never_sent: bool) -> None:
+    @property
+    def answer_deadline(self) -> float:
+        """Until when an answer whose status line has arrived may finish arriving (:data:`BODY_GRACE`
+        past the deadline): a complete answer is used, not thrown away at the deadline."""
+        return self.deadline + BODY_GRACE
+
+    def failed(self, exc: BaseException, *, never_sent: bool, secret: str) -> None:
         """A transport exception (``never_sent``: it proves the request never left): raises the error
-        to report, or sets ``pause`` before the next attempt."""
+        to report, or sets ``pause`` before the next attempt. The exception's text is the HTTP
+        library's: ``secret`` (the token) and any ``Bearer ...`` value are cut out of it (:func:`redact`)."""
         self.retry_after = None
         name = type(exc).__name__
         logger.info("%s %s failed after %.3fs: %s", self.method, self.path, time.monotonic() - self.started, name)
@@ -509,7 +594,8 @@ class Attempts:
                 f"submit to {self.path} failed after the request may have reached the server "
                 f"({name}): the job may exist, so it was not retried"
             ) from None
-        self._again(APIConnectionError(f"{self.method} {self.path} failed: {name}: {exc}", request_id=self.request_id))
+        text = redact(f"{self.method} {self.path} failed: {name}: {exc}", secret)
+        self._again(APIConnectionError(text, request_id=self.request_id))
 
     def _again(self, error: Exception) -> None:
         if self.attempt >= self.policy.max_retries:
@@ -592,9 +678,8 @@ class Waiter(Generic[O]):
         status = self.last.status if self.last is not None else None
         body = self.body
         if status in SUCCEEDED:
-            if self.model_id:  # the server's own timing when it gives one: ours includes our delay
-                took = server_duration(body)
-                self.durations.record(self.model_id, took if took is not None else time.monotonic() - self.begin)
+            if self.model_id:
+                self.durations.record(self.model_id, learned_duration(body, time.monotonic() - self.begin))
             result: Result[O] = make_result(self.request_id, self.model_id, self.output_type, body)
             return result
         if status in FAILED:

@@ -18,7 +18,17 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ._core import Attempts, RetryPolicy, api_error, error_code_of, logger, never_sent, request_headers
+from ._core import (
+    JSON_HEADERS,
+    Attempts,
+    RetryPolicy,
+    api_error,
+    encode_body,
+    error_code_of,
+    logger,
+    never_sent,
+    request_headers,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -100,10 +110,14 @@ class Transport:
     ) -> tuple[dict[str, Any], float | None]:
         """One API call with its retries: the JSON object answered and the server's ``Retry-After``.
 
-        ``deadline`` (a ``time.monotonic()`` value) bounds the call and its retries as a whole.
+        ``deadline`` (a ``time.monotonic()`` value) bounds the call and its retries as a whole; an answer
+        whose status line has arrived may take :data:`~runcomfy._core.BODY_GRACE` more to finish. A
+        ``body`` JSON cannot carry is a :class:`~runcomfy.errors.ValidationError`, before anything is sent.
         """
         import requests
 
+        payload = encode_body(body)
+        headers = JSON_HEADERS if payload is not None else None
         attempts = Attempts(
             method,
             path,
@@ -120,14 +134,21 @@ class Transport:
             failure: requests.exceptions.RequestException | None = None
             try:
                 response = session.request(
-                    method, url, json=body, params=params, timeout=timeout, allow_redirects=False, stream=True
+                    method,
+                    url,
+                    data=payload,
+                    headers=headers,
+                    params=params,
+                    timeout=timeout,
+                    allow_redirects=False,
+                    stream=True,
                 )
-                content = _read_body(response, attempts.deadline)
+                content = _read_body(response, attempts.answer_deadline)
             except requests.exceptions.RequestException as exc:
                 failure = exc
             if failure is not None:  # outside the except block: the error raised keeps no context holding
                 try:  # the request, whose headers carry the token
-                    attempts.failed(failure, never_sent=_never_sent(failure))
+                    attempts.failed(failure, never_sent=_never_sent(failure), secret=self._token)
                 finally:
                     failure = None
             else:
@@ -138,9 +159,11 @@ class Transport:
 
 
 def _read_body(response: requests.Response, deadline: float) -> bytes:
-    """The whole body of a streamed answer, read as it comes and given up at ``deadline``: a read timeout
-    bounds each read, not an answer that keeps arriving a byte at a time. The connection then goes back
-    to the pool (keep-alive) as ``response.content`` would leave it."""
+    """The whole body of a streamed answer, read as it comes and given up at ``deadline`` (the call's
+    :attr:`~runcomfy._core.Attempts.answer_deadline`): a read timeout bounds each read, not an answer that
+    keeps arriving a byte at a time. The deadline is looked at after each read, and only while more is
+    to come: an answer that has all arrived is never thrown away. The connection then goes back to the pool
+    (keep-alive) as ``response.content`` would leave it."""
     import requests
     import urllib3.exceptions
 
@@ -151,13 +174,13 @@ def _read_body(response: requests.Response, deadline: float) -> bytes:
     chunks = []
     try:
         while True:
-            if time.monotonic() >= deadline:
-                response.close()
-                raise requests.exceptions.ReadTimeout("the answer was still arriving when the call's time ran out")
             chunk = read1(1 << 16, decode_content=True)
             if not chunk:
                 break
             chunks.append(chunk)
+            if time.monotonic() >= deadline and getattr(raw, "length_remaining", None) != 0:  # 0: all arrived
+                response.close()
+                raise requests.exceptions.ReadTimeout("the answer was still arriving when the call's time ran out")
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         response.close()
         raise requests.exceptions.ConnectionError(f"{type(exc).__name__}: {exc}") from None

@@ -26,7 +26,9 @@ TYPE_TESTS = {
     "null": "{v} is None",
     "boolean": "{v} is True or {v} is False",
     "integer": "_type({v}) is _int or _v.is_integer({v})",
-    "number": "_type({v}) is _float or _type({v}) is _int or _v.is_number({v})",
+    # a finite float (``v - v`` is NaN for NaN and the infinities, which JSON cannot carry), an int, or
+    # (rarely) an int or float subclass, which ``is_number`` checks the same way
+    "number": "(_type({v}) is _float and {v} - {v} == 0.0) or _type({v}) is _int or _v.is_number({v})",
     "string": "_isinstance({v}, _str)",
     "array": "_isinstance({v}, (_list, _tuple))",
     "object": "_isinstance({v}, _dict) or _v.is_mapping({v})",

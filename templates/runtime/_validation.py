@@ -58,7 +58,11 @@ def is_int(value: object) -> bool:
 
 
 def is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """JSON's number: an ``int`` that is not a ``bool``, or a finite ``float`` (JSON has no NaN nor
+    infinity: such a value could not be sent)."""
+    if isinstance(value, float):
+        return value - value == 0.0
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def is_mapping(value: object) -> bool:

@@ -149,8 +149,12 @@ class AsyncTransport:
     ) -> tuple[dict[str, Any], float | None]:
         """One API call with its retries: the JSON object answered and the server's ``Retry-After``.
 
-        ``deadline`` (a ``time.monotonic()`` value) bounds the call and its retries as a whole.
+        ``deadline`` (a ``time.monotonic()`` value) bounds the call and its retries as a whole; an answer
+        may take :data:`~runcomfy._core.BODY_GRACE` more to finish arriving. A ``body`` JSON cannot carry
+        is a :class:`~runcomfy.errors.ValidationError`, before anything is sent.
         """
+        payload = _core.encode_body(body)
+        headers = _core.JSON_HEADERS if payload is not None else None
         http = self.http
         httpx = _httpx()
         attempts = Attempts(
@@ -168,8 +172,15 @@ class AsyncTransport:
             failure: Exception | None = None
             try:
                 response = await asyncio.wait_for(  # a read timeout bounds each read, this the whole answer
-                    http.request(method, url, json=body, params=params, timeout=httpx.Timeout(read, connect=connect)),
-                    max(0.05, attempts.deadline - time.monotonic()),
+                    http.request(
+                        method,
+                        url,
+                        content=payload,
+                        headers=headers,
+                        params=params,
+                        timeout=httpx.Timeout(read, connect=connect),
+                    ),
+                    max(0.05, attempts.answer_deadline - time.monotonic()),
                 )
             except httpx.RequestError as exc:
                 failure = exc
@@ -177,7 +188,7 @@ class AsyncTransport:
                 failure = httpx.ReadTimeout("the answer was still arriving when the call's time ran out")
             if failure is not None:  # outside the except block: the error raised keeps no context holding
                 try:  # the request, whose headers carry the token
-                    attempts.failed(failure, never_sent=_never_sent(failure))
+                    attempts.failed(failure, never_sent=_never_sent(failure), secret=self._token)
                 finally:
                     failure = None
             else:

@@ -118,13 +118,29 @@ def _settings(
     token: str | None, base_url: str | None, max_retries: int, retry: RetryPolicy | None
 ) -> tuple[str, str, RetryPolicy]:
     """The token, base URL and retry policy of a client (sync or async), from its arguments and the environment."""
-    token = token if token is not None else os.environ.get("RUNCOMFY_API_TOKEN")
+    token = _clean_token(token if token is not None else os.environ.get("RUNCOMFY_API_TOKEN"))
+    base_url = base_url or os.environ.get("RUNCOMFY_BASE_URL") or DEFAULT_BASE_URL
+    return token, base_url, retry or RetryPolicy(max_retries=max_retries)
+
+
+def _clean_token(token: object) -> str:
+    """The token without the whitespace around it (a CRLF ``.env`` file, ``open(...).read()``); one that is
+    missing, or has whitespace, control or non-ASCII characters inside it, is refused, with a message that
+    does not show it: it goes into a header, where such a character would put it into an HTTP library's
+    error message instead."""
+    if token is not None and not isinstance(token, str):
+        raise RunComfyError(f"the API token must be a str, not {type(token).__name__}")
+    token = (token or "").strip()
     if not token:
         raise RunComfyError(
             "no API token: pass Client(token=...) or set RUNCOMFY_API_TOKEN (RunComfy dashboard → API keys)"
         )
-    base_url = base_url or os.environ.get("RUNCOMFY_BASE_URL") or DEFAULT_BASE_URL
-    return token, base_url, retry or RetryPolicy(max_retries=max_retries)
+    if not (token.isascii() and token.isprintable()) or " " in token:
+        raise RunComfyError(
+            f"the API token ({len(token)} characters, not shown) has whitespace, control or non-ASCII "
+            "characters inside it: check Client(token=...) or RUNCOMFY_API_TOKEN"
+        )
+    return token
 
 
 def _output_of(model: ModuleType | str | None) -> tuple[str | None, Any]:

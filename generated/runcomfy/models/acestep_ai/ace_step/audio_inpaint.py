@@ -212,7 +212,7 @@ class Input(ModelInput["Output"]):
         self.audio = _x0
         _x0 = end_time
         if _x0 is not UNSET:
-            if _type(_x0) is _float or _type(_x0) is _int or _v.is_number(_x0):
+            if (_type(_x0) is _float and _x0 - _x0 == 0.0) or _type(_x0) is _int or _v.is_number(_x0):
                 if _x0 < 0 or _x0 > 240:
                     _e.append(_E(("end_time",), _x0, "a number >= 0 and <= 240"))
             else:
@@ -243,7 +243,7 @@ class Input(ModelInput["Output"]):
         self.seed = _x0
         _x0 = start_time
         if _x0 is not UNSET:
-            if _type(_x0) is _float or _type(_x0) is _int or _v.is_number(_x0):
+            if (_type(_x0) is _float and _x0 - _x0 == 0.0) or _type(_x0) is _int or _v.is_number(_x0):
                 if _x0 < 0 or _x0 > 240:
                     _e.append(_E(("start_time",), _x0, "a number >= 0 and <= 240"))
             else:

@@ -186,7 +186,7 @@ class Input(ModelInput["Output"]):
         self.audio = _x0
         _x0 = extend_after_duration
         if _x0 is not UNSET:
-            if _type(_x0) is _float or _type(_x0) is _int or _v.is_number(_x0):
+            if (_type(_x0) is _float and _x0 - _x0 == 0.0) or _type(_x0) is _int or _v.is_number(_x0):
                 if _x0 < 0 or _x0 > 240:
                     _e.append(_E(("extend_after_duration",), _x0, "a number >= 0 and <= 240"))
             else:
@@ -194,7 +194,7 @@ class Input(ModelInput["Output"]):
         self.extend_after_duration = _x0
         _x0 = extend_before_duration
         if _x0 is not UNSET:
-            if _type(_x0) is _float or _type(_x0) is _int or _v.is_number(_x0):
+            if (_type(_x0) is _float and _x0 - _x0 == 0.0) or _type(_x0) is _int or _v.is_number(_x0):
                 if _x0 < 0 or _x0 > 240:
                     _e.append(_E(("extend_before_duration",), _x0, "a number >= 0 and <= 240"))
             else:

@@ -428,7 +428,7 @@ class Input(ModelInput["Output"]):
         self.sample_rate = _x0
         _x0 = speed
         if _x0 is not UNSET:
-            if _type(_x0) is _float or _type(_x0) is _int or _v.is_number(_x0):
+            if (_type(_x0) is _float and _x0 - _x0 == 0.0) or _type(_x0) is _int or _v.is_number(_x0):
                 if _x0 < 0.5 or _x0 > 2:
                     _e.append(_E(("speed",), _x0, "a number >= 0.5 and <= 2"))
             else:
@@ -450,7 +450,7 @@ class Input(ModelInput["Output"]):
         self.voice = _x0
         _x0 = volume
         if _x0 is not UNSET:
-            if _type(_x0) is _float or _type(_x0) is _int or _v.is_number(_x0):
+            if (_type(_x0) is _float and _x0 - _x0 == 0.0) or _type(_x0) is _int or _v.is_number(_x0):
                 if _x0 < 0.5 or _x0 > 2:
                     _e.append(_E(("volume",), _x0, "a number >= 0.5 and <= 2"))
             else:

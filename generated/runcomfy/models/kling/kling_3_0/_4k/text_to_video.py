@@ -194,7 +194,7 @@ class Input(ModelInput["Output"]):
         self.aspect_ratio = _x0
         _x0 = cfg_scale
         if _x0 is not UNSET:
-            if _type(_x0) is _float or _type(_x0) is _int or _v.is_number(_x0):
+            if (_type(_x0) is _float and _x0 - _x0 == 0.0) or _type(_x0) is _int or _v.is_number(_x0):
                 if _x0 < 0 or _x0 > 1:
                     _e.append(_E(("cfg_scale",), _x0, "a number >= 0 and <= 1"))
             else:

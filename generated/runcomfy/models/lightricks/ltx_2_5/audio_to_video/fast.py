@@ -185,7 +185,7 @@ class Input(ModelInput["Output"]):
         self.audio_url = _x0
         _x0 = guidance_scale
         if _x0 is not UNSET:
-            if _type(_x0) is _float or _type(_x0) is _int or _v.is_number(_x0):
+            if (_type(_x0) is _float and _x0 - _x0 == 0.0) or _type(_x0) is _int or _v.is_number(_x0):
                 if _x0 < 1 or _x0 > 50:
                     _e.append(_E(("guidance_scale",), _x0, "a number >= 1 and <= 50"))
             else:
