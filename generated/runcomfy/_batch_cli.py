@@ -25,6 +25,8 @@ JOURNAL = "journal.jsonl"
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    from .cli import download_options
+
     batch = sub.add_parser(
         "batch",
         help="run a model on every input of a JSON Lines file, resumably",
@@ -33,6 +35,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     batch.add_argument("model", metavar="MODEL_ID")
     batch.add_argument("inputs", metavar="INPUTS.jsonl", help="one JSON object per line ('-': standard input)")
     batch.add_argument("--out", metavar="DIR", required=True, help="where outputs and the journal go")
+    download_options(batch)
     batch.add_argument("--concurrency", "-j", type=int, default=16, metavar="N", help="jobs in flight (default 16)")
     batch.add_argument("--timeout", type=float, metavar="S", help="each job's deadline in seconds (default 900)")
     batch.add_argument("--retry-errors", action="store_true", help="run again the inputs that ended in an error")
@@ -138,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     """The ``batch`` command; returns the exit code (0: every input succeeded, 4: some failed)."""
     from .async_client import AsyncClient
     from .batch import Journal, map
-    from .cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, _load_model, _token
+    from .cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, _load_model, _token, save_options
 
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
@@ -163,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
             f"resuming from {out / JOURNAL}: {done_before} of {len(inputs)} inputs already ended, "
             f"{waiting} submitted job(s) to wait for (not submitted again)"
         )
+    saving = save_options(args)
     batch = map(
         module,
         inputs,
@@ -172,6 +176,8 @@ def run(args: argparse.Namespace) -> int:
         journal=journal,
         retry_errors=args.retry_errors,
         save_to=out,
+        overwrite=saving["overwrite"],
+        download_timeout=saving["timeout"],
     )
     try:
         with progress:

@@ -13,6 +13,8 @@ from typing import Any, ClassVar, TypeVar
 __all__ = ["OutputModel"]
 
 _O = TypeVar("_O", bound="OutputModel")
+MAX_DEPTH = 32
+"""How deep :meth:`OutputModel.urls` looks for URLs in nested lists and objects."""
 
 
 def _fits(value: object, shape: str) -> bool:
@@ -50,21 +52,19 @@ class OutputModel:
         return data
 
     def urls(self) -> list[str]:
-        """Every output file URL, typed attributes first, then any found in ``extra``; no duplicates."""
+        """Every output file URL (``http(s)`` only), typed attributes first, then any found in ``extra``
+        (no deeper than :data:`MAX_DEPTH` levels); no duplicates. Linear in the size of the output."""
         found: list[str] = []
-
-        def collect(value: object) -> None:
+        seen: set[str] = set()
+        values = [getattr(self, name) for name, _ in self._SHAPES.values()]
+        pending: list[tuple[object, int]] = [(value, 0) for value in reversed([*values, getattr(self, "extra", {})])]
+        while pending:  # depth first, in document order, without recursion
+            value, depth = pending.pop()
             if isinstance(value, str):
-                if value.startswith(("https://", "http://")) and value not in found:
+                if value.startswith(("https://", "http://")) and value not in seen:
+                    seen.add(value)
                     found.append(value)
-            elif isinstance(value, list):
-                for item in value:
-                    collect(item)
-            elif isinstance(value, Mapping):
-                for item in value.values():
-                    collect(item)
-
-        for name, _ in self._SHAPES.values():
-            collect(getattr(self, name))
-        collect(getattr(self, "extra", {}))
+            elif depth < MAX_DEPTH and isinstance(value, (list, Mapping)):
+                items = list(value.values()) if isinstance(value, Mapping) else value
+                pending += [(item, depth + 1) for item in reversed(items)]
         return found

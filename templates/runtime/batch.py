@@ -46,7 +46,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._core import Result
+from ._core import DOWNLOAD_TIMEOUT, MAX_DOWNLOAD_BYTES, Result
 from .errors import APIConnectionError, RateLimitError, ServerError, SubmitUncertainError
 
 if TYPE_CHECKING:
@@ -198,10 +198,12 @@ def _async_client(client: Client | AsyncClient | None) -> tuple[AsyncClient, boo
 
 
 def _downloads_client() -> Any:
+    """The httpx client of the outputs: no credentials, no redirect followed by itself (``download`` checks
+    each), each read bounded (each download's deadline bounds the whole)."""
     import httpx
 
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    return httpx.AsyncClient(follow_redirects=True, limits=limits, timeout=httpx.Timeout(60.0, connect=10.0))
+    return httpx.AsyncClient(follow_redirects=False, limits=limits, timeout=httpx.Timeout(60.0, connect=10.0))
 
 
 def _safe_to_submit_again(error: Exception) -> bool:
@@ -238,6 +240,9 @@ async def amap(
     journal: str | os.PathLike[str] | Journal | None = None,
     retry_errors: bool = False,
     save_to: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    download_timeout: float = DOWNLOAD_TIMEOUT,
+    max_download_bytes: int = MAX_DOWNLOAD_BYTES,
 ) -> AsyncGenerator[BatchItem[Any], None]:
     """Run ``model`` on every input with at most ``concurrency`` jobs in flight; yield each input's
     :class:`BatchItem` as its job ends.
@@ -245,7 +250,9 @@ async def amap(
     ``model`` is a generated module or a model id; ``inputs`` its ``Input`` objects or mappings (read
     lazily, so a generator of millions is fine). ``timeout`` is each job's deadline from its submit
     (default: the client's ``wait_timeout``). ``save_to`` downloads each result's files there before the
-    item is yielded. See the module documentation for retries and the journal.
+    item is yielded, as :meth:`Result.save` does (``overwrite``, ``download_timeout`` and
+    ``max_download_bytes`` are its ``overwrite``, ``timeout`` and ``max_bytes``): a file that fails makes
+    the item an error. See the module documentation for retries and the journal.
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
@@ -287,15 +294,20 @@ async def amap(
     downloads: Any = None  # a token-free httpx client for the outputs, made on the first save
 
     async def save(result: Result[Any], directory: str | os.PathLike[str]) -> list[Path]:
-        """``result.save(directory)`` on the event loop: streamed, atomic, never with the token."""
+        """``result.save(directory)`` on the event loop: the same names, limits and all-or-nothing."""
         nonlocal downloads
+        from ._http import saving_all
         from .async_client import download
 
         if downloads is None:
             downloads = _downloads_client()
         targets = result.targets(directory)
-        for url, path in targets:
-            await download(downloads, url, path)
+        with saving_all() as placed:
+            for url, path in targets:
+                await download(
+                    downloads, url, path, timeout=download_timeout, max_bytes=max_download_bytes, overwrite=overwrite
+                )
+                placed.append(path)
         return [path for _, path in targets]
 
     async def submit_recorded(index: int, digest: str, data: Any, deadline: float) -> AsyncRequestHandle[Any]:
@@ -383,6 +395,9 @@ def map(
     journal: str | os.PathLike[str] | Journal | None = None,
     retry_errors: bool = False,
     save_to: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    download_timeout: float = DOWNLOAD_TIMEOUT,
+    max_download_bytes: int = MAX_DOWNLOAD_BYTES,
 ) -> Generator[BatchItem[Any], None, None]:
     """:func:`amap` for code without asyncio: the jobs run on an event loop in a background thread
     (one thread whatever ``concurrency``), and the items come out of this iterator as they end.
@@ -401,6 +416,9 @@ def map(
             journal=journal,
             retry_errors=retry_errors,
             save_to=save_to,
+            overwrite=overwrite,
+            download_timeout=download_timeout,
+            max_download_bytes=max_download_bytes,
         )
         try:
             async for item in batch:
