@@ -282,7 +282,7 @@ def output_name(request_id: str, key: str, index: int, url: str, *, taken: set[s
     """
     part = _UNSAFE_NAME_CHARS.sub("_", key)
     if part != key or len(part) > MAX_KEY_CHARS or not part:
-        part = f"{part[:MAX_KEY_CHARS]}~{hashlib.sha256(key.encode('utf-8', 'surrogatepass')).hexdigest()[:10]}"
+        part = f"{part[:MAX_KEY_CHARS]}-{hashlib.sha256(key.encode('utf-8', 'surrogatepass')).hexdigest()[:10]}"
     extension = posixpath.splitext(urlsplit(url).path)[1]
     suffix = extension if _SUFFIX.fullmatch(extension) else ".bin"
     stem = f"{check_request_id(request_id)}_{part}_{index}"

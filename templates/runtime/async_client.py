@@ -415,7 +415,8 @@ async def download(
         return
     except asyncio.TimeoutError:
         failure = "timed out"
-    except httpx.HTTPError as exc:  # not raised from here: no context holding the request
+    except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:  # (InvalidURL: httpx parses a
+        # redirect's Location even when it follows none.) Not raised from here: no context holding the request
         failure = f"{type(exc).__name__}: {exc}"
     raise plan.failed(failure)
 
