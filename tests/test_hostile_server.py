@@ -96,6 +96,15 @@ class Run:
     out: Path
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    """A threaded HTTP server that does not print a client hanging up on it (clients here do, on purpose)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
 class HostileServer:
     """The hostile API (``url``) and a foreign host (``foreign_url``), recording every call in ``calls``.
     Runs go on side by side: each is answered by its token, and its file URLs carry its tag."""
@@ -111,7 +120,7 @@ class HostileServer:
         self._timer.daemon = True
         self._timer.start()
 
-    def _start(self, name: str) -> http.server.ThreadingHTTPServer:
+    def _start(self, name: str) -> QuietServer:
         owner = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -126,8 +135,7 @@ class HostileServer:
             def do_POST(self) -> None:
                 owner.serve(name, self)
 
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
+        server = QuietServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return server
 

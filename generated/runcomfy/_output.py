@@ -7,7 +7,7 @@ a result the API sends with new fields still parses.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
 __all__ = ["OutputModel"]
@@ -57,14 +57,16 @@ class OutputModel:
         found: list[str] = []
         seen: set[str] = set()
         values = [getattr(self, name) for name, _ in self._SHAPES.values()]
-        pending: list[tuple[object, int]] = [(value, 0) for value in reversed([*values, getattr(self, "extra", {})])]
-        while pending:  # depth first, in document order, without recursion
-            value, depth = pending.pop()
-            if isinstance(value, str):
-                if value.startswith(("https://", "http://")) and value not in seen:
-                    seen.add(value)
-                    found.append(value)
-            elif depth < MAX_DEPTH and isinstance(value, (list, Mapping)):
-                items = list(value.values()) if isinstance(value, Mapping) else value
-                pending += [(item, depth + 1) for item in reversed(items)]
+        levels: list[Iterator[object]] = [iter([*values, getattr(self, "extra", {})])]
+        while levels:  # depth first, in document order, without recursion
+            for value in levels[-1]:
+                if isinstance(value, str):
+                    if value.startswith(("https://", "http://")) and value not in seen:
+                        seen.add(value)
+                        found.append(value)
+                elif len(levels) <= MAX_DEPTH and isinstance(value, (list, Mapping)):
+                    levels.append(iter(value.values() if isinstance(value, Mapping) else value))
+                    break
+            else:
+                levels.pop()
         return found
