@@ -261,7 +261,8 @@ def download(
 ) -> None:
     """Stream ``url`` to ``target`` atomically (temp file, then placed), with no credentials at all.
 
-    Bounded as :class:`runcomfy._core.Download` decides: ``timeout`` seconds in all, ``max_bytes`` (by
+    Bounded as :class:`runcomfy._core.Download` decides: ``timeout`` seconds in all (checked as each piece
+    arrives; a connection gone silent is given up by its read timeout, at most 60 s), ``max_bytes`` (by
     ``Content-Length`` before reading, and by the bytes received), redirects to ``http(s)`` only. An
     existing ``target`` is kept unless ``overwrite``. Failures are typed: :class:`DownloadError`,
     :class:`OutputExistsError`, or the :class:`APIError` of an HTTP error status.

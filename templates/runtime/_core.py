@@ -303,11 +303,18 @@ def inside(directory: Path, name: str) -> Path:
     return path
 
 
+def _without_query(url: str) -> str:
+    """A URL without its query and fragment: a signed URL's signature stays out of messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.split("?", 1)[0].split("#", 1)[0]
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme else url.split("?", 1)[0].split("#", 1)[0]
+
+
 def _shown_url(url: str) -> str:
-    """A URL for a message: without its query and fragment (a signed URL's signature stays out), cut short."""
-    parts = urlsplit(url)
-    shown = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme else url.split("?", 1)[0]
-    return describe_value(shown)
+    """A URL for a message: without its query, quoted, cut short, control characters escaped."""
+    return describe_value(_without_query(url))
 
 
 def check_download_url(url: str, *, request_id: str | None = None) -> str:
@@ -355,7 +362,7 @@ class Download:
         self.hops = 0
 
     def _error(self, message: str) -> DownloadError:
-        return DownloadError(f"{_shown_url(self.first_url)}: {message}", url=_shown_url(self.first_url).strip("'"))
+        return DownloadError(f"{_shown_url(self.first_url)}: {message}", url=_without_query(self.first_url))
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
