@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import pytest
 import runcomfy
+import runcomfy.async_client
+import runcomfy.client
 from conftest import IMAGE, submits
 from runcomfy import errors
 from runcomfy._core import RetryPolicy
@@ -343,6 +345,9 @@ def test_unknown_status_values_are_tolerated_and_extra_fields_kept():
 
 def test_handles_are_plain_data(emu, monkeypatch):
     monkeypatch.setenv("RUNCOMFY_API_TOKEN", emu.token)
+    monkeypatch.setenv("RUNCOMFY_BASE_URL", emu.base_url)  # a restored handle calls only its configured base URL
+    monkeypatch.setattr(runcomfy.client, "_default", None)
+    monkeypatch.setattr(runcomfy.async_client, "_default", None)
     sync_client = Client(token=emu.token, base_url=emu.base_url, poll=FAST_POLL)
     handle = edit.submit(prompt="p", image_urls=[IMAGE], client=sync_client)
     data = handle.to_dict()

@@ -1,6 +1,7 @@
 """Request handles are plain data: ``to_dict()`` → JSON → ``from_dict()`` and pickle, for
 ``RequestHandle`` and ``AsyncRequestHandle``, with no token inside. A restored handle calls through
-the default client of its base URL, configured from the environment.
+the default client, configured from the environment, and only when that client serves the handle's
+base URL (else it is refused, so stored data never sends the token to another host).
 
 The batch pattern of the README: submit N jobs here, send the handles (objects, their JSON, or just
 the request ids) to a "spawn" ``ProcessPoolExecutor`` (fresh interpreters, as on another machine), each
@@ -27,6 +28,7 @@ import runcomfy.client
 from conftest import IMAGE, submits
 from runcomfy.async_client import AsyncClient, AsyncRequestHandle
 from runcomfy.client import Client, RequestHandle, Result
+from runcomfy.errors import ForeignHandleError, InvalidIdError
 from runcomfy.models.google.nano_banana_2 import edit
 from runcomfy.testing import Emulator
 
@@ -83,17 +85,48 @@ def test_request_handle_round_trips_through_json_and_pickle(env):
     assert submits(env) == 1
 
 
-def test_a_restored_handle_of_another_base_url_gets_a_client_of_that_url(env, monkeypatch):
+FOREIGN = "http://127.0.0.1:9"  # nothing listens there: a call would fail, not succeed
+
+
+def test_a_restored_handle_of_another_base_url_is_refused_unless_given_a_client_of_that_url(env, monkeypatch):
     with Client(token=env.token, base_url=env.base_url) as client:
         handle = edit.submit(prompt="p", image_urls=[IMAGE], client=client)
-    monkeypatch.delenv("RUNCOMFY_BASE_URL")  # the default client now serves the public API, not the emulator
-    restored = RequestHandle.from_dict(json.loads(json.dumps(handle.to_dict())))
-    assert restored.client is not runcomfy.client.default_client()
-    assert restored.client.base_url == env.base_url  # token still from RUNCOMFY_API_TOKEN
-    assert restored.status().request_id == handle.request_id
-    async_restored = AsyncRequestHandle.from_dict(handle.to_dict())  # the same data makes either kind
-    assert async_restored.client.base_url == env.base_url
-    assert async_restored.client is not runcomfy.async_client.default_async_client()
+    data = {**handle.to_dict(), "base_url": FOREIGN}  # stored data pointing elsewhere
+    foreign = RequestHandle(Client(token="t", base_url=FOREIGN), handle.request_id, edit.MODEL_ID, None)
+    for restore in (
+        lambda: RequestHandle.from_dict(data),
+        lambda: AsyncRequestHandle.from_dict(data),
+        lambda: pickle.loads(pickle.dumps(foreign)),  # unpickling follows the same rule
+        lambda: RequestHandle.from_dict(data, client=runcomfy.client.default_client()),  # a client of another URL
+    ):
+        with pytest.raises(ForeignHandleError) as caught:
+            restore()
+        assert caught.value.base_url == FOREIGN and caught.value.client_base_url == env.base_url
+        assert isinstance(caught.value, ValueError) and FOREIGN in str(caught.value)
+    restored = RequestHandle.from_dict(handle.to_dict())  # its own base URL: fine
+    with pytest.raises(ForeignHandleError):
+        restored.client = Client(token="t", base_url=FOREIGN)
+    # an explicit client of that URL is the caller's choice (here nothing listens: the call fails there)
+    explicit = RequestHandle.from_dict(data, client=Client(token="t", base_url=FOREIGN + "/", max_retries=0))
+    assert explicit.client.base_url == FOREIGN
+    # the default client was made before the environment changed: it is what a restored handle must match
+    runcomfy.client.default_client()
+    monkeypatch.delenv("RUNCOMFY_BASE_URL")
+    again = RequestHandle.from_dict(handle.to_dict())
+    assert again.status().request_id == handle.request_id
+    monkeypatch.setattr(runcomfy.client, "_default", None)
+    with pytest.raises(ForeignHandleError):  # now the default client would serve the public API
+        RequestHandle.from_dict(handle.to_dict())
+    assert all(call.path.startswith(("/v1/", "/files/")) for call in env.calls)
+
+
+def test_handle_data_without_a_base_url_takes_the_configured_one_and_a_bad_request_id_is_refused(env):
+    restored = RequestHandle.from_dict({"request_id": "abc-123", "model_id": edit.MODEL_ID})
+    assert restored.base_url == env.base_url and restored.client is runcomfy.client.default_client()
+    for bad in ("a/../../X", "x?y=1", "", "a" * 129, None, 5, "\x00"):
+        with pytest.raises(InvalidIdError) as caught:
+            RequestHandle.from_dict({"request_id": bad, "base_url": env.base_url})
+        assert caught.value.value == bad and isinstance(caught.value, ValueError)
 
 
 def test_async_request_handle_round_trips_through_json_and_pickle(env):

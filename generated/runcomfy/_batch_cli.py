@@ -31,6 +31,8 @@ UNCERTAIN_FATE = "reported as uncertain, not submitted again (check the dashboar
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    from .cli import download_options
+
     batch = sub.add_parser(
         "batch",
         help="run a model on every input of a JSON Lines file, resumably",
@@ -39,6 +41,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     batch.add_argument("model", metavar="MODEL_ID")
     batch.add_argument("inputs", metavar="INPUTS.jsonl", help="one JSON object per line ('-': standard input)")
     batch.add_argument("--out", metavar="DIR", required=True, help="where outputs and the journal go")
+    download_options(batch)
     batch.add_argument("--concurrency", "-j", type=int, default=16, metavar="N", help="jobs in flight (default 16)")
     batch.add_argument("--timeout", type=float, metavar="S", help="each job's deadline in seconds (default 900)")
     batch.add_argument("--retry-errors", action="store_true", help="run again the inputs that ended in an error")
@@ -153,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     from ._signals import INTERRUPTS, exit_code
     from .async_client import AsyncClient
     from .batch import JournalError, map
-    from .cli import EXIT_FAILED, EXIT_OK, UsageError, _load_model, _token
+    from .cli import EXIT_FAILED, EXIT_OK, UsageError, _load_model, _token, save_options
 
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
@@ -186,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
             fate = "submitted again (--retry-uncertain)" if args.retry_uncertain else UNCERTAIN_FATE
             note += f", {cut_short} submit(s) cut short before their request id was recorded: {fate}"
         progress.note(note)
+    saving = save_options(args)
     batch = map(
         module,
         inputs,
@@ -195,6 +199,8 @@ def run(args: argparse.Namespace) -> int:
         journal=journal,
         save_to=out,
         **retry,
+        overwrite=saving["overwrite"],
+        download_timeout=saving["timeout"],
     )
     try:
         with progress:

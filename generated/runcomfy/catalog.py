@@ -17,8 +17,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
+from ._core import submit_path
 from .errors import ServerError
 
 if TYPE_CHECKING:
@@ -122,5 +122,5 @@ def list_models(
 
 def get_model(model_id: str, *, client: Client | None = None) -> CatalogEntry:
     """One model's entry, with its input schema."""
-    body, _ = _client(client)._transport.call("GET", "/v1/models/" + quote(model_id, safe="/"))
+    body, _ = _client(client)._transport.call("GET", submit_path(model_id))  # the model id checked, segments escaped
     return CatalogEntry.from_json(body)

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _core
 from ._core import CANCEL_GRACE, DEFAULT_BASE_URL, HandleBase, JobStatus, Result, RetryPolicy, Waiter, logger
@@ -27,6 +27,9 @@ from ._http import Transport
 from ._polling import DurationMemory, PollSchedule
 from ._types import ModelInput
 from .errors import RunComfyError
+
+if TYPE_CHECKING:
+    from .async_client import AsyncClient
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -48,7 +51,8 @@ O = TypeVar("O")  # noqa: E741 - the Output type of a model
 class RequestHandle(HandleBase[O]):
     """A submitted job. Plain data (``request_id``, ``model_id``, ``base_url``): keep ``request_id`` to
     resume it anywhere with ``Client().get_request(request_id, model=...)``, or store ``to_dict()`` and
-    ``RequestHandle.from_dict(data)`` later; handles pickle (without their client)."""
+    ``RequestHandle.from_dict(data)`` later; handles pickle (without their client). A restored handle
+    calls only through a client of its own base URL (:class:`~runcomfy.errors.ForeignHandleError` else)."""
 
     def __init__(
         self,
@@ -63,21 +67,29 @@ class RequestHandle(HandleBase[O]):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, client: Client | None = None) -> RequestHandle[Any]:
-        """A handle from :meth:`to_dict`'s data, on ``client`` (default: the default client of its ``base_url``)."""
+        """A handle from :meth:`to_dict`'s data (unpickling comes here too), on ``client``, default: the
+        default client (``RUNCOMFY_API_TOKEN``, ``RUNCOMFY_BASE_URL``). A ``base_url`` in ``data`` other than
+        that client's is refused (:class:`~runcomfy.errors.ForeignHandleError`): the token never follows data
+        to another host unless a client of that host is passed explicitly."""
         request_id, model_id, base_url = _core.handle_fields(data)
+        if client is None:
+            configured = configured_base_url(_default)
+            base_url = base_url or configured
+            _core.check_handle_client(base_url, configured)
         return cls(client, request_id, model_id, None, base_url=base_url)
 
     @property
     def client(self) -> Client:
-        """The client this handle calls through (for a restored handle: the default client of its base URL)."""
+        """The client this handle calls through (for a restored handle: the default client, which must
+        serve its base URL)."""
         if self._client is None:
-            self._client = _client_for(self.base_url)
+            self._bind(default_client())
         client: Client = self._client
         return client
 
     @client.setter
     def client(self, client: Client) -> None:
-        self._client = client
+        self._bind(client)
 
     def status(self) -> JobStatus:
         """``GET /status``: ``in_queue`` (with ``queue_position``), ``in_progress``, ``completed``, ..."""
@@ -108,10 +120,12 @@ def default_client() -> Client:
         return _default
 
 
-def _client_for(base_url: str) -> Client:
-    """The default client when it serves ``base_url``, else a client of that base URL (token from the environment)."""
-    client = default_client()
-    return client if client.base_url == base_url.rstrip("/") else Client(base_url=base_url)
+def configured_base_url(default: Client | AsyncClient | None) -> str:
+    """The base URL of the default client ``default`` (sync or async), or, before it is made, the one it
+    will have: ``$RUNCOMFY_BASE_URL`` or the RunComfy API."""
+    if default is not None:
+        return default.base_url
+    return (os.environ.get("RUNCOMFY_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
 
 
 def _settings(

@@ -11,29 +11,41 @@
   the token);
 - waiting for a job (:class:`Waiter`: the next poll delay, state changes for ``on_update``, success,
   failure, cancellation, deadline, learning durations, the typed :class:`Result`);
-- the data of a request handle (:class:`HandleBase`: ``to_dict``/``from_dict``, picklable).
+- the data of a request handle (:class:`HandleBase`: ``to_dict``/``from_dict``, picklable, bound to
+  the base URL of the client it calls through);
+- what a server may choose and what it may not: request and model ids are checked
+  (:func:`check_request_id`, :func:`check_model_id`) and sent as escaped path segments; output files
+  get names derived here (:func:`output_name`, never a server's path), inside the directory asked for;
+  a download is bounded in size, time and redirects (:class:`Download`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import math
 import os
+import posixpath
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Generic, TypeVar
+from urllib.parse import quote, urljoin, urlsplit
 
 from ._polling import DurationMemory, PollSchedule
 from .errors import (
     APIConnectionError,
     APIError,
     AuthenticationError,
+    BadAnswerError,
+    DownloadError,
     ErrorDetail,
+    ForeignHandleError,
     InsufficientBalanceError,
+    InvalidIdError,
     InvalidInputError,
     JobCancelledError,
     JobFailedError,
@@ -44,6 +56,7 @@ from .errors import (
     SubmitUncertainError,
     TimeoutError,
     ValidationError,
+    describe_value,
 )
 
 __all__ = [
@@ -51,18 +64,24 @@ __all__ = [
     "CANCELLED",
     "CANCEL_GRACE",
     "DEFAULT_BASE_URL",
+    "DOWNLOAD_TIMEOUT",
     "FAILED",
+    "MAX_DOWNLOAD_BYTES",
     "SUCCEEDED",
     "Attempts",
+    "Download",
     "HandleBase",
     "JobStatus",
     "Result",
     "RetryPolicy",
     "Waiter",
     "api_error",
+    "check_model_id",
+    "check_request_id",
     "encode_body",
     "logger",
     "never_sent",
+    "output_name",
     "parse_answer",
     "redact",
 ]
@@ -76,6 +95,13 @@ a complete answer (the poll that sees a job succeed) is not thrown away for a fe
 SUCCEEDED = frozenset({"succeeded", "completed"})
 FAILED = frozenset({"failed", "error"})
 CANCELLED = frozenset({"cancelled", "canceled"})
+MAX_ANSWER_DEPTH = 64
+"""How deeply an API answer's JSON may nest (a result is 4 levels deep): deeper is a :class:`BadAnswerError`."""
+MAX_DOWNLOAD_BYTES = 2 * 1024**3
+"""The default size cap of one output file: 2 GiB, as RunComfy's own CLI."""
+DOWNLOAD_TIMEOUT = 600.0
+"""The default overall deadline of one output file's download, in seconds."""
+MAX_REDIRECTS = 5
 
 O = TypeVar("O")  # noqa: E741 - the Output type of a model
 
@@ -83,23 +109,53 @@ O = TypeVar("O")  # noqa: E741 - the Output type of a model
 logger = logging.getLogger("runcomfy")
 
 
-# --- the paths of the queue calls ---------------------------------------------------------------------
+# --- ids and the paths of the queue calls -----------------------------------------------------------
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+"""What a request id may be: RunComfy's ids are UUIDs; its own nodes accept this."""
+MODEL_ID_SEGMENT = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+def check_request_id(value: object) -> str:
+    """``value`` when it is a request id the API could have issued, else :class:`InvalidIdError`."""
+    if isinstance(value, str) and REQUEST_ID.fullmatch(value):
+        return value
+    raise InvalidIdError(
+        f"not a request id: {describe_value(value)} (expected 1 to 128 letters, digits, '-' or '_')", value=value
+    )
+
+
+def check_model_id(value: object) -> str:
+    """``value`` when it is a model id (2 to 5 segments of letters, digits, ``-``, ``.``, ``_``; no ``..``),
+    else :class:`InvalidIdError`."""
+    segments = value.split("/") if isinstance(value, str) else []
+    if 2 <= len(segments) <= 5 and all(MODEL_ID_SEGMENT.fullmatch(s) and s.strip(".") for s in segments):
+        return str(value)
+    raise InvalidIdError(
+        f"not a model id: {describe_value(value)} (expected 2 to 5 '/'-separated segments of letters, "
+        "digits, '-', '.' or '_', none of them only dots)",
+        value=value,
+    )
+
+
+def _request_segment(request_id: str) -> str:
+    return quote(check_request_id(request_id), safe="")
 
 
 def submit_path(model_id: str) -> str:
-    return f"/v1/models/{model_id}"
+    return "/v1/models/" + "/".join(quote(segment, safe="") for segment in check_model_id(model_id).split("/"))
 
 
 def status_path(request_id: str) -> str:
-    return f"/v1/requests/{request_id}/status"
+    return f"/v1/requests/{_request_segment(request_id)}/status"
 
 
 def result_path(request_id: str) -> str:
-    return f"/v1/requests/{request_id}/result"
+    return f"/v1/requests/{_request_segment(request_id)}/result"
 
 
 def cancel_path(request_id: str) -> str:
-    return f"/v1/requests/{request_id}/cancel"
+    return f"/v1/requests/{_request_segment(request_id)}/cancel"
 
 
 def request_headers(token: str) -> dict[str, str]:
@@ -161,10 +217,18 @@ def redact(text: str, secret: str | None) -> str:
 
 
 def submitted_id(body: Mapping[str, Any]) -> str:
-    """The ``request_id`` of a submit answer (a :class:`ServerError` when it has none)."""
+    """The ``request_id`` of a submit answer (a :class:`ServerError` when it has none, a
+    :class:`BadAnswerError` when it is not an id: it is never put in a URL or a file name)."""
     request_id = body.get("request_id")
     if not isinstance(request_id, str) or not request_id:
         raise ServerError("the submit answer has no request_id", body=body)
+    if not REQUEST_ID.fullmatch(request_id):
+        raise BadAnswerError(
+            f"the submit answer's request_id is not an id: {describe_value(request_id)}; "
+            "the job may exist (check your RunComfy dashboard before submitting again)",
+            value=request_id,
+            body=body,
+        )
     return request_id
 
 
@@ -196,7 +260,7 @@ class JobStatus:
 def job_status(request_id: str, body: Mapping[str, Any], elapsed: float = 0.0) -> JobStatus:
     position = body.get("queue_position")
     return JobStatus(
-        request_id=str(body.get("request_id") or request_id),
+        request_id=request_id,  # the id asked about: the answer's own never replaces it
         status=str(body.get("status") or "unknown").lower(),
         queue_position=position if isinstance(position, int) and not isinstance(position, bool) else None,
         elapsed=elapsed,
@@ -217,31 +281,205 @@ class Result(Generic[O]):
     raw: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False)
 
     def files(self) -> list[tuple[str, int, str]]:
-        """``(output key, index, url)`` for every output file."""
+        """``(output key, index, url)`` for every output value that refers to a file (an URL, or a path:
+        :meth:`targets` refuses what is not an ``http(s)`` URL); plain text and ``data:`` values are not files."""
         found: list[tuple[str, int, str]] = []
         output = self.raw.get("output")
         for key, value in output.items() if isinstance(output, Mapping) else ():
             urls = value if isinstance(value, list) else [value]
-            found += [(key, n, url) for n, url in enumerate(urls) if isinstance(url, str) and "://" in url]
+            found += [(str(key), n, url) for n, url in enumerate(urls) if _refers_to_file(url)]
         return found
 
-    def save(self, directory: str | os.PathLike[str] = ".") -> list[Path]:
-        """Download every output file into ``directory`` as ``<request_id>_<key>_<n>.<ext>``; returns
-        the paths. Downloads are streamed, written atomically, and never carry the API token."""
-        from ._http import download
+    def save(
+        self,
+        directory: str | os.PathLike[str] = ".",
+        *,
+        overwrite: bool = False,
+        timeout: float = DOWNLOAD_TIMEOUT,
+        max_bytes: int = MAX_DOWNLOAD_BYTES,
+    ) -> list[Path]:
+        """Download every output file into ``directory`` (see :meth:`targets` for the names); returns the
+        paths. Downloads are streamed, written atomically, and never carry the API token; each is refused
+        past ``max_bytes`` or ``timeout`` seconds (:class:`~runcomfy.errors.DownloadError`). An existing
+        file is never replaced unless ``overwrite`` (:class:`~runcomfy.errors.OutputExistsError`). All or
+        nothing: when one file fails, the files this call saved are removed again."""
+        from ._http import download, saving_all
 
         targets = self.targets(directory)
-        for url, path in targets:
-            download(url, path)
+        with saving_all() as placed:
+            for url, path in targets:
+                download(url, path, timeout=timeout, max_bytes=max_bytes, overwrite=overwrite)
+                placed.append(path)
         return [path for _, path in targets]
 
     def targets(self, directory: str | os.PathLike[str] = ".") -> list[tuple[str, Path]]:
-        """``(url, path)`` for every output file: where :meth:`save` puts it."""
-        found = []
+        """``(url, path)`` for every output file: where :meth:`save` puts it, ``<request_id>_<key>_<n>.<ext>``
+        directly in ``directory``. The name is derived here (:func:`output_name`), never taken from the
+        server; an output that is not an ``http(s)`` URL is a :class:`~runcomfy.errors.BadAnswerError`."""
+        request_id = check_request_id(self.request_id)
+        root = Path(directory)
+        found: list[tuple[str, Path]] = []
+        taken: set[str] = set()
         for key, index, url in self.files():
-            suffix = Path(url.split("?", 1)[0]).suffix[:8] or ".bin"
-            found.append((url, Path(directory) / f"{self.request_id}_{key}_{index}{suffix}"))
+            check_download_url(url, request_id=request_id)
+            name = output_name(request_id, key, index, url, taken=taken)
+            found.append((url, inside(root, name)))
         return found
+
+
+def _refers_to_file(value: object) -> bool:
+    return isinstance(value, str) and ("://" in value or value.startswith(("/", "./", "../", "\\")))
+
+
+MAX_KEY_CHARS = 48
+_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
+_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
+
+
+def output_name(request_id: str, key: str, index: int, url: str, *, taken: set[str] | None = None) -> str:
+    """The file name of one output: ``<request_id>_<key>_<index><suffix>``, made only of letters, digits,
+    ``-``, ``_`` and one ``.`` (never a separator, ``..``, NUL or control character; at most ~200 chars).
+
+    A key with other characters, or longer than :data:`MAX_KEY_CHARS`, is cut and its characters replaced,
+    and a digest of the whole key appended, so that two keys never share a name; the suffix is the URL
+    path's extension when it is a plain one (else ``.bin``). ``taken`` (the names given so far to this
+    job's files, compared case-blind) makes the name unique with ``-2``, ``-3``... and is updated.
+    """
+    part = _UNSAFE_NAME_CHARS.sub("_", key)
+    if part != key or len(part) > MAX_KEY_CHARS or not part:
+        part = f"{part[:MAX_KEY_CHARS]}-{hashlib.sha256(key.encode('utf-8', 'surrogatepass')).hexdigest()[:10]}"
+    extension = posixpath.splitext(urlsplit(url).path)[1]
+    suffix = extension if _SUFFIX.fullmatch(extension) else ".bin"
+    stem = f"{check_request_id(request_id)}_{part}_{index}"
+    name, n = stem + suffix, 1
+    while taken is not None and name.casefold() in taken:
+        n += 1
+        name = f"{stem}-{n}{suffix}"
+    if taken is not None:
+        taken.add(name.casefold())
+    return name
+
+
+def inside(directory: Path, name: str) -> Path:
+    """``directory / name``, checked to be a plain file name directly inside ``directory``."""
+    path = directory / name
+    if path.name != name or path.parent != directory or name in (".", "..") or not name.isprintable():
+        raise ValueError(f"{name!r} is not a plain file name")  # output_name never makes one
+    return path
+
+
+def _without_query(url: str) -> str:
+    """A URL without its query and fragment: a signed URL's signature stays out of messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.split("?", 1)[0].split("#", 1)[0]
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme else url.split("?", 1)[0].split("#", 1)[0]
+
+
+def _shown_url(url: str) -> str:
+    """A URL for a message: without its query, quoted, cut short, control characters escaped."""
+    return describe_value(_without_query(url))
+
+
+def check_download_url(url: str, *, request_id: str | None = None) -> str:
+    """``url`` when it is an absolute ``http(s)`` URL with a host, else :class:`BadAnswerError` naming it:
+    ``file:``, relative, or otherwise odd "URLs" are never fetched."""
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and url.isprintable() and " " not in url
+    except ValueError:  # e.g. an invalid IPv6 host
+        ok = False
+    if not ok:
+        raise BadAnswerError(
+            f"an output is not an http(s) URL: {_shown_url(url)}; it was not downloaded",
+            value=url,
+            request_id=request_id,
+        )
+    return url
+
+
+class Download:
+    """One output file's download, as decisions; ``_http.download`` (requests) and
+    ``async_client.download`` (httpx) drive it::
+
+        download = Download(url, timeout=..., max_bytes=...)
+        while True:
+            <GET download.url, no credentials, no automatic redirects, timeouts download.timeouts()>
+            if download.redirected(status, headers): continue     # to an http(s) URL only, 5 at most
+            download.accept(status, headers, first_bytes)        # an HTTP error, or too large: raises
+            for chunk in <the body as it arrives>:
+                download.take(len(chunk))                        # over max_bytes or past the deadline: raises
+                <write chunk>
+
+    ``timeout`` is the whole download's deadline (a body trickling in a byte at a time is cut off there).
+    """
+
+    REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+    def __init__(self, url: str, *, timeout: float, max_bytes: int) -> None:
+        self.url = check_download_url(url)
+        self.first_url = url
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self.max_bytes = max_bytes
+        self.received = 0
+        self.hops = 0
+
+    def _error(self, message: str) -> DownloadError:
+        return DownloadError(f"{_shown_url(self.first_url)}: {message}", url=_without_query(self.first_url))
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def timeouts(self) -> tuple[float, float]:
+        """``(connect, read)`` timeouts of the next request: each read is bounded too, never past the deadline."""
+        left = max(0.05, self.remaining())
+        return (min(10.0, left), min(60.0, left))
+
+    def expired(self) -> DownloadError:
+        return self._error(f"not downloaded within {self.timeout:g} s; nothing was kept")
+
+    def failed(self, reason: str | None) -> DownloadError:
+        """The error for a download the transport gave up on (``reason``: its exception, as text)."""
+        if self.remaining() <= 0:
+            return self.expired()
+        shown = re.sub(r"\?[^\s'\")]*", "?...", str(reason))[:300]  # no query: it may hold a signature
+        return self._error(f"the download failed: {shown}")
+
+    def redirected(self, status: int, headers: Mapping[str, str]) -> bool:
+        """Whether the answer is a redirect to follow (then :attr:`url` is its target); a redirect to
+        anything but an ``http(s)`` URL, or one too many, raises :class:`DownloadError`."""
+        if status not in self.REDIRECTS or not headers.get("location"):
+            return False
+        self.hops += 1
+        target = urljoin(self.url, headers["location"])
+        if self.hops > MAX_REDIRECTS:
+            raise self._error(f"more than {MAX_REDIRECTS} redirects")
+        try:
+            self.url = check_download_url(target)
+        except BadAnswerError:
+            raise self._error(f"redirected to {_shown_url(target)}, which is not an http(s) URL") from None
+        return True
+
+    def accept(self, status: int, headers: Mapping[str, str], body: bytes = b"") -> None:
+        """Check the answer before reading its body: an HTTP error is raised as its typed :class:`APIError`
+        (``body``: the first bytes, for the message), a ``Content-Length`` over the cap as :class:`DownloadError`."""
+        if status >= 400:
+            raise api_error(status, body[:500].decode("utf-8", "replace"), request_id=None)
+        if status != 200:
+            raise self._error(f"answered HTTP {status}, not the file")
+        length = headers.get("content-length")
+        if length is not None and length.strip().isdigit() and int(length) > self.max_bytes:
+            raise self._error(f"{int(length)} bytes announced, more than the {self.max_bytes} allowed; not downloaded")
+
+    def take(self, size: int) -> None:
+        """Count ``size`` more bytes received: past ``max_bytes`` or the deadline, :class:`DownloadError`."""
+        self.received += size
+        if self.received > self.max_bytes:
+            raise self._error(f"more than the {self.max_bytes} bytes allowed; nothing was kept")
+        if time.monotonic() > self.deadline:
+            raise self.expired()
 
 
 def make_result(request_id: str, model_id: str | None, output_type: Any, body: Mapping[str, Any]) -> Result[Any]:
@@ -287,13 +525,36 @@ def learned_duration(body: Mapping[str, Any], observed: float) -> float:
 
 
 def handle_fields(data: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
-    """``(request_id, model_id, base_url)`` of a handle's ``to_dict()`` data."""
+    """``(request_id, model_id, base_url)`` of a handle's ``to_dict()`` data (the request id checked)."""
     model_id, base_url = data.get("model_id"), data.get("base_url")
     return (
-        str(data["request_id"]),
+        check_request_id(data.get("request_id")),
         None if model_id is None else str(model_id),
         None if base_url is None else str(base_url),
     )
+
+
+def same_base_url(a: str, b: str) -> bool:
+    """Whether two API base URLs are the same (scheme and host compared case-blind, a trailing ``/`` ignored)."""
+
+    def key(url: str) -> tuple[str, str, str]:
+        parts = urlsplit(url.strip().rstrip("/"))
+        return (parts.scheme.lower(), parts.netloc.lower(), parts.path)
+
+    return key(a) == key(b)
+
+
+def check_handle_client(base_url: str, client_base_url: str) -> None:
+    """A handle of ``base_url`` may call only through a client of that base URL: the token goes nowhere else.
+    :class:`ForeignHandleError` otherwise."""
+    if not same_base_url(base_url, client_base_url):
+        raise ForeignHandleError(
+            f"this request handle belongs to {describe_value(base_url)}, but its client calls "
+            f"{client_base_url}: the API token is sent only to a base URL you configured. Pass a client of "
+            "that URL explicitly (from_dict(data, client=Client(base_url=...))) or set RUNCOMFY_BASE_URL",
+            base_url=base_url,
+            client_base_url=client_base_url,
+        )
 
 
 def _restore_handle(cls: Any, data: dict[str, Any]) -> Any:
@@ -305,17 +566,26 @@ class HandleBase(Generic[O]):
 
     ``to_dict()``/``from_dict()`` store and restore it (JSON-ready); pickling keeps the data, not the
     client: a restored handle uses the client given to ``from_dict`` (or set as ``handle.client``),
-    else the default client of that base URL, made from the environment on first use.
+    else the default client (made from the environment on first use). Either must serve the handle's
+    ``base_url``: a handle naming another host is refused (:class:`ForeignHandleError`), so data from
+    elsewhere never sends the token there. The request id is checked (:class:`InvalidIdError`).
     """
 
     def __init__(
         self, client: Any, request_id: str, model_id: str | None, output: type[O] | None, *, base_url: str | None = None
     ) -> None:
-        self._client = client
-        self.request_id = request_id
+        self.request_id = check_request_id(request_id)
         self.model_id = model_id
         self.base_url: str = (base_url or (client.base_url if client is not None else DEFAULT_BASE_URL)).rstrip("/")
         self._output = output
+        self._client: Any = None
+        if client is not None:
+            self._bind(client)
+
+    def _bind(self, client: Any) -> None:
+        """Call through ``client`` from now on; it must serve this handle's base URL."""
+        check_handle_client(self.base_url, client.base_url)
+        self._client = client
 
     @property
     def output_type(self) -> type[O] | None:
@@ -413,18 +683,50 @@ def retry_after_of(headers: Mapping[str, str]) -> float | None:
             return None
 
 
+def too_deep(value: object, limit: int = MAX_ANSWER_DEPTH) -> bool:
+    """Whether JSON data nests lists and objects more than ``limit`` levels deep (checked without recursion)."""
+    pending: list[tuple[object, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children: Iterator[object] | list[object]
+        if isinstance(item, dict):
+            children = iter(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        pending += [(child, depth + 1) for child in children if isinstance(child, (dict, list))]
+    return False
+
+
 def parse_answer(
     status: int, content: bytes, *, request_id: str | None, retry_after: float | None = None
 ) -> dict[str, Any] | APIError:
     """An HTTP answer's meaning: its JSON object, or the typed error it stands for (an error status, an
-    answer that is not a JSON object, or HTTP 200 carrying an ``error_code``)."""
+    answer that is not a JSON object, JSON nested more than :data:`MAX_ANSWER_DEPTH` levels deep, or HTTP
+    200 carrying an ``error_code``)."""
+    deep = False
     try:
         body: Any = json.loads(content)
+        deep = too_deep(body)
+    except RecursionError:  # nested deeper than the parser goes
+        deep = True
     except ValueError:  # not JSON (or not text)
         body = content[:4000].decode("utf-8", "replace")[:2000]
         if status < 400:
             return ServerError(
                 "the API answered with something that is not JSON", status_code=status, request_id=request_id, body=body
+            )
+    if deep:
+        body = f"(JSON nested more than {MAX_ANSWER_DEPTH} levels deep)"
+        if status < 400:
+            return BadAnswerError(
+                f"the API answered with JSON nested more than {MAX_ANSWER_DEPTH} levels deep",
+                status_code=status,
+                request_id=request_id,
+                body=body,
             )
     if status >= 400:
         return api_error(status, body, request_id=request_id, retry_after=retry_after)

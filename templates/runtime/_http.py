@@ -16,11 +16,15 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ._core import (
+    DOWNLOAD_TIMEOUT,
     JSON_HEADERS,
+    MAX_DOWNLOAD_BYTES,
     Attempts,
+    Download,
     RetryPolicy,
     api_error,
     encode_body,
@@ -29,6 +33,7 @@ from ._core import (
     never_sent,
     request_headers,
 )
+from .errors import OutputExistsError
 
 if TYPE_CHECKING:
     import requests
@@ -192,35 +197,130 @@ _downloads = threading.local()
 
 
 @contextlib.contextmanager
-def atomic_file(target: os.PathLike[str] | str) -> Iterator[BinaryIO]:
+def atomic_file(target: os.PathLike[str] | str, *, overwrite: bool = False) -> Iterator[BinaryIO]:
     """A binary file that becomes ``target`` (mode 0644) only once the block ends without an error: it is
-    written beside it and renamed, so a download that fails leaves nothing half-written."""
+    written beside it and then put in place, so a download that fails leaves nothing half-written.
+
+    Without ``overwrite`` an existing ``target`` (a file, a directory, a symlink, even one that appears
+    while writing) is never replaced: the file is placed with ``os.link``, which fails rather than
+    replace, and :class:`~runcomfy.errors.OutputExistsError` is raised. With it, ``os.replace``.
+    """
     import tempfile
-    from pathlib import Path
 
     path = Path(target)
+    if not overwrite:
+        refuse_existing(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".runcomfy-", suffix=".part")
     try:
         with os.fdopen(handle, "wb") as out:
             yield out
         os.chmod(temporary, 0o644)  # mkstemp makes 0600; a downloaded output is an ordinary file
-        os.replace(temporary, path)
-    except BaseException:
+        if overwrite:
+            os.replace(temporary, path)
+        else:
+            _place_new(temporary, path)
+    finally:
         Path(temporary).unlink(missing_ok=True)
+
+
+def refuse_existing(path: os.PathLike[str] | str) -> None:
+    """:class:`OutputExistsError` when ``path`` exists (anything, even a dangling symlink)."""
+    if os.path.lexists(path):
+        raise OutputExistsError(os.fspath(path))
+
+
+def _place_new(temporary: str, path: os.PathLike[str] | str) -> None:
+    """Give the finished ``temporary`` the name ``path``, which must not exist (checked atomically)."""
+    try:
+        os.link(temporary, path, follow_symlinks=False)  # atomic, and fails when path exists
+        return
+    except FileExistsError:
+        raise OutputExistsError(os.fspath(path)) from None
+    except OSError:  # a file system without hard links: an exclusive create, then a copy
+        pass
+    import shutil
+
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except FileExistsError:
+        raise OutputExistsError(os.fspath(path)) from None
+    try:
+        with os.fdopen(fd, "wb") as out, open(temporary, "rb") as source:
+            shutil.copyfileobj(source, out, 1 << 20)
+    except BaseException:
+        os.unlink(path)
         raise
 
 
-def download(url: str, target: os.PathLike[str] | str, *, timeout: float = 60.0) -> None:
-    """Stream ``url`` to ``target`` atomically (temp file, then rename), with no credentials at all."""
+@contextlib.contextmanager
+def saving_all() -> Iterator[list[Path]]:
+    """The files of one save, all or none: the block appends each path it saved to the list; when the
+    block fails, those files are removed again (so saving once more finds no file in its way)."""
+    placed: list[Path] = []
+    try:
+        yield placed
+    except BaseException:
+        for path in placed:
+            path.unlink(missing_ok=True)
+        raise
+
+
+def download(
+    url: str,
+    target: os.PathLike[str] | str,
+    *,
+    timeout: float = DOWNLOAD_TIMEOUT,
+    max_bytes: int = MAX_DOWNLOAD_BYTES,
+    overwrite: bool = False,
+) -> None:
+    """Stream ``url`` to ``target`` atomically (temp file, then placed), with no credentials at all.
+
+    Bounded as :class:`runcomfy._core.Download` decides: ``timeout`` seconds in all (checked as each piece
+    arrives; a connection gone silent is given up by its read timeout, at most 60 s), ``max_bytes`` (by
+    ``Content-Length`` before reading, and by the bytes received), redirects to ``http(s)`` only. An
+    existing ``target`` is kept unless ``overwrite``. Failures are typed: :class:`DownloadError`,
+    :class:`OutputExistsError`, or the :class:`APIError` of an HTTP error status.
+    """
     import requests
 
+    plan = Download(url, timeout=timeout, max_bytes=max_bytes)
+    if not overwrite:
+        refuse_existing(target)  # before fetching anything (placing checks again, atomically)
     session = getattr(_downloads, "session", None)
     if session is None:  # one pooled session per thread, made here: it never holds the API token
         session = _downloads.session = requests.Session()
-    with session.get(url, stream=True, timeout=(10.0, timeout)) as response:  # a plain GET: no token
-        if response.status_code >= 400:
-            raise api_error(response.status_code, response.text[:500], request_id=None)
-        with atomic_file(target) as out:
-            for chunk in response.iter_content(chunk_size=1 << 16):
-                out.write(chunk)
+    failure: str | None = None
+    try:
+        while True:
+            # a plain GET: no token; redirects followed here, one checked step at a time
+            with session.get(plan.url, stream=True, timeout=plan.timeouts(), allow_redirects=False) as response:
+                if plan.redirected(response.status_code, response.headers):
+                    continue
+                start = response.raw.read(500) if response.status_code >= 400 else b""
+                plan.accept(response.status_code, response.headers, start)
+                with atomic_file(target, overwrite=overwrite) as out:
+                    for chunk in _body_chunks(response, plan):
+                        out.write(chunk)
+                return
+    except requests.exceptions.RequestException as exc:  # not raised from here: no context holding the request
+        failure = f"{type(exc).__name__}: {exc}"
+    raise plan.failed(failure)
+
+
+def _body_chunks(response: requests.Response, plan: Download) -> Iterator[bytes]:
+    """The body as it arrives (one socket read at a time, so a trickle is seen), counted by ``plan``."""
+    import requests
+    import urllib3.exceptions
+
+    raw = response.raw
+    read1 = getattr(raw, "read1", None)  # urllib3 2: at most one read from the socket
+    try:
+        while True:
+            chunk = read1(1 << 16, decode_content=True) if read1 is not None else raw.read(1 << 16, decode_content=True)
+            if not chunk:
+                return
+            plan.take(len(chunk))
+            yield chunk
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise requests.exceptions.ConnectionError(f"{type(exc).__name__}: {exc}") from None

@@ -7,12 +7,14 @@ a result the API sends with new fields still parses.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
 __all__ = ["OutputModel"]
 
 _O = TypeVar("_O", bound="OutputModel")
+MAX_DEPTH = 32
+"""How deep :meth:`OutputModel.urls` looks for URLs in nested lists and objects."""
 
 
 def _fits(value: object, shape: str) -> bool:
@@ -50,21 +52,21 @@ class OutputModel:
         return data
 
     def urls(self) -> list[str]:
-        """Every output file URL, typed attributes first, then any found in ``extra``; no duplicates."""
+        """Every output file URL (``http(s)`` only), typed attributes first, then any found in ``extra``
+        (no deeper than :data:`MAX_DEPTH` levels); no duplicates. Linear in the size of the output."""
         found: list[str] = []
-
-        def collect(value: object) -> None:
-            if isinstance(value, str):
-                if value.startswith(("https://", "http://")) and value not in found:
-                    found.append(value)
-            elif isinstance(value, list):
-                for item in value:
-                    collect(item)
-            elif isinstance(value, Mapping):
-                for item in value.values():
-                    collect(item)
-
-        for name, _ in self._SHAPES.values():
-            collect(getattr(self, name))
-        collect(getattr(self, "extra", {}))
+        seen: set[str] = set()
+        values = [getattr(self, name) for name, _ in self._SHAPES.values()]
+        levels: list[Iterator[object]] = [iter([*values, getattr(self, "extra", {})])]
+        while levels:  # depth first, in document order, without recursion
+            for value in levels[-1]:
+                if isinstance(value, str):
+                    if value.startswith(("https://", "http://")) and value not in seen:
+                        seen.add(value)
+                        found.append(value)
+                elif len(levels) <= MAX_DEPTH and isinstance(value, (list, Mapping)):
+                    levels.append(iter(value.values() if isinstance(value, Mapping) else value))
+                    break
+            else:
+                levels.pop()
         return found

@@ -28,20 +28,22 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 from . import _core
 from ._core import (
     CANCEL_GRACE,
+    DOWNLOAD_TIMEOUT,
+    MAX_DOWNLOAD_BYTES,
     Attempts,
+    Download,
     HandleBase,
     JobStatus,
     Result,
     RetryPolicy,
     Waiter,
-    api_error,
     logger,
     never_sent,
 )
-from ._http import atomic_file, configure_logging
+from ._http import atomic_file, configure_logging, refuse_existing
 from ._polling import DurationMemory, PollSchedule
 from ._types import ModelInput
-from .client import DEFAULT_WAIT_TIMEOUT, _output_of, _settings
+from .client import DEFAULT_WAIT_TIMEOUT, _output_of, _settings, configured_base_url
 from .errors import RunComfyError
 
 if TYPE_CHECKING:
@@ -201,7 +203,7 @@ class AsyncTransport:
 class AsyncRequestHandle(HandleBase[O]):
     """A submitted job, for asyncio: ``await handle.status()``, ``await handle.cancel()``,
     ``await handle.result()``. Plain data like :class:`runcomfy.RequestHandle` (``to_dict()``,
-    ``from_dict()``, picklable without its client)."""
+    ``from_dict()``, picklable without its client), bound to its base URL in the same way."""
 
     def __init__(
         self,
@@ -216,21 +218,27 @@ class AsyncRequestHandle(HandleBase[O]):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, client: AsyncClient | None = None) -> AsyncRequestHandle[Any]:
-        """A handle from :meth:`to_dict`'s data, on ``client`` (default: the default async client of its base URL)."""
+        """A handle from :meth:`to_dict`'s data (unpickling comes here too), on ``client``, default: the
+        default async client; refused for another base URL, as :meth:`runcomfy.RequestHandle.from_dict`."""
         request_id, model_id, base_url = _core.handle_fields(data)
+        if client is None:
+            configured = configured_base_url(_default)
+            base_url = base_url or configured
+            _core.check_handle_client(base_url, configured)
         return cls(client, request_id, model_id, None, base_url=base_url)
 
     @property
     def client(self) -> AsyncClient:
-        """The client this handle calls through (for a restored handle: the default async client of its base URL)."""
+        """The client this handle calls through (for a restored handle: the default async client, which
+        must serve its base URL)."""
         if self._client is None:
-            self._client = _client_for(self.base_url)
+            self._bind(default_async_client())
         client: AsyncClient = self._client
         return client
 
     @client.setter
     def client(self, client: AsyncClient) -> None:
-        self._client = client
+        self._bind(client)
 
     async def status(self) -> JobStatus:
         """``GET /status``: ``in_queue`` (with ``queue_position``), ``in_progress``, ``completed``, ..."""
@@ -257,12 +265,6 @@ def default_async_client() -> AsyncClient:
         if _default is None:
             _default = AsyncClient()
         return _default
-
-
-def _client_for(base_url: str) -> AsyncClient:
-    """The default async client when it serves ``base_url``, else one of that base URL (token from the environment)."""
-    client = default_async_client()
-    return client if client.base_url == base_url.rstrip("/") else AsyncClient(base_url=base_url)
 
 
 class AsyncClient:
@@ -402,13 +404,50 @@ class AsyncClient:
             return False
 
 
-async def download(http: httpx.AsyncClient, url: str, target: os.PathLike[str] | str) -> None:
-    """Stream ``url`` to ``target`` atomically (temp file, then rename) through ``http``, a client that
-    holds no credentials (the outputs' URLs must not see the API token)."""
-    async with http.stream("GET", url) as response:
-        if response.status_code >= 400:
-            body = (await response.aread())[:500].decode("utf-8", "replace")
-            raise api_error(response.status_code, body, request_id=None)
-        with atomic_file(target) as out:
-            async for chunk in response.aiter_bytes(1 << 16):
-                out.write(chunk)
+async def download(
+    http: httpx.AsyncClient,
+    url: str,
+    target: os.PathLike[str] | str,
+    *,
+    timeout: float = DOWNLOAD_TIMEOUT,
+    max_bytes: int = MAX_DOWNLOAD_BYTES,
+    overwrite: bool = False,
+) -> None:
+    """Stream ``url`` to ``target`` atomically through ``http``, a client that holds no credentials (the
+    outputs' URLs must not see the API token) and follows no redirect by itself; bounded as
+    :func:`runcomfy._http.download` (the same :class:`runcomfy._core.Download` decisions)."""
+    httpx = _httpx()
+    plan = Download(url, timeout=timeout, max_bytes=max_bytes)
+    if not overwrite:
+        refuse_existing(target)  # before fetching anything (placing checks again, atomically)
+    failure: str | None = None
+    try:  # the deadline bounds the whole download, a trickling body included
+        await asyncio.wait_for(_fetch(http, plan, target, overwrite), max(0.01, plan.remaining()))
+        return
+    except asyncio.TimeoutError:
+        failure = "timed out"
+    except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:  # (InvalidURL: httpx parses a
+        # redirect's Location even when it follows none.) Not raised from here: no context holding the request
+        failure = f"{type(exc).__name__}: {exc}"
+    raise plan.failed(failure)
+
+
+async def _fetch(http: httpx.AsyncClient, plan: Download, target: os.PathLike[str] | str, overwrite: bool) -> None:
+    while True:
+        async with http.stream("GET", plan.url, follow_redirects=False) as response:
+            if plan.redirected(response.status_code, response.headers):
+                continue
+            start = await _first_bytes(response) if response.status_code >= 400 else b""
+            plan.accept(response.status_code, response.headers, start)
+            with atomic_file(target, overwrite=overwrite) as out:
+                async for chunk in response.aiter_bytes():  # as it arrives, decoded
+                    plan.take(len(chunk))
+                    out.write(chunk)
+            return
+
+
+async def _first_bytes(response: httpx.Response, size: int = 500) -> bytes:
+    """The first bytes of an answer's body (for an error message), without reading it all."""
+    async for chunk in response.aiter_raw():
+        return chunk[:size]
+    return b""

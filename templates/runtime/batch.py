@@ -58,7 +58,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import _signals
-from ._core import Result, logger
+from ._core import DOWNLOAD_TIMEOUT, MAX_DOWNLOAD_BYTES, Result, logger
 from .errors import APIConnectionError, RateLimitError, ServerError, SubmitUncertainError
 
 if TYPE_CHECKING:
@@ -381,10 +381,12 @@ def _async_client(client: Client | AsyncClient | None) -> tuple[AsyncClient, boo
 
 
 def _downloads_client() -> Any:
+    """The httpx client of the outputs: no credentials, no redirect followed by itself (``download`` checks
+    each), each read bounded (each download's deadline bounds the whole)."""
     import httpx
 
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    return httpx.AsyncClient(follow_redirects=True, limits=limits, timeout=httpx.Timeout(60.0, connect=10.0))
+    return httpx.AsyncClient(follow_redirects=False, limits=limits, timeout=httpx.Timeout(60.0, connect=10.0))
 
 
 def _safe_to_submit_again(error: Exception) -> bool:
@@ -422,6 +424,9 @@ async def amap(
     retry_errors: bool = False,
     retry_uncertain: bool = False,
     save_to: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    download_timeout: float = DOWNLOAD_TIMEOUT,
+    max_download_bytes: int = MAX_DOWNLOAD_BYTES,
 ) -> AsyncGenerator[BatchItem[Any], None]:
     """Run ``model`` on every input with at most ``concurrency`` jobs in flight; yield each input's
     :class:`BatchItem` as its job ends.
@@ -429,7 +434,9 @@ async def amap(
     ``model`` is a generated module or a model id; ``inputs`` its ``Input`` objects or mappings (read
     lazily, so a generator of millions is fine). ``timeout`` is each job's deadline from its submit
     (default: the client's ``wait_timeout``). ``save_to`` downloads each result's files there before the
-    item is yielded. ``retry_uncertain`` submits again the inputs whose submit the journal shows may
+    item is yielded, as :meth:`Result.save` does (``overwrite``, ``download_timeout`` and
+    ``max_download_bytes`` are its ``overwrite``, ``timeout`` and ``max_bytes``): a file that fails makes
+    the item an error. ``retry_uncertain`` submits again the inputs whose submit the journal shows may
     have reached the server (a job may exist, and be billed, for each). See the module documentation
     for retries, the journal and signals.
     """
@@ -476,15 +483,20 @@ async def amap(
     downloads: Any = None  # a token-free httpx client for the outputs, made on the first save
 
     async def save(result: Result[Any], directory: str | os.PathLike[str]) -> list[Path]:
-        """``result.save(directory)`` on the event loop: streamed, atomic, never with the token."""
+        """``result.save(directory)`` on the event loop: the same names, limits and all-or-nothing."""
         nonlocal downloads
+        from ._http import saving_all
         from .async_client import download
 
         if downloads is None:
             downloads = _downloads_client()
         targets = result.targets(directory)
-        for url, path in targets:
-            await download(downloads, url, path)
+        with saving_all() as placed:
+            for url, path in targets:
+                await download(
+                    downloads, url, path, timeout=download_timeout, max_bytes=max_download_bytes, overwrite=overwrite
+                )
+                placed.append(path)
         return [path for _, path in targets]
 
     async def submit_recorded(index: int, digest: str, data: Any, deadline: float) -> AsyncRequestHandle[Any]:
@@ -574,6 +586,9 @@ def map(
     retry_errors: bool = False,
     retry_uncertain: bool = False,
     save_to: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    download_timeout: float = DOWNLOAD_TIMEOUT,
+    max_download_bytes: int = MAX_DOWNLOAD_BYTES,
 ) -> Generator[BatchItem[Any], None, None]:
     """:func:`amap` for code without asyncio: the jobs run on an event loop in a background thread
     (one thread whatever ``concurrency``), and the items come out of this iterator as they end.
@@ -594,6 +609,9 @@ def map(
             retry_errors=retry_errors,
             retry_uncertain=retry_uncertain,
             save_to=save_to,
+            overwrite=overwrite,
+            download_timeout=download_timeout,
+            max_download_bytes=max_download_bytes,
         )
         try:
             async for item in batch:

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._signals import INTERRUPTS, exit_code, sigterm_raises
 from .errors import (
+    InvalidIdError,
     JobCancelledError,
     JobFailedError,
     RunComfyError,
@@ -64,8 +65,9 @@ EXIT_TIMEOUT = 6
 EPILOG = """exit codes:
   0    success
   1    `result` of a job that has not finished yet
-  2    usage or validation error (nothing was sent)
-  3    API error (authentication, not found, rate limit, server, connection)
+  2    usage or validation error, a malformed request id (nothing was sent)
+  3    API error (authentication, not found, rate limit, server, connection, an answer refused as
+       malformed or unsafe, an output that could not be downloaded or would replace a file)
   4    the job failed (batch: some input ended in an error)
   5    the job was cancelled
   6    timeout (a still-queued job is cancelled)
@@ -76,7 +78,9 @@ configuration: --token or $RUNCOMFY_API_TOKEN, --base-url or $RUNCOMFY_BASE_URL
   (before or after COMMAND: runcomfy --token T status ID)"""
 
 
-RESERVED = frozenset({"input", "out", "json", "quiet", "timeout", "token", "base-url", "help"})
+RESERVED = frozenset(
+    {"input", "out", "overwrite", "download-timeout", "json", "quiet", "timeout", "token", "base-url", "help"}
+)
 
 
 class UsageError(Exception):
@@ -123,10 +127,19 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
 
 def _wait_options(parser: argparse.ArgumentParser, *, wait: bool = True) -> None:
     parser.add_argument("--out", metavar="DIR", help="download the outputs into DIR and print their paths")
+    download_options(parser)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     if wait:
         parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
         parser.add_argument("--timeout", type=float, metavar="S", help="give up after S seconds (default 900)")
+
+
+def download_options(parser: argparse.ArgumentParser) -> None:
+    """``--overwrite`` and ``--download-timeout``: how outputs are saved (``run``, ``wait``, ``result``, ``batch``)."""
+    parser.add_argument("--overwrite", action="store_true", help="replace files already in DIR (default: refuse)")
+    parser.add_argument(
+        "--download-timeout", type=float, metavar="S", help="give up on one output file after S seconds (default 600)"
+    )
 
 
 def _top_parser() -> argparse.ArgumentParser:
@@ -569,11 +582,21 @@ def _wait(client: Client, request_id: str, model_id: str | None, args: argparse.
     return _print_result(result, args)
 
 
+def save_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``Result.save``'s keywords from :func:`download_options`' flags."""
+    from ._core import DOWNLOAD_TIMEOUT
+
+    return {"overwrite": args.overwrite, "timeout": args.download_timeout or DOWNLOAD_TIMEOUT}
+
+
 def _print_result(result: Result[Any], args: argparse.Namespace) -> int:
     paths: list[str] = []
     if args.out:
-        os.makedirs(args.out, exist_ok=True)
-        paths = [str(path) for path in result.save(args.out)]
+        try:
+            os.makedirs(args.out, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot create --out {args.out}: {exc.strerror or exc}") from None
+        paths = [str(path) for path in result.save(args.out, **save_options(args))]
     if args.json:
         data = {
             "request_id": result.request_id,
@@ -585,7 +608,7 @@ def _print_result(result: Result[Any], args: argparse.Namespace) -> int:
     elif paths:
         print("\n".join(paths))
     else:
-        urls = [url for _, _, url in result.files()]
+        urls = [_printable(url) for _, _, url in result.files()]
         print("\n".join(urls) if urls else json.dumps(result.raw.get("output"), indent=2))
     return EXIT_OK
 
@@ -683,6 +706,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     exits: tuple[tuple[type[Exception], int], ...] = (
         (UsageError, EXIT_USAGE),
         (ValidationError, EXIT_USAGE),
+        (InvalidIdError, EXIT_USAGE),
         (JobFailedError, EXIT_FAILED),
         (JobCancelledError, EXIT_CANCELLED),
         (TimeoutError, EXIT_TIMEOUT),

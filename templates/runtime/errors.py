@@ -10,12 +10,17 @@ __all__ = [
     "APIConnectionError",
     "APIError",
     "AuthenticationError",
+    "BadAnswerError",
+    "DownloadError",
     "ErrorDetail",
+    "ForeignHandleError",
     "InsufficientBalanceError",
+    "InvalidIdError",
     "InvalidInputError",
     "JobCancelledError",
     "JobFailedError",
     "NotFoundError",
+    "OutputExistsError",
     "RateLimitError",
     "RunComfyError",
     "ServerError",
@@ -219,6 +224,16 @@ class ServerError(APIError):
     """The API failed (HTTP 5xx, or an answer that is not the JSON it should be), after the retries."""
 
 
+class BadAnswerError(ServerError):
+    """The API answered with something this client refuses to act on: a request id that is not an id,
+    JSON nested too deeply, an output "URL" that is not an ``http(s)`` URL. ``value`` is the offending
+    value (the message shows it cut short). Nothing was written or requested with it."""
+
+    def __init__(self, message: str, *, value: object = None, **fields: Any) -> None:
+        self.value = value
+        super().__init__(message, **fields)
+
+
 class APIConnectionError(RunComfyError):
     """The API could not be reached, or the connection broke, after the retries allowed."""
 
@@ -230,6 +245,46 @@ class APIConnectionError(RunComfyError):
 class SubmitUncertainError(APIConnectionError):
     """A submit failed in a way that does not prove the server never received it: the job may exist
     (and be billed). It is not retried automatically; check your RunComfy dashboard before resubmitting."""
+
+
+class InvalidIdError(RunComfyError, ValueError):
+    """A request id or model id given to the client is not one the API issues (request ids: 1 to 128
+    letters, digits, ``-``, ``_``; model ids: 2 to 5 segments of letters, digits, ``-``, ``.``, ``_``).
+    Raised before any call; ``value`` is the id given."""
+
+    def __init__(self, message: str, *, value: object) -> None:
+        self.value = value
+        super().__init__(message)
+
+
+class ForeignHandleError(RunComfyError, ValueError):
+    """A restored request handle names another API base URL than the client it would call through: the
+    token is sent only to a base URL the caller configured. Pass ``client=`` for that URL explicitly (or
+    set ``RUNCOMFY_BASE_URL``)."""
+
+    def __init__(self, message: str, *, base_url: str, client_base_url: str) -> None:
+        self.base_url = base_url
+        self.client_base_url = client_base_url
+        super().__init__(message)
+
+
+class DownloadError(RunComfyError):
+    """An output file was not downloaded: it was larger than allowed, took longer than allowed, was
+    redirected to a refused URL, or the connection failed. No file was left behind. ``url`` is the
+    output's URL without its query (which may hold a signature)."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        self.url = url
+        super().__init__(message)
+
+
+class OutputExistsError(RunComfyError, FileExistsError):
+    """A file already exists where an output would be saved; it was left untouched. Pass
+    ``overwrite=True`` (``--overwrite``) to replace it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(f"{path} already exists; it was not overwritten (pass overwrite=True to replace it)")
 
 
 class JobFailedError(RunComfyError):
