@@ -201,7 +201,8 @@ class Input(ModelInput["Output"]):
             tags: str = _REQUIRED,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 audio: Source audio to edit. Provide an HTTPS URL to an MP3, WAV, or FLAC file (up to 60 minutes). Required. Accepts an audio URL (https://, http://) or data:audio/...;base64, URI.

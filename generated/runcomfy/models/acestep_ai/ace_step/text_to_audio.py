@@ -142,7 +142,8 @@ class Input(ModelInput["Output"]):
             tags: str = _REQUIRED,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 duration: Audio length in seconds. Optional: not sent when unset. The server's default: 60. Accepts an integer. Value >= 5 and <= 240.

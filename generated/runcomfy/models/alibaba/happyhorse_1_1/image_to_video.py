@@ -178,7 +178,8 @@ class Input(ModelInput["Output"]):
             watermark: bool | Unset = UNSET,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 duration: Output video duration in seconds. Allowed values: 3-15. Optional: not sent when unset. The server's default: 5. Accepts one of 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, ... (1 more).

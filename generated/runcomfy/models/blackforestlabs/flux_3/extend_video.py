@@ -270,7 +270,8 @@ class Input(ModelInput["Output"]):
             video_url: str | LocalMedia = _REQUIRED,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 aspect_ratio: Aspect ratio of the generated video. auto lets the model choose. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '21:9', '2:1', '16:9', '4:3', '1:1', '3:4', '9:16'.

@@ -330,7 +330,8 @@ class Input(ModelInput["Output"]):
             volume: float | Unset = UNSET,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 audio_urls: Up to 3 reference clips, cited in the prompt as @Audio1, @Audio2, @Audio3. Each clip up to 30s, 10MB, wav/mp3/pcm/ogg_opus. Optional: not sent when unset. Accepts an array. 0 to 3 items.

@@ -212,7 +212,8 @@ class Input(ModelInput["Output"]):
             videos: Sequence[str | LocalMedia] | Unset = UNSET,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 aspect_ratio: Seedance 2.0 Pro default is adaptive (model picks closest ratio; actual ratio is returned on task query). Optional: not sent when unset. The server's default: 'adaptive'. Accepts one of 'adaptive', '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'.

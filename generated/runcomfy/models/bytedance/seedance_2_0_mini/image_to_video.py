@@ -199,7 +199,8 @@ class Input(ModelInput["Output"]):
             resolution: Literal["480p", "720p"] | Unset = UNSET,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 aspect_ratio: Output aspect ratio. Leave on the default or match the framing your start image needs. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'.

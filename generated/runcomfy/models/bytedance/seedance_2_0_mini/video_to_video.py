@@ -216,7 +216,8 @@ class Input(ModelInput["Output"]):
             video: str | LocalMedia = _REQUIRED,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 aspect_ratio: Output aspect ratio. Leave on the default or pick a framing; the output adapts to the input when this is not set. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'.

@@ -155,7 +155,8 @@ class Input(ModelInput["Output"]):
             resolution: Literal["1K", "2K"] | Unset = UNSET,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 aspect_ratio: Output aspect ratio of the generated image. Optional: not sent when unset. The server's default: '1:1'. Accepts one of '1:1', '4:3', '3:4', '16:9', '9:16', '2:3', '3:2', '21:9'.

@@ -174,7 +174,8 @@ class Input(ModelInput["Output"]):
             prompt: str = _REQUIRED,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 force_instrumental: Generate instrumental only without vocals Optional: not sent when unset. The server's default: False. Accepts a boolean.

@@ -125,7 +125,8 @@ class Input(ModelInput["Output"]):
             video_url: str | LocalMedia = _REQUIRED,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 prompt: A short, plain instruction describing the change you want. Keep it simple, and add a phrase like 'keep everything else the same' to preserve the rest of the scene. Required. Accepts a string. Example: ''

@@ -251,7 +251,8 @@ class Input(ModelInput["Output"]):
             enable_web_search: bool | Unset = UNSET,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 prompt: The prompt for image editing. Required. Accepts a string. Example: 'Keep the subject identity unchanged, convert the backgro...

@@ -234,7 +234,8 @@ class Input(ModelInput["Output"]):
             watermark: bool | Unset = UNSET,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 audio_setting: Audio handling for HappyHorse 1.0 Video Edit. `auto` lets the model decide; `origin` keeps the original audio track of the input video. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', 'origin'.

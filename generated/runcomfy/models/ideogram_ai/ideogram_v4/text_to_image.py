@@ -155,7 +155,8 @@ class Input(ModelInput["Output"]):
             size: Literal["1:1", "3:4", "4:3", "16:9", "9:16"] | Unset = UNSET,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 output_format: Output image format. Optional: not sent when unset. The server's default: 'jpeg'. Accepts one of 'png', 'jpeg'.

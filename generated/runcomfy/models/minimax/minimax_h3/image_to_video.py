@@ -163,7 +163,8 @@ class Input(ModelInput["Output"]):
             resolution: Literal["768p", "2k"] = _REQUIRED,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 duration: Length of the generated video in seconds. Required. Accepts an integer. Value >= 4 and <= 15. Example: 5

@@ -232,7 +232,8 @@ class Input(ModelInput["Output"]):
             seed: int | Unset = UNSET,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 aspect_ratio: Output aspect ratio. adaptive follows the reference framing when possible. Optional: not sent when unset. The server's default: 'adaptive'. Accepts one of 'adaptive', '21:9', '16:9', '4:3', '1:1', '3:4', '9:16'.

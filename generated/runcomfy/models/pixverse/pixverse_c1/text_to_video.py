@@ -176,7 +176,8 @@ class Input(ModelInput["Output"]):
             seed: int | Unset = UNSET,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 aspect_ratio: Frame shape for the generated video. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '4:3', '1:1', '3:4', '9:16', '2:3', '3:2', '21:9'.

@@ -185,7 +185,8 @@ class Input(ModelInput["Output"]):
             seed: int | Unset = UNSET,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 duration: Requested output duration in seconds, from 1 through 15. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 1 and <= 15.

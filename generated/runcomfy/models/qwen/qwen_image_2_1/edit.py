@@ -243,7 +243,8 @@ class Input(ModelInput["Output"]):
             seed: int | Unset = UNSET,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 aspect_ratio: Output aspect ratio. auto uses the first reference. Ignored in mask mode. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '1:1', '4:3', '3:4', '3:2', '2:3', '16:9', '9:16', '21:9', '9:21'.

@@ -174,7 +174,8 @@ class Input(ModelInput["Output"]):
             video_url: str | LocalMedia = _REQUIRED,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 prompt: Natural-language instruction describing the edit. Keep under 1000 characters. Required. Accepts a string. Example: ''

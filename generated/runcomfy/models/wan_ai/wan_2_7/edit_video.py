@@ -184,7 +184,8 @@ class Input(ModelInput["Output"]):
             video_url: str | LocalMedia = _REQUIRED,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 aspect_ratio: If not provided, the aspect ratio of the input video will be used. Optional: not sent when unset. Accepts one of '16:9', '9:16', '1:1', '4:3', '3:4'.

@@ -189,7 +189,8 @@ class Input(ModelInput["Output"]):
             seed: int | Unset = UNSET,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 audio_url: Audio format must be WAV, MP3. The duration of this audio must be between 2 and 30 seconds. Optional: not sent when unset. Accepts an audio URL (https://, http://) or data:audio/...;base64, URI.

@@ -156,7 +156,8 @@ class Input(ModelInput["Output"]):
             end_image_url: str | LocalMedia | Unset = UNSET,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 prompt: Required. Accepts a string. Example: ''

@@ -117,7 +117,8 @@ class Input(ModelInput["Output"]):
             width: int | Unset = UNSET,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 height: Optional: not sent when unset. The server's default: 1024. Accepts an integer. Value >= 64 and <= 2048.

@@ -146,7 +146,8 @@ class Input(ModelInput["Output"]):
             width: int | Unset = UNSET,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 height: The height in pixels of the output image. Optional: not sent when unset. The server's default: 1024. Accepts an integer. Value >= 512 and <= 1536.

@@ -160,7 +160,8 @@ class Input(ModelInput["Output"]):
             prompt: str = _REQUIRED,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 duration: The duration of the generated video in seconds. Between 4 and 30. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 4 and <= 30.

@@ -186,7 +186,8 @@ class Input(ModelInput["Output"]):
             start_image_url: str | LocalMedia = _REQUIRED,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 cfg_scale: Classifier-Free Guidance scale controlling adherence to the prompt. Optional: not sent when unset. The server's default: 0.5. Accepts a number. Value >= 0 and <= 1.

@@ -174,7 +174,8 @@ class Input(ModelInput["Output"]):
             sound: bool | Unset = UNSET,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 duration: Length of the generated clip in seconds (3-15). Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 3 and <= 15.

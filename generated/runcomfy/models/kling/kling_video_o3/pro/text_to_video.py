@@ -166,7 +166,8 @@ class Input(ModelInput["Output"]):
             sound: bool | Unset = UNSET,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 aspect_ratio: Output frame ratio. 16:9 for landscape, 9:16 for vertical social, 1:1 for square. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '1:1'.

@@ -163,7 +163,8 @@ class Input(ModelInput["Output"]):
             video: str | LocalMedia = _REQUIRED,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 images: Optional reference images that guide the target element, scene, or style. Up to 4 URLs. Optional: not sent when unset. Accepts an array. 0 to 16 items.

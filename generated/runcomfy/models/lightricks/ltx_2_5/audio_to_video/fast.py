@@ -164,7 +164,8 @@ class Input(ModelInput["Output"]):
             prompt: str | Unset = UNSET,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 aspect_ratio: Output aspect ratio. auto follows the input image, or defaults toward 16:9 without an image. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '16:9', '9:16'.

@@ -266,7 +266,8 @@ class Input(ModelInput["Output"]):
             resolution: Literal["720p", "1080p"] | Unset = UNSET,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 aspect_ratio: Output aspect ratio. auto follows the input image. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '16:9', '9:16'.

@@ -248,7 +248,8 @@ class Input(ModelInput["Output"]):
             resolution: Literal["1k", "2k", "4k"] | Unset = UNSET,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 aspect_ratio: Output aspect ratio for the generated image. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '1:1', '3:2', '2:3', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9', '2:1', '1:2', ... (3 more).

@@ -212,7 +212,8 @@ class Input(ModelInput["Output"]):
             seed: int | Unset = UNSET,
             **_unknown: Any,
         ) -> None:
-            """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
 
             Args:
                 enable_prompt_expansion: Enable DashScope prompt expansion (image edit mode). Default true. Optional: not sent when unset. The server's default: True. Accepts a boolean.
