@@ -266,6 +266,12 @@ def invalid(
             f"{cls.__qualname__}() takes keyword arguments only, got {len(args)} positional "
             f"(a dict of field values goes to {cls.__qualname__}.from_dict(data))"
         )
+    for error in errors:
+        if error.value is REQUIRED:
+            break
+    else:
+        if not unknown:  # the usual case (bad values only): as fast as raising the errors directly
+            return ValidationError(errors, model=model)
     missing: dict[tuple[str | int, ...], ErrorDetail] = {}
     rest = []
     for error in errors:
