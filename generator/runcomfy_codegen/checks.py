@@ -30,7 +30,7 @@ TYPE_TESTS = {
     # (rarely) an int or float subclass, which ``is_number`` checks the same way
     "number": "(_type({v}) is _float and {v} - {v} == 0.0) or _type({v}) is _int or _v.is_number({v})",
     "string": "_isinstance({v}, _str)",
-    "array": "_isinstance({v}, (_list, _tuple))",
+    "array": "_isinstance({v}, (_list, _tuple)) or _v.is_array({v})",  # any Sequence but a str
     "object": "_isinstance({v}, _dict) or _v.is_mapping({v})",
 }
 TYPE_WORDS = {
@@ -89,7 +89,8 @@ MEDIA_FORMATS = ("image_uri", "video_uri", "audio_uri")
 
 def annotation(node: Node, *, local: bool = False) -> str:
     """The Python type of values the node accepts (``local``: as a parameter, where media fields also
-    take local files)."""
+    take local files, and arrays and objects are any ``Sequence`` and ``Mapping``: they are copied into a
+    ``list`` and a ``dict``)."""
     return " | ".join(annotation_members(node, local=local))
 
 
@@ -117,9 +118,9 @@ def annotation_members(node: Node, *, local: bool = False) -> list[str]:
     for kind in types:
         if kind == "array":
             items = annotation(node.items, local=local) if node.items is not None and not node.prefix_items else "Any"
-            members.append(f"list[{items}]")
+            members.append(f"{'Sequence' if local else 'list'}[{items}]")
         elif kind == "object":
-            members.append("dict[str, Any]")
+            members.append("Mapping[str, Any]" if local else "dict[str, Any]")
         else:
             members.append(PY_TYPES[kind])
     return _union([members])

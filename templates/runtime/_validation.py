@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from . import _files
 from ._files import is_local
-from ._types import Model
+from ._types import REQUIRED, UNSET, Model
 from .errors import MISSING, UNKNOWN_FIELD, ErrorDetail, ValidationError, suggest
 
 __all__ = ["BUILTINS", "MISSING", "ErrorDetail", "ValidationError", "is_local"]
@@ -63,6 +63,11 @@ def is_number(value: object) -> bool:
     if isinstance(value, float):
         return value - value == 0.0
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_array(value: object) -> bool:
+    """A JSON array besides a list or tuple: any other sequence but a string (``str``, ``bytes``)."""
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray))
 
 
 def is_mapping(value: object) -> bool:
@@ -227,41 +232,84 @@ def build(cls: Callable[..., _M], data: Any, path: Path, errors: list[ErrorDetai
 # --- dataclass support -----------------------------------------------------------------------------
 
 
-def from_dict(cls: type[_M], data: Any, names: Mapping[str, str], required: frozenset[str], model: str) -> _M:
-    """Build ``cls`` from its JSON form: unknown keys and missing required keys are errors, together
-    with every error the values themselves have."""
+def from_dict(cls: type[_M], data: Any, names: Mapping[str, str], model: str) -> _M:
+    """Build ``cls`` from its JSON form (``names``: JSON name → field name): unknown keys are errors,
+    reported together with those of the construction (missing required fields, bad values)."""
     if not isinstance(data, Mapping):
         raise ValidationError([ErrorDetail((), data, "an object (a dict of field values)")], model=model)
     keys = data.keys()
-    if keys <= names.keys() and required <= keys:
+    if keys <= names.keys():
         return cls(**{names[key]: value for key, value in data.items()})
-    errors: list[ErrorDetail] = []
-    for key in keys - names.keys():
-        hint = suggest(key, list(names)) if isinstance(key, str) else None
-        known = f"did you mean {hint!r}?" if hint else "known: " + ", ".join(names)
-        errors.append(ErrorDetail((key,), data[key], f"{UNKNOWN_FIELD} ({known})"))
-    for key in names:
-        if key in required and key not in keys:
-            errors.append(ErrorDetail((key,), MISSING, "a value (required field)"))
-    arguments = {names[key]: data[key] for key in keys if key in names}
-    arguments.update({names[key]: MISSING for key in required - keys})
+    errors = unknown_errors({key: data[key] for key in keys if key not in names}, list(names))
     try:
-        cls(**arguments)
+        cls(**{names[key]: data[key] for key in keys if key in names})
     except ValidationError as exc:
-        errors += [error for error in exc.errors if not (error.value is MISSING and len(error.path) == 1)]
+        errors += exc.errors
     raise ValidationError(errors, model=model)
 
 
-def input_of(cls: Callable[..., _M], given: _M | None, fields: Mapping[str, Any]) -> _M:
-    """The ``Input`` a per-model ``submit()``/``run()`` was called with: the one passed, or one built
-    (and so validated) from its keyword arguments."""
-    if given is not None:
-        if fields:
-            raise TypeError(f"pass either an Input or its fields, not both (got {', '.join(fields)})")
-        if not isinstance(given, cls):  # type: ignore[arg-type]
-            raise TypeError(f"expected {getattr(cls, '__qualname__', cls)}, got {type(given).__name__}")
-        return given
-    return cls(**fields)
+def unknown_errors(unknown: Mapping[Any, Any], known: Sequence[str]) -> list[ErrorDetail]:
+    """One error per unknown key or keyword, with the closest known name ("did you mean ...?") or,
+    when none is close, the list of known names."""
+    errors = []
+    for key, value in unknown.items():
+        hint = suggest(key, known) if isinstance(key, str) else None
+        text = f"did you mean {hint!r}?" if hint else "known: " + (", ".join(known) or "none")
+        errors.append(ErrorDetail((key,), value, f"{UNKNOWN_FIELD} ({text})"))
+    return errors
+
+
+def invalid(
+    cls: type[Any], args: tuple[Any, ...], unknown: Mapping[str, Any], errors: list[ErrorDetail], model: str
+) -> Exception:
+    """What a generated ``__init__`` raises when its call had a problem: a ``TypeError`` for positional
+    arguments, else one :class:`ValidationError` with the unknown keywords (with a did-you-mean), the
+    required fields left out (``REQUIRED``, reported as missing), then every other error."""
+    if args:
+        return TypeError(
+            f"{cls.__qualname__}() takes keyword arguments only, got {len(args)} positional "
+            f"(a dict of field values goes to {cls.__qualname__}.from_dict(data))"
+        )
+    for error in errors:
+        if error.value is REQUIRED:
+            break
+    else:
+        if not unknown:  # the usual case (bad values only): as fast as raising the errors directly
+            return ValidationError(errors, model=model)
+    missing: dict[tuple[str | int, ...], ErrorDetail] = {}
+    rest = []
+    for error in errors:
+        if error.value is REQUIRED and len(error.path) == 1:
+            missing.setdefault(error.path, ErrorDetail(error.path, MISSING, "a value (required field)"))
+        else:
+            rest.append(error)
+    return ValidationError([*unknown_errors(unknown, cls._FIELDS), *missing.values(), *rest], model=model)
+
+
+def input_of(
+    cls: type[_M], given: _M | None, fields: Mapping[str, Any], unknown: Mapping[str, Any], options: Sequence[str]
+) -> _M:
+    """The ``Input`` a per-model ``submit()``/``run()`` was called with: the one passed, or one built (and
+    so validated) from its keyword arguments. Keywords that are neither a field nor one of ``options``
+    (``client``, ``timeout``...) are reported with a did-you-mean, together with the construction's errors."""
+    model: str | None = getattr(cls, "_model_id", None)
+    errors = unknown_errors(unknown, [*getattr(cls, "_FIELDS", ()), *options])
+    if given is None:
+        try:
+            value = cls(**fields)
+        except ValidationError as exc:
+            errors += exc.errors
+        if errors:
+            raise ValidationError(errors, model=model)
+        return value
+    if errors:
+        raise ValidationError(errors, model=model)
+    passed = [name for name, value in fields.items() if value is not UNSET and value is not REQUIRED]
+    if passed:
+        raise TypeError(f"pass either an Input or its fields, not both (got {', '.join(passed)})")
+    if not isinstance(given, cls):
+        raise TypeError(f"expected {cls.__qualname__}, got {type(given).__name__}")
+    return given
 
 
 def to_json(value: Any) -> Any:
@@ -278,7 +326,5 @@ def to_json(value: Any) -> Any:
 
 def fields_repr(obj: Any, names: Sequence[str]) -> str:
     """``Input(prompt='...', num_images=2)``: the fields that are set, in declaration order."""
-    from ._types import UNSET
-
     shown = ", ".join(f"{name}={getattr(obj, name)!r}" for name in names if getattr(obj, name) is not UNSET)
     return f"{type(obj).__name__}({shown})"

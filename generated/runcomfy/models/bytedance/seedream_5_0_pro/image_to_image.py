@@ -8,11 +8,12 @@ Build an :class:`Input` with keyword arguments (or :meth:`Input.from_dict`); rea
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
+from runcomfy._types import REQUIRED as _REQUIRED
 from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
@@ -199,78 +200,106 @@ class Input(ModelInput["Output"]):
     image: list[Any]
     """Required. Accepts an array. 1 to 10 items. RunComfy checks on the file: File size must be less than 30 MB. The aspect ratio range should be 1:16 to 16:1. The uploaded image width and height must exceed 14 pixels."""
 
-    def __init__(
-        self,
-        *,
-        prompt: str,
-        aspect_ratio: Literal["auto", "1:1", "4:3", "3:4", "16:9", "9:16", "2:3", "3:2", "21:9"]
-        | Unset = UNSET,
-        resolution: Literal["1K", "2K"] | Unset = UNSET,
-        output_format: Literal["png", "jpeg"] | Unset = UNSET,
-        image: list[Any],
-    ) -> None:
-        """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+    if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
-        Args:
-            prompt: Required. Accepts a string. Example: ''
-            aspect_ratio: Optional: not sent when unset. The server's default: '1:1'. Accepts one of 'auto', '1:1', '4:3', '3:4', '16:9', '9:16', '2:3', '3:2', '21:9'.
-            resolution: Optional: not sent when unset. The server's default: '2K'. Accepts one of '1K', '2K'.
-            output_format: Optional: not sent when unset. The server's default: 'png'. Accepts one of 'png', 'jpeg'.
-            image: Required. Accepts an array. 1 to 10 items. RunComfy checks on the file: File size must be less than 30 MB. The aspect ratio range should be 1:16 to 16:1. The uploaded image width and height must exceed 14 pixels.
+        def __init__(
+            self,
+            *,
+            prompt: str,
+            aspect_ratio: Literal["auto", "1:1", "4:3", "3:4", "16:9", "9:16", "2:3", "3:2", "21:9"]
+            | Unset = UNSET,
+            resolution: Literal["1K", "2K"] | Unset = UNSET,
+            output_format: Literal["png", "jpeg"] | Unset = UNSET,
+            image: Sequence[Any],
+        ) -> None: ...
 
-        """
-        _e: list[_E] = []
-        _x0: Any
-        _x0 = prompt
-        if not (_isinstance(_x0, _str)):
-            _e.append(_E(("prompt",), _x0, "a string"))
-        self.prompt = _x0
-        _x0 = aspect_ratio
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
-            else:
-                _e.append(
-                    _E(
-                        ("aspect_ratio",),
-                        _x0,
-                        "one of 'auto', '1:1', '4:3', '3:4', '16:9', '9:16', '2:3', '3:2', '21:9'",
-                    )
-                )
-        self.aspect_ratio = _x0
-        _x0 = resolution
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM4:
-                    _e.append(_E(("resolution",), _x0, choices=_ENUM3))
-            else:
-                _e.append(_E(("resolution",), _x0, "one of '1K', '2K'"))
-        self.resolution = _x0
-        _x0 = output_format
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM6:
-                    _e.append(_E(("output_format",), _x0, choices=_ENUM5))
-            else:
-                _e.append(_E(("output_format",), _x0, "one of 'png', 'jpeg'"))
-        self.output_format = _x0
-        _x0 = image
-        if _isinstance(_x0, (_list, _tuple)):
-            _x0 = _list(_x0)
-            if _len(_x0) < 1 or _len(_x0) > 10:
-                _e.append(_E(("image",), _x0, "an array of 1 to 10 items"))
-            for _i1, _x1 in _enumerate(_x0):
-                if _type(_x1) is _str:
-                    if (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
+    else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
+
+        def __init__(
+            self,
+            /,
+            *_args: Any,
+            prompt: str = _REQUIRED,
+            aspect_ratio: Literal["auto", "1:1", "4:3", "3:4", "16:9", "9:16", "2:3", "3:2", "21:9"]
+            | Unset = UNSET,
+            resolution: Literal["1K", "2K"] | Unset = UNSET,
+            output_format: Literal["png", "jpeg"] | Unset = UNSET,
+            image: Sequence[Any] = _REQUIRED,
+            **_unknown: Any,
+        ) -> None:
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
+
+            Args:
+                prompt: Required. Accepts a string. Example: ''
+                aspect_ratio: Optional: not sent when unset. The server's default: '1:1'. Accepts one of 'auto', '1:1', '4:3', '3:4', '16:9', '9:16', '2:3', '3:2', '21:9'.
+                resolution: Optional: not sent when unset. The server's default: '2K'. Accepts one of '1K', '2K'.
+                output_format: Optional: not sent when unset. The server's default: 'png'. Accepts one of 'png', 'jpeg'.
+                image: Required. Accepts an array. 1 to 10 items. RunComfy checks on the file: File size must be less than 30 MB. The aspect ratio range should be 1:16 to 16:1. The uploaded image width and height must exceed 14 pixels.
+
+            """
+            _e: list[_E] = []
+            _x0: Any
+            _x0 = prompt
+            if not (_isinstance(_x0, _str)):
+                _e.append(_E(("prompt",), _x0, "a string"))
+            self.prompt = _x0
+            _x0 = aspect_ratio
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM2:
+                        _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
+                else:
+                    _e.append(
+                        _E(
+                            ("aspect_ratio",),
+                            _x0,
+                            "one of 'auto', '1:1', '4:3', '3:4', '16:9', '9:16', '2:3', '3:2', '21:9'",
                         )
-                        and _MEDIA_8(_x1) is None
-                    ):
+                    )
+            self.aspect_ratio = _x0
+            _x0 = resolution
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM4:
+                        _e.append(_E(("resolution",), _x0, choices=_ENUM3))
+                else:
+                    _e.append(_E(("resolution",), _x0, "one of '1K', '2K'"))
+            self.resolution = _x0
+            _x0 = output_format
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM6:
+                        _e.append(_E(("output_format",), _x0, choices=_ENUM5))
+                else:
+                    _e.append(_E(("output_format",), _x0, "one of 'png', 'jpeg'"))
+            self.output_format = _x0
+            _x0 = image
+            if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+                _x0 = _list(_x0)
+                if _len(_x0) < 1 or _len(_x0) > 10:
+                    _e.append(_E(("image",), _x0, "an array of 1 to 10 items"))
+                for _i1, _x1 in _enumerate(_x0):
+                    if _type(_x1) is _str:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_8(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("image", _i1),
+                                    _x1,
+                                    "an image URL (https://, http://) or data:image/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x0[_i1] = _v.local_media(_x1, "image", _RULES7, ("image", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("image", _i1),
@@ -278,21 +307,11 @@ class Input(ModelInput["Output"]):
                                 "an image URL (https://, http://) or data:image/...;base64, URI",
                             )
                         )
-                elif _v.is_local(_x1):
-                    _x0[_i1] = _v.local_media(_x1, "image", _RULES7, ("image", _i1), _e)
-                else:
-                    _e.append(
-                        _E(
-                            ("image", _i1),
-                            _x1,
-                            "an image URL (https://, http://) or data:image/...;base64, URI",
-                        )
-                    )
-        else:
-            _e.append(_E(("image",), _x0, "an array"))
-        self.image = _x0
-        if _e:
-            raise _v.ValidationError(_e, model=MODEL_ID)
+            else:
+                _e.append(_E(("image",), _x0, "an array"))
+            self.image = _x0
+            if _e or _unknown or _args:
+                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
@@ -300,9 +319,9 @@ class Input(ModelInput["Output"]):
         if _type(data) is _dict:
             try:
                 return cls(**data)
-            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+            except TypeError:  # a key that is not a str: explained below
                 pass
-        return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
+        return _v.from_dict(cls, data, cls._NAMES, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON request body: every field that is set, under its API name; unset fields left out."""
@@ -328,7 +347,6 @@ class Input(ModelInput["Output"]):
         "output_format": "output_format",
         "image": "image",
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt", "image"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 
 
@@ -377,20 +395,51 @@ def submit(
     aspect_ratio: Literal["auto", "1:1", "4:3", "3:4", "16:9", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
     resolution: Literal["1K", "2K"] | Unset = UNSET,
     output_format: Literal["png", "jpeg"] | Unset = UNSET,
-    image: list[Any],
+    image: Sequence[Any],
     client: Client | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    prompt: str = _REQUIRED,
+    aspect_ratio: Literal["auto", "1:1", "4:3", "3:4", "16:9", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
+    resolution: Literal["1K", "2K"] | Unset = UNSET,
+    output_format: Literal["png", "jpeg"] | Unset = UNSET,
+    image: Sequence[Any] = _REQUIRED,
+    client: Client | None = None,
+    **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'bytedance/seedream-5.0-pro/image-to-image' job and return at once with its :class:`RequestHandle`.
 
-    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
+    problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+
+    Args:
+        prompt: Required. Accepts a string. Example: ''
+        aspect_ratio: Optional: not sent when unset. The server's default: '1:1'. Accepts one of 'auto', '1:1', '4:3', '3:4', '16:9', '9:16', '2:3', '3:2', '21:9'.
+        resolution: Optional: not sent when unset. The server's default: '2K'. Accepts one of '1K', '2K'.
+        output_format: Optional: not sent when unset. The server's default: 'png'. Accepts one of 'png', 'jpeg'.
+        image: Required. Accepts an array. 1 to 10 items. RunComfy checks on the file: File size must be less than 30 MB. The aspect ratio range should be 1:16 to 16:1. The uploaded image width and height must exceed 14 pixels.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "prompt": prompt,
+            "aspect_ratio": aspect_ratio,
+            "resolution": resolution,
+            "output_format": output_format,
+            "image": image,
+        },
+        _unknown,
+        ("client",),
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(value)
 
 
 @overload
@@ -409,7 +458,7 @@ def run(
     aspect_ratio: Literal["auto", "1:1", "4:3", "3:4", "16:9", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
     resolution: Literal["1K", "2K"] | Unset = UNSET,
     output_format: Literal["png", "jpeg"] | Unset = UNSET,
-    image: list[Any],
+    image: Sequence[Any],
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
@@ -418,13 +467,19 @@ def run(
     input: Input | None = None,
     /,
     *,
+    prompt: str = _REQUIRED,
+    aspect_ratio: Literal["auto", "1:1", "4:3", "3:4", "16:9", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
+    resolution: Literal["1K", "2K"] | Unset = UNSET,
+    output_format: Literal["png", "jpeg"] | Unset = UNSET,
+    image: Sequence[Any] = _REQUIRED,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
-    **fields: Any,
+    **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'bytedance/seedream-5.0-pro/image-to-image' job: submit it, wait for it, return its typed :class:`Result`.
 
+    Pass an :class:`Input`, or its fields as keyword arguments (validated as by :func:`submit`).
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
@@ -439,11 +494,22 @@ def run(
         image: Required. Accepts an array. 1 to 10 items. RunComfy checks on the file: File size must be less than 30 MB. The aspect ratio range should be 1:16 to 16:1. The uploaded image width and height must exceed 14 pixels.
 
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "prompt": prompt,
+            "aspect_ratio": aspect_ratio,
+            "resolution": resolution,
+            "output_format": output_format,
+            "image": image,
+        },
+        _unknown,
+        ("client", "timeout", "on_update"),
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return (client or default_client()).run(value, timeout=timeout, on_update=on_update)
 
 
 @overload
@@ -457,20 +523,50 @@ async def submit_async(
     aspect_ratio: Literal["auto", "1:1", "4:3", "3:4", "16:9", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
     resolution: Literal["1K", "2K"] | Unset = UNSET,
     output_format: Literal["png", "jpeg"] | Unset = UNSET,
-    image: list[Any],
+    image: Sequence[Any],
     client: AsyncClient | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    prompt: str = _REQUIRED,
+    aspect_ratio: Literal["auto", "1:1", "4:3", "3:4", "16:9", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
+    resolution: Literal["1K", "2K"] | Unset = UNSET,
+    output_format: Literal["png", "jpeg"] | Unset = UNSET,
+    image: Sequence[Any] = _REQUIRED,
+    client: AsyncClient | None = None,
+    **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``).
+
+    Args:
+        prompt: Required. Accepts a string. Example: ''
+        aspect_ratio: Optional: not sent when unset. The server's default: '1:1'. Accepts one of 'auto', '1:1', '4:3', '3:4', '16:9', '9:16', '2:3', '3:2', '21:9'.
+        resolution: Optional: not sent when unset. The server's default: '2K'. Accepts one of '1K', '2K'.
+        output_format: Optional: not sent when unset. The server's default: 'png'. Accepts one of 'png', 'jpeg'.
+        image: Required. Accepts an array. 1 to 10 items. RunComfy checks on the file: File size must be less than 30 MB. The aspect ratio range should be 1:16 to 16:1. The uploaded image width and height must exceed 14 pixels.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "prompt": prompt,
+            "aspect_ratio": aspect_ratio,
+            "resolution": resolution,
+            "output_format": output_format,
+            "image": image,
+        },
+        _unknown,
+        ("client",),
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(value)
 
 
 @overload
@@ -489,7 +585,7 @@ async def run_async(
     aspect_ratio: Literal["auto", "1:1", "4:3", "3:4", "16:9", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
     resolution: Literal["1K", "2K"] | Unset = UNSET,
     output_format: Literal["png", "jpeg"] | Unset = UNSET,
-    image: list[Any],
+    image: Sequence[Any],
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
@@ -498,18 +594,42 @@ async def run_async(
     input: Input | None = None,
     /,
     *,
+    prompt: str = _REQUIRED,
+    aspect_ratio: Literal["auto", "1:1", "4:3", "3:4", "16:9", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
+    resolution: Literal["1K", "2K"] | Unset = UNSET,
+    output_format: Literal["png", "jpeg"] | Unset = UNSET,
+    image: Sequence[Any] = _REQUIRED,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
-    **fields: Any,
+    **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``); ``on_update`` may be a function or a coroutine function.
+
+    Args:
+        prompt: Required. Accepts a string. Example: ''
+        aspect_ratio: Optional: not sent when unset. The server's default: '1:1'. Accepts one of 'auto', '1:1', '4:3', '3:4', '16:9', '9:16', '2:3', '3:2', '21:9'.
+        resolution: Optional: not sent when unset. The server's default: '2K'. Accepts one of '1K', '2K'.
+        output_format: Optional: not sent when unset. The server's default: 'png'. Accepts one of 'png', 'jpeg'.
+        image: Required. Accepts an array. 1 to 10 items. RunComfy checks on the file: File size must be less than 30 MB. The aspect ratio range should be 1:16 to 16:1. The uploaded image width and height must exceed 14 pixels.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "prompt": prompt,
+            "aspect_ratio": aspect_ratio,
+            "resolution": resolution,
+            "output_format": output_format,
+            "image": image,
+        },
+        _unknown,
+        ("client", "timeout", "on_update"),
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return await (client or default_async_client()).run(value, timeout=timeout, on_update=on_update)

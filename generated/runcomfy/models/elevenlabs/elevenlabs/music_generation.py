@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
+from runcomfy._types import REQUIRED as _REQUIRED
 from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
@@ -144,63 +145,82 @@ class Input(ModelInput["Output"]):
 
     Required. Accepts a string. Example: ''"""
 
-    def __init__(
-        self,
-        *,
-        force_instrumental: bool | Unset = UNSET,
-        music_length_ms: int | Unset = UNSET,
-        output_format: Literal[
-            "mp3_standard", "mp3_high_quality", "wav_16khz", "wav_22khz", "wav_24khz", "wav_cd_quality"
-        ]
-        | Unset = UNSET,
-        prompt: str,
-    ) -> None:
-        """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+    if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
-        Args:
-            force_instrumental: Generate instrumental only without vocals Optional: not sent when unset. The server's default: False. Accepts a boolean.
-            music_length_ms: Output duration in milliseconds (5000-300000 ms, i.e. 5s-300s) Optional: not sent when unset. The server's default: 40000. Accepts an integer. Value >= 5000 and <= 300000.
-            output_format: Output format (see options below) Optional: not sent when unset. The server's default: 'mp3_standard'. Accepts one of 'mp3_standard', 'mp3_high_quality', 'wav_16khz', 'wav_22khz', 'wav_24khz', 'wav_cd_quality'.
-            prompt: Style description and lyrics with structure markers Required. Accepts a string. Example: ''
+        def __init__(
+            self,
+            *,
+            force_instrumental: bool | Unset = UNSET,
+            music_length_ms: int | Unset = UNSET,
+            output_format: Literal[
+                "mp3_standard", "mp3_high_quality", "wav_16khz", "wav_22khz", "wav_24khz", "wav_cd_quality"
+            ]
+            | Unset = UNSET,
+            prompt: str,
+        ) -> None: ...
 
-        """
-        _e: list[_E] = []
-        _x0: Any
-        _x0 = force_instrumental
-        if _x0 is not UNSET:
-            if not (_x0 is True or _x0 is False):
-                _e.append(_E(("force_instrumental",), _x0, "a boolean"))
-        self.force_instrumental = _x0
-        _x0 = music_length_ms
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-                if _x0 < 5000 or _x0 > 300000:
-                    _e.append(_E(("music_length_ms",), _x0, "an integer >= 5000 and <= 300000"))
-            else:
-                _e.append(_E(("music_length_ms",), _x0, "an integer"))
-        self.music_length_ms = _x0
-        _x0 = output_format
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM2:
-                    _e.append(_E(("output_format",), _x0, choices=_ENUM1))
-            else:
-                _e.append(
-                    _E(
-                        ("output_format",),
-                        _x0,
-                        "one of 'mp3_standard', 'mp3_high_quality', 'wav_16khz', 'wav_22khz', 'wav_24khz', 'wav_cd_quality'",
+    else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
+
+        def __init__(
+            self,
+            /,
+            *_args: Any,
+            force_instrumental: bool | Unset = UNSET,
+            music_length_ms: int | Unset = UNSET,
+            output_format: Literal[
+                "mp3_standard", "mp3_high_quality", "wav_16khz", "wav_22khz", "wav_24khz", "wav_cd_quality"
+            ]
+            | Unset = UNSET,
+            prompt: str = _REQUIRED,
+            **_unknown: Any,
+        ) -> None:
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
+
+            Args:
+                force_instrumental: Generate instrumental only without vocals Optional: not sent when unset. The server's default: False. Accepts a boolean.
+                music_length_ms: Output duration in milliseconds (5000-300000 ms, i.e. 5s-300s) Optional: not sent when unset. The server's default: 40000. Accepts an integer. Value >= 5000 and <= 300000.
+                output_format: Output format (see options below) Optional: not sent when unset. The server's default: 'mp3_standard'. Accepts one of 'mp3_standard', 'mp3_high_quality', 'wav_16khz', 'wav_22khz', 'wav_24khz', 'wav_cd_quality'.
+                prompt: Style description and lyrics with structure markers Required. Accepts a string. Example: ''
+
+            """
+            _e: list[_E] = []
+            _x0: Any
+            _x0 = force_instrumental
+            if _x0 is not UNSET:
+                if not (_x0 is True or _x0 is False):
+                    _e.append(_E(("force_instrumental",), _x0, "a boolean"))
+            self.force_instrumental = _x0
+            _x0 = music_length_ms
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                    if _x0 < 5000 or _x0 > 300000:
+                        _e.append(_E(("music_length_ms",), _x0, "an integer >= 5000 and <= 300000"))
+                else:
+                    _e.append(_E(("music_length_ms",), _x0, "an integer"))
+            self.music_length_ms = _x0
+            _x0 = output_format
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM2:
+                        _e.append(_E(("output_format",), _x0, choices=_ENUM1))
+                else:
+                    _e.append(
+                        _E(
+                            ("output_format",),
+                            _x0,
+                            "one of 'mp3_standard', 'mp3_high_quality', 'wav_16khz', 'wav_22khz', 'wav_24khz', 'wav_cd_quality'",
+                        )
                     )
-                )
-        self.output_format = _x0
-        _x0 = prompt
-        if not (_isinstance(_x0, _str)):
-            _e.append(_E(("prompt",), _x0, "a string"))
-        self.prompt = _x0
-        if _e:
-            raise _v.ValidationError(_e, model=MODEL_ID)
+            self.output_format = _x0
+            _x0 = prompt
+            if not (_isinstance(_x0, _str)):
+                _e.append(_E(("prompt",), _x0, "a string"))
+            self.prompt = _x0
+            if _e or _unknown or _args:
+                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
@@ -208,9 +228,9 @@ class Input(ModelInput["Output"]):
         if _type(data) is _dict:
             try:
                 return cls(**data)
-            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+            except TypeError:  # a key that is not a str: explained below
                 pass
-        return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
+        return _v.from_dict(cls, data, cls._NAMES, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON request body: every field that is set, under its API name; unset fields left out."""
@@ -234,7 +254,6 @@ class Input(ModelInput["Output"]):
         "output_format": "output_format",
         "prompt": "prompt",
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 
 
@@ -289,16 +308,47 @@ def submit(
     client: Client | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    force_instrumental: bool | Unset = UNSET,
+    music_length_ms: int | Unset = UNSET,
+    output_format: Literal[
+        "mp3_standard", "mp3_high_quality", "wav_16khz", "wav_22khz", "wav_24khz", "wav_cd_quality"
+    ]
+    | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    client: Client | None = None,
+    **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'elevenlabs/elevenlabs/music-generation' job and return at once with its :class:`RequestHandle`.
 
-    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
+    problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+
+    Args:
+        force_instrumental: Generate instrumental only without vocals Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        music_length_ms: Output duration in milliseconds (5000-300000 ms, i.e. 5s-300s) Optional: not sent when unset. The server's default: 40000. Accepts an integer. Value >= 5000 and <= 300000.
+        output_format: Output format (see options below) Optional: not sent when unset. The server's default: 'mp3_standard'. Accepts one of 'mp3_standard', 'mp3_high_quality', 'wav_16khz', 'wav_22khz', 'wav_24khz', 'wav_cd_quality'.
+        prompt: Style description and lyrics with structure markers Required. Accepts a string. Example: ''
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "force_instrumental": force_instrumental,
+            "music_length_ms": music_length_ms,
+            "output_format": output_format,
+            "prompt": prompt,
+        },
+        _unknown,
+        ("client",),
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(value)
 
 
 @overload
@@ -328,13 +378,21 @@ def run(
     input: Input | None = None,
     /,
     *,
+    force_instrumental: bool | Unset = UNSET,
+    music_length_ms: int | Unset = UNSET,
+    output_format: Literal[
+        "mp3_standard", "mp3_high_quality", "wav_16khz", "wav_22khz", "wav_24khz", "wav_cd_quality"
+    ]
+    | Unset = UNSET,
+    prompt: str = _REQUIRED,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
-    **fields: Any,
+    **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'elevenlabs/elevenlabs/music-generation' job: submit it, wait for it, return its typed :class:`Result`.
 
+    Pass an :class:`Input`, or its fields as keyword arguments (validated as by :func:`submit`).
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
@@ -348,11 +406,21 @@ def run(
         prompt: Style description and lyrics with structure markers Required. Accepts a string. Example: ''
 
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "force_instrumental": force_instrumental,
+            "music_length_ms": music_length_ms,
+            "output_format": output_format,
+            "prompt": prompt,
+        },
+        _unknown,
+        ("client", "timeout", "on_update"),
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return (client or default_client()).run(value, timeout=timeout, on_update=on_update)
 
 
 @overload
@@ -372,16 +440,46 @@ async def submit_async(
     client: AsyncClient | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    force_instrumental: bool | Unset = UNSET,
+    music_length_ms: int | Unset = UNSET,
+    output_format: Literal[
+        "mp3_standard", "mp3_high_quality", "wav_16khz", "wav_22khz", "wav_24khz", "wav_cd_quality"
+    ]
+    | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    client: AsyncClient | None = None,
+    **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``).
+
+    Args:
+        force_instrumental: Generate instrumental only without vocals Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        music_length_ms: Output duration in milliseconds (5000-300000 ms, i.e. 5s-300s) Optional: not sent when unset. The server's default: 40000. Accepts an integer. Value >= 5000 and <= 300000.
+        output_format: Output format (see options below) Optional: not sent when unset. The server's default: 'mp3_standard'. Accepts one of 'mp3_standard', 'mp3_high_quality', 'wav_16khz', 'wav_22khz', 'wav_24khz', 'wav_cd_quality'.
+        prompt: Style description and lyrics with structure markers Required. Accepts a string. Example: ''
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "force_instrumental": force_instrumental,
+            "music_length_ms": music_length_ms,
+            "output_format": output_format,
+            "prompt": prompt,
+        },
+        _unknown,
+        ("client",),
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(value)
 
 
 @overload
@@ -411,18 +509,42 @@ async def run_async(
     input: Input | None = None,
     /,
     *,
+    force_instrumental: bool | Unset = UNSET,
+    music_length_ms: int | Unset = UNSET,
+    output_format: Literal[
+        "mp3_standard", "mp3_high_quality", "wav_16khz", "wav_22khz", "wav_24khz", "wav_cd_quality"
+    ]
+    | Unset = UNSET,
+    prompt: str = _REQUIRED,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
-    **fields: Any,
+    **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``); ``on_update`` may be a function or a coroutine function.
+
+    Args:
+        force_instrumental: Generate instrumental only without vocals Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        music_length_ms: Output duration in milliseconds (5000-300000 ms, i.e. 5s-300s) Optional: not sent when unset. The server's default: 40000. Accepts an integer. Value >= 5000 and <= 300000.
+        output_format: Output format (see options below) Optional: not sent when unset. The server's default: 'mp3_standard'. Accepts one of 'mp3_standard', 'mp3_high_quality', 'wav_16khz', 'wav_22khz', 'wav_24khz', 'wav_cd_quality'.
+        prompt: Style description and lyrics with structure markers Required. Accepts a string. Example: ''
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "force_instrumental": force_instrumental,
+            "music_length_ms": music_length_ms,
+            "output_format": output_format,
+            "prompt": prompt,
+        },
+        _unknown,
+        ("client", "timeout", "on_update"),
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return await (client or default_async_client()).run(value, timeout=timeout, on_update=on_update)
