@@ -199,6 +199,7 @@ def render_model(env: jinja2.Environment, spec: ModelSpec, header: str) -> str:
             for f in spec.output_fields
         ],
         uses_re="_re." in code,
+        uses_formats="_f." in code,
         uses_literal="Literal[" in code,
         uses_local="LocalMedia" in code,
         exports=sorted([*MODULE_EXPORTS, *(cls.name for cls in classes)]),

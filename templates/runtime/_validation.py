@@ -37,7 +37,6 @@ MEDIA_URI = {
     )
     for kind in ("image", "video", "audio")
 }
-_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S*")
 
 
 # --- types -----------------------------------------------------------------------------------------
@@ -157,10 +156,6 @@ def local_media(
 MEDIA_WORDS = {"image": "an image", "video": "a video", "audio": "an audio"}
 
 
-def is_uri(value: str) -> bool:
-    return _ABSOLUTE_URI.fullmatch(value) is not None
-
-
 # --- combinators and nested objects ----------------------------------------------------------------
 
 
@@ -193,6 +188,56 @@ def not_(value: Any, path: Path, errors: list[ErrorDetail], branch: Check, expec
     branch(value, path, trial)
     if not trial:
         errors.append(ErrorDetail(path, value, expected))
+
+
+def passes(branch: Check, value: Any) -> bool:
+    """Whether ``value`` is valid against one subschema (its errors are not kept)."""
+    trial: list[ErrorDetail] = []
+    branch(value, (), trial)
+    return not trial
+
+
+def if_then_else(
+    value: Any, path: Path, errors: list[ErrorDetail], if_: Check, then: Check | None, else_: Check | None
+) -> Any:
+    """``if``/``then``/``else``: ``then`` applies to a value valid against ``if``, ``else`` to any other."""
+    branch = then if passes(if_, value) else else_
+    return value if branch is None else branch(value, path, errors)
+
+
+def indices(items: Sequence[Any], count: int | None = None) -> set[int]:
+    """The indices of ``items`` (the first ``count`` only, when given)."""
+    return set(range(len(items) if count is None else min(len(items), count)))
+
+
+def matching(items: Sequence[Any], branch: Check) -> set[int]:
+    """The indices of the items valid against ``branch`` (what ``contains`` evaluates)."""
+    return {index for index, item in enumerate(items) if passes(branch, item)}
+
+
+def unevaluated_properties(
+    value: Any, path: Path, errors: list[ErrorDetail], seen: Callable[[Any], set[Any]], branch: Check
+) -> None:
+    """``unevaluatedProperties``: every key no keyword around it evaluated must be valid against it."""
+    if not is_mapping(value):
+        return
+    data = as_dict(value)
+    evaluated = seen(data)
+    for key, item in data.items():
+        if key not in evaluated:
+            branch(item, (*path, key), errors)
+
+
+def unevaluated_items(
+    value: Any, path: Path, errors: list[ErrorDetail], seen: Callable[[Any], set[Any]], branch: Check
+) -> None:
+    """``unevaluatedItems``: every item no keyword around it evaluated must be valid against it."""
+    if not isinstance(value, (list, tuple)):
+        return
+    evaluated = seen(value)
+    for index, item in enumerate(value):
+        if index not in evaluated:
+            branch(item, (*path, index), errors)
 
 
 def check_contains(
