@@ -484,7 +484,10 @@ class Emitter:
                     + "))"
                 ]
         for source, schema in node.dependent_schemas.items():
-            lines += [f"if {py_literal(source)} in {var}:", f"{INDENT}{self.function(schema)}({var}, {path.code()}, _e)"]
+            lines += [
+                f"if {py_literal(source)} in {var}:",
+                f"{INDENT}{self.function(schema)}({var}, {path.code()}, _e)",
+            ]
         lines += self._length(var, path, node.min_properties, node.max_properties, "an object", "property")
         if node.property_names is not None:
             check = self.function(node.property_names)

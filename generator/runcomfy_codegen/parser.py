@@ -441,7 +441,9 @@ class SchemaParser:
             )
         for pattern, sub in raw.get("patternProperties", {}).items():
             self._regex(pattern, (*path, "patternProperties", pattern))
-            node.pattern_properties[pattern] = self._node(sub, (*path, "patternProperties", pattern), "patternProperties")
+            node.pattern_properties[pattern] = self._node(
+                sub, (*path, "patternProperties", pattern), "patternProperties"
+            )
         if "propertyNames" in raw:
             node.property_names = self._node(raw["propertyNames"], (*path, "propertyNames"), "propertyNames")
         node.min_properties, node.max_properties = raw.get("minProperties"), raw.get("maxProperties")

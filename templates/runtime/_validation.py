@@ -293,16 +293,41 @@ def from_dict(cls: type[_M], data: Any, names: Mapping[str, str], required: froz
     raise ValidationError(errors, model=model)
 
 
-def input_of(cls: Callable[..., _M], given: _M | None, fields: Mapping[str, Any]) -> _M:
-    """The ``Input`` a per-model ``submit()``/``run()`` was called with: the one passed, or one built
-    (and so validated) from its keyword arguments."""
+def input_of(
+    cls: Callable[..., _M], given: _M | None, fields: Mapping[str, Any], extra_body: Mapping[str, Any] | None = None
+) -> _M:
+    """The ``Input`` a per-model ``submit()``/``run()`` was called with: the one passed (with
+    ``extra_body`` added), or one built (and so validated) from its keyword arguments."""
     if given is not None:
         if fields:
             raise TypeError(f"pass either an Input or its fields, not both (got {', '.join(fields)})")
         if not isinstance(given, cls):  # type: ignore[arg-type]
             raise TypeError(f"expected {getattr(cls, '__qualname__', cls)}, got {type(given).__name__}")
-        return given
-    return cls(**fields)
+        if extra_body is None:
+            return given
+        if getattr(given, "extra_body", None) is not None:
+            raise TypeError("the Input already has an extra_body: pass it in one place")
+        import dataclasses  # every model module has imported it already
+
+        return dataclasses.replace(given, extra_body=extra_body)  # type: ignore[type-var]
+    return cls(**fields) if extra_body is None else cls(**fields, extra_body=extra_body)
+
+
+def extra_body(value: Any, names: Mapping[str, str], errors: list[ErrorDetail]) -> dict[str, Any] | None:
+    """An ``Input``'s ``extra_body``: ``None`` or a copy of a mapping of string keys that no declared
+    field has (its values are sent as they are, never checked)."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        errors.append(ErrorDetail(("extra_body",), value, "a mapping of extra body keys to values, or None"))
+        return None
+    for key in value:
+        if not isinstance(key, str):
+            errors.append(ErrorDetail(("extra_body", key), value[key], "a string key (a JSON object key)"))
+        elif key in names:
+            field = f"the field {names[key]!r}" if names[key] != key else "that field"
+            errors.append(ErrorDetail(("extra_body", key), value[key], f"a key no declared field has (use {field})"))
+    return dict(value)
 
 
 def to_json(value: Any) -> Any:

@@ -251,6 +251,9 @@ class Input(ModelInput["Output"]):
     """Output loudness. 1.0 is normal, 0.5 is half, 2.0 is double.
 
     Optional: not sent when unset. The server's default: 1. Accepts a number. Value >= 0.5 and <= 2."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
     def __init__(
         self,
@@ -286,6 +289,7 @@ class Input(ModelInput["Output"]):
         ]
         | Unset = UNSET,
         volume: float | Unset = UNSET,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> None:
         """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
 
@@ -456,13 +460,14 @@ class Input(ModelInput["Output"]):
             else:
                 _e.append(_E(("volume",), _x0, "a number"))
         self.volume = _x0
+        self.extra_body = _v.extra_body(extra_body, Input._NAMES, _e)
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
             except TypeError:  # an unknown or missing key (or a non-str key): explained below
@@ -489,6 +494,8 @@ class Input(ModelInput["Output"]):
             data["voice"] = self.voice
         if self.volume is not UNSET:
             data["volume"] = self.volume
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -547,7 +554,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -583,18 +592,25 @@ def submit(
     | Unset = UNSET,
     volume: float | Unset = UNSET,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **fields: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'bytedance/seed-audio-1.0/text-to-audio' job and return at once with its :class:`RequestHandle`.
 
     Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     """
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(_v.input_of(Input, input, fields, extra_body))
 
 
 @overload
@@ -605,6 +621,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -643,6 +660,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
@@ -651,6 +669,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> Result[Output]:
     """Run a 'bytedance/seed-audio-1.0/text-to-audio' job: submit it, wait for it, return its typed :class:`Result`.
@@ -658,6 +677,7 @@ def run(
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -676,13 +696,13 @@ def run(
     from runcomfy.client import default_client
 
     return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+        _v.input_of(Input, input, fields, extra_body), timeout=timeout, on_update=on_update
     )
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -719,9 +739,15 @@ async def submit_async(
     | Unset = UNSET,
     volume: float | Unset = UNSET,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **fields: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
@@ -730,7 +756,7 @@ async def submit_async(
     """
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields, extra_body))
 
 
 @overload
@@ -741,6 +767,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -779,6 +806,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
@@ -787,6 +815,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
@@ -797,5 +826,5 @@ async def run_async(
     from runcomfy.async_client import default_async_client
 
     return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+        _v.input_of(Input, input, fields, extra_body), timeout=timeout, on_update=on_update
     )

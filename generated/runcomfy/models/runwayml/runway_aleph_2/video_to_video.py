@@ -147,6 +147,9 @@ class Input(ModelInput["Output"]):
     """Source video to edit. Must be 2-30 seconds and under 16 MB. Output length follows this clip.
 
     Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI. RunComfy checks on the file: File size must be less than 16 MB."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
     def __init__(
         self,
@@ -156,6 +159,7 @@ class Input(ModelInput["Output"]):
         target_aspect_ratio: Literal["16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "21:9"]
         | Unset = UNSET,
         video_url: str | LocalMedia,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> None:
         """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
 
@@ -212,13 +216,14 @@ class Input(ModelInput["Output"]):
                 _E(("video_url",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
             )
         self.video_url = _x0
+        self.extra_body = _v.extra_body(extra_body, Input._NAMES, _e)
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
             except TypeError:  # an unknown or missing key (or a non-str key): explained below
@@ -234,6 +239,8 @@ class Input(ModelInput["Output"]):
         if self.target_aspect_ratio is not UNSET:
             data["target_aspect_ratio"] = self.target_aspect_ratio
         data["video_url"] = self.video_url
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -287,7 +294,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -296,18 +305,25 @@ def submit(
     target_aspect_ratio: Literal["16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "21:9"] | Unset = UNSET,
     video_url: str | LocalMedia,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **fields: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'runwayml/runway-aleph-2/video-to-video' job and return at once with its :class:`RequestHandle`.
 
     Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     """
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(_v.input_of(Input, input, fields, extra_body))
 
 
 @overload
@@ -318,6 +334,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -329,6 +346,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
@@ -337,6 +355,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> Result[Output]:
     """Run a 'runwayml/runway-aleph-2/video-to-video' job: submit it, wait for it, return its typed :class:`Result`.
@@ -344,6 +363,7 @@ def run(
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -357,13 +377,13 @@ def run(
     from runcomfy.client import default_client
 
     return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+        _v.input_of(Input, input, fields, extra_body), timeout=timeout, on_update=on_update
     )
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -373,9 +393,15 @@ async def submit_async(
     target_aspect_ratio: Literal["16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "21:9"] | Unset = UNSET,
     video_url: str | LocalMedia,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **fields: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
@@ -384,7 +410,7 @@ async def submit_async(
     """
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields, extra_body))
 
 
 @overload
@@ -395,6 +421,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -406,6 +433,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
@@ -414,6 +442,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
@@ -424,5 +453,5 @@ async def run_async(
     from runcomfy.async_client import default_async_client
 
     return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+        _v.input_of(Input, input, fields, extra_body), timeout=timeout, on_update=on_update
     )

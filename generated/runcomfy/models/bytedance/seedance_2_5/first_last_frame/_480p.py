@@ -133,6 +133,9 @@ class Input(ModelInput["Output"]):
     """Text prompt describing the transition and motion.
 
     Required. Accepts a string. Example: ''"""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
     def __init__(
         self,
@@ -142,6 +145,7 @@ class Input(ModelInput["Output"]):
         generate_audio: bool | Unset = UNSET,
         last_frame: str | LocalMedia,
         prompt: str,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> None:
         """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
 
@@ -210,13 +214,14 @@ class Input(ModelInput["Output"]):
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
+        self.extra_body = _v.extra_body(extra_body, Input._NAMES, _e)
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
             except TypeError:  # an unknown or missing key (or a non-str key): explained below
@@ -233,6 +238,8 @@ class Input(ModelInput["Output"]):
             data["generate_audio"] = self.generate_audio
         data["last_frame"] = self.last_frame
         data["prompt"] = self.prompt
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -287,7 +294,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -297,18 +306,25 @@ def submit(
     last_frame: str | LocalMedia,
     prompt: str,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **fields: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'bytedance/seedance-2.5/first-last-frame/480p' job and return at once with its :class:`RequestHandle`.
 
     Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     """
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(_v.input_of(Input, input, fields, extra_body))
 
 
 @overload
@@ -319,6 +335,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -331,6 +348,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
@@ -339,6 +357,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> Result[Output]:
     """Run a 'bytedance/seedance-2.5/first-last-frame/480p' job: submit it, wait for it, return its typed :class:`Result`.
@@ -346,6 +365,7 @@ def run(
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -360,13 +380,13 @@ def run(
     from runcomfy.client import default_client
 
     return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+        _v.input_of(Input, input, fields, extra_body), timeout=timeout, on_update=on_update
     )
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -377,9 +397,15 @@ async def submit_async(
     last_frame: str | LocalMedia,
     prompt: str,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **fields: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
@@ -388,7 +414,7 @@ async def submit_async(
     """
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields, extra_body))
 
 
 @overload
@@ -399,6 +425,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -411,6 +438,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
@@ -419,6 +447,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
@@ -429,5 +458,5 @@ async def run_async(
     from runcomfy.async_client import default_async_client
 
     return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+        _v.input_of(Input, input, fields, extra_body), timeout=timeout, on_update=on_update
     )

@@ -124,6 +124,9 @@ class Input(ModelInput["Output"]):
     """Text prompt describing the desired motion and style.
 
     Required. Accepts a string. Example: ''"""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
     def __init__(
         self,
@@ -132,6 +135,7 @@ class Input(ModelInput["Output"]):
         generate_audio: bool | Unset = UNSET,
         image: str | LocalMedia,
         prompt: str,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> None:
         """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
 
@@ -177,13 +181,14 @@ class Input(ModelInput["Output"]):
         if not (_isinstance(_x0, _str)):
             _e.append(_E(("prompt",), _x0, "a string"))
         self.prompt = _x0
+        self.extra_body = _v.extra_body(extra_body, Input._NAMES, _e)
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
             except TypeError:  # an unknown or missing key (or a non-str key): explained below
@@ -199,6 +204,8 @@ class Input(ModelInput["Output"]):
             data["generate_audio"] = self.generate_audio
         data["image"] = self.image
         data["prompt"] = self.prompt
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -252,7 +259,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -261,18 +270,25 @@ def submit(
     image: str | LocalMedia,
     prompt: str,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **fields: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'bytedance/seedance-2.5/image-to-video/480p' job and return at once with its :class:`RequestHandle`.
 
     Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     """
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(_v.input_of(Input, input, fields, extra_body))
 
 
 @overload
@@ -283,6 +299,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -294,6 +311,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
@@ -302,6 +320,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> Result[Output]:
     """Run a 'bytedance/seedance-2.5/image-to-video/480p' job: submit it, wait for it, return its typed :class:`Result`.
@@ -309,6 +328,7 @@ def run(
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -322,13 +342,13 @@ def run(
     from runcomfy.client import default_client
 
     return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+        _v.input_of(Input, input, fields, extra_body), timeout=timeout, on_update=on_update
     )
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -338,9 +358,15 @@ async def submit_async(
     image: str | LocalMedia,
     prompt: str,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **fields: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
@@ -349,7 +375,7 @@ async def submit_async(
     """
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields, extra_body))
 
 
 @overload
@@ -360,6 +386,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -371,6 +398,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
@@ -379,6 +407,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
@@ -389,5 +418,5 @@ async def run_async(
     from runcomfy.async_client import default_async_client
 
     return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+        _v.input_of(Input, input, fields, extra_body), timeout=timeout, on_update=on_update
     )

@@ -103,6 +103,9 @@ class Input(ModelInput["Output"]):
     """Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 4 and <= 30."""
     generate_audio: bool | Unset = UNSET
     """Optional: not sent when unset. The server's default: True. Accepts a boolean."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
     def __init__(
         self,
@@ -111,6 +114,7 @@ class Input(ModelInput["Output"]):
         aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "adaptive"] | Unset = UNSET,
         duration: int | Unset = UNSET,
         generate_audio: bool | Unset = UNSET,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> None:
         """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
 
@@ -156,13 +160,14 @@ class Input(ModelInput["Output"]):
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("generate_audio",), _x0, "a boolean"))
         self.generate_audio = _x0
+        self.extra_body = _v.extra_body(extra_body, Input._NAMES, _e)
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
             except TypeError:  # an unknown or missing key (or a non-str key): explained below
@@ -179,6 +184,8 @@ class Input(ModelInput["Output"]):
             data["duration"] = self.duration
         if self.generate_audio is not UNSET:
             data["generate_audio"] = self.generate_audio
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -232,7 +239,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -241,18 +250,25 @@ def submit(
     duration: int | Unset = UNSET,
     generate_audio: bool | Unset = UNSET,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **fields: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'bytedance/seedance-2.5/text-to-video/1080p' job and return at once with its :class:`RequestHandle`.
 
     Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     """
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(_v.input_of(Input, input, fields, extra_body))
 
 
 @overload
@@ -263,6 +279,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -274,6 +291,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
@@ -282,6 +300,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> Result[Output]:
     """Run a 'bytedance/seedance-2.5/text-to-video/1080p' job: submit it, wait for it, return its typed :class:`Result`.
@@ -289,6 +308,7 @@ def run(
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -302,13 +322,13 @@ def run(
     from runcomfy.client import default_client
 
     return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+        _v.input_of(Input, input, fields, extra_body), timeout=timeout, on_update=on_update
     )
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -318,9 +338,15 @@ async def submit_async(
     duration: int | Unset = UNSET,
     generate_audio: bool | Unset = UNSET,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **fields: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
@@ -329,7 +355,7 @@ async def submit_async(
     """
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields, extra_body))
 
 
 @overload
@@ -340,6 +366,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -351,6 +378,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
@@ -359,6 +387,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
@@ -369,5 +398,5 @@ async def run_async(
     from runcomfy.async_client import default_async_client
 
     return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
+        _v.input_of(Input, input, fields, extra_body), timeout=timeout, on_update=on_update
     )
