@@ -90,19 +90,49 @@ def _declared(node: Any, root: Any, seen: set[int]) -> list[str]:
     for key in ("dependentSchemas", "dependencies"):
         for sub in (node.get(key) or {}).values():
             names += _declared(sub, root, seen)
-    ref = node.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/"):
-        target: Any = root
-        for token in ref[2:].split("/"):
-            token = token.replace("~1", "/").replace("~0", "~")
-            target = target.get(token) if isinstance(target, dict) else None
-        names += _declared(target, root, seen)
+    names += _declared(_target(root, node.get("$ref")), root, seen)
     return names
+
+
+def _target(root: Any, ref: Any) -> Any:
+    """The subschema a local ``#/...`` reference points to (``None`` for any other reference)."""
+    if not isinstance(ref, str) or not ref.startswith("#/"):
+        return None
+    target: Any = root
+    for token in ref[2:].split("/"):
+        token = token.replace("~1", "/").replace("~0", "~")
+        target = target.get(token) if isinstance(target, dict) else None
+    return target
+
+
+_INLINING: list[int] = []  # targets being inlined (a reference back into one stays a reference)
+
+
+# The keywords that check something (what makes a $ref's siblings more than annotations).
+_VALIDATION = frozenset(
+    {"type", "enum", "const", "nullable", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+     "multipleOf", "minLength", "maxLength", "pattern", "format", "items", "prefixItems", "additionalItems",
+     "minItems", "maxItems", "uniqueItems", "contains", "minContains", "maxContains", "unevaluatedItems",
+     "properties", "required", "additionalProperties", "patternProperties", "propertyNames", "minProperties",
+     "maxProperties", "dependentRequired", "dependentSchemas", "dependencies", "unevaluatedProperties", "anyOf",
+     "oneOf", "allOf", "not", "if", "then", "else"}
+)  # fmt: skip
 
 
 def _normalise(node: Any, *, in_place: bool, root: Any) -> Any:
     if not isinstance(node, dict):
         return copy.deepcopy(node)
+    target = _target(root, node.get("$ref"))
+    inlined = None
+    if isinstance(target, dict) and (in_place or _VALIDATION & node.keys()) and id(target) not in _INLINING:
+        # A $ref target applied in place (an allOf branch, beside other keywords) is not closed itself:
+        # the same as an allOf branch holding a copy of it.
+        _INLINING.append(id(target))
+        try:
+            inlined = _normalise(target, in_place=True, root=root)
+        finally:
+            _INLINING.pop()
+        original, node = node, {key: value for key, value in node.items() if key != "$ref"}
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key == "allOf" and isinstance(value, list):
@@ -115,6 +145,9 @@ def _normalise(node: Any, *, in_place: bool, root: Any) -> Any:
             out[key] = {name: _normalise(sub, in_place=key in _IN_PLACE, root=root) for name, sub in value.items()}
         else:
             out[key] = copy.deepcopy(value)
+    if inlined is not None:
+        out["allOf"] = [*out.get("allOf", []), inlined]
+        node = original
     if out.get("nullable") is True:
         if "type" in out:
             kinds = out["type"]

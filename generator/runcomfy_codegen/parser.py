@@ -124,9 +124,9 @@ class SchemaParser:
         self._resources: dict[str, Path] = {}
         self._anchors: dict[tuple[str, str], Path] = {}
         # $ref targets: the node read for each target, the ones being read, placeholders waiting for them
-        self._built: dict[Path, Node] = {}
-        self._reading: list[Path] = []
-        self._waiting: dict[Path, list[Node]] = {}
+        self._built: dict[tuple[Path, bool], Node] = {}
+        self._reading: list[tuple[Path, bool]] = []
+        self._waiting: dict[tuple[Path, bool], list[Node]] = {}
         self._placeholders: list[Node] = []
 
     # --- entry point -------------------------------------------------------------------------------
@@ -258,22 +258,23 @@ class SchemaParser:
                 value = value[part]
         return value
 
-    def _ref_node(self, raw: dict[str, Any], path: Path) -> Node:
-        """The node a ``$ref`` points to: read once per target (one class per definition); a reference
-        back into a target still being read is a placeholder node, linked to it when it is done."""
-        target_path = self._resolve(raw["$ref"], path)
-        if target_path in self._reading:
+    def _ref_node(self, raw: dict[str, Any], path: Path, *, in_place: bool) -> Node:
+        """The node a ``$ref`` points to: read once per target (one class per definition) and use (a
+        target applied in place, as an allOf branch or beside other keywords, stays open like one); a
+        reference back into a target still being read is a placeholder node, linked to it when done."""
+        key = (self._resolve(raw["$ref"], path), in_place)
+        if key in self._reading:
             placeholder = Node(json_pointer(self.base + path))
-            self._waiting.setdefault(target_path, []).append(placeholder)
+            self._waiting.setdefault(key, []).append(placeholder)
             self._placeholders.append(placeholder)
             return placeholder
-        if target_path not in self._built:
-            self._reading.append(target_path)
+        if key not in self._built:
+            self._reading.append(key)
             try:
-                target = self._node(self._at(target_path), target_path, context="$ref")
+                target = self._node(self._at(key[0]), key[0], context="allOf" if in_place else "$ref")
             finally:
                 self._reading.pop()
-            for placeholder in self._waiting.pop(target_path, []):
+            for placeholder in self._waiting.pop(key, []):
                 end = target
                 while end.ref is not None and end is not placeholder:
                     end = end.ref
@@ -281,8 +282,8 @@ class SchemaParser:
                     raise self.error((*path, "$ref"), f"reference {raw['$ref']!r} is a cycle of references "
                                      "that never reaches a schema")  # fmt: skip
                 placeholder.ref = target
-            self._built[target_path] = target
-        return self._built[target_path]
+            self._built[key] = target
+        return self._built[key]
 
     # --- nodes -------------------------------------------------------------------------------------
 
@@ -298,8 +299,9 @@ class SchemaParser:
         self._check_keywords(raw, path)
         target = None
         if "$ref" in raw:
-            target = self._ref_node(raw, path)
-            if not any(key in VALIDATION_KEYWORDS and key != "$ref" for key in raw):
+            validating = any(key in VALIDATION_KEYWORDS and key != "$ref" for key in raw)
+            target = self._ref_node(raw, path, in_place=validating or context in IN_PLACE)
+            if not validating:
                 if target in self._placeholders or not ANNOTATED.intersection(raw):
                     return target
                 node = copy.copy(target)  # the same checks, this place's description and default
