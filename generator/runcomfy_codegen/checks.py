@@ -389,15 +389,17 @@ class Emitter:
         """One check of ``len(var)`` against min/max (length, items or properties)."""
         if low is None and high is None:
             return []
-        failing = [f"_len({var}) < {low}"] if low is not None else []
-        failing += [f"_len({var}) > {high}"] if high is not None else []
+        if low is not None and high is not None:  # one len() call: a chained comparison
+            test = f"not ({low} <= _len({var}) <= {high})"
+        else:
+            test = f"_len({var}) < {low}" if low is not None else f"_len({var}) > {high}"
         plural = "properties" if unit == "property" else unit + "s"
         if low is not None and high is not None:
             text = f"{what} of {low} to {high} {plural}"
         else:
             bound = low if low is not None else high
             text = f"{what} of {'at least' if low is not None else 'at most'} {bound} {unit if bound == 1 else plural}"
-        return [f"if {' or '.join(failing)}:", INDENT + self.error(path, var, text)]
+        return [f"if {test}:", INDENT + self.error(path, var, text)]
 
     def _string(self, node: Node, var: str, path: Path) -> list[str]:
         lines: list[str] = []

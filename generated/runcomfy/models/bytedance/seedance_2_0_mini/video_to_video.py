@@ -251,7 +251,7 @@ class Input(ModelInput["Output"]):
         if _x0 is not UNSET:
             if _isinstance(_x0, (_list, _tuple)):
                 _x0 = _list(_x0)
-                if _len(_x0) < 0 or _len(_x0) > 16:
+                if not (0 <= _len(_x0) <= 16):
                     _e.append(_E(("reference_audios",), _x0, "an array of 0 to 16 items"))
                 for _i1, _x1 in _enumerate(_x0):
                     if _type(_x1) is _str:
@@ -288,7 +288,7 @@ class Input(ModelInput["Output"]):
         if _x0 is not UNSET:
             if _isinstance(_x0, (_list, _tuple)):
                 _x0 = _list(_x0)
-                if _len(_x0) < 0 or _len(_x0) > 16:
+                if not (0 <= _len(_x0) <= 16):
                     _e.append(_E(("reference_images",), _x0, "an array of 0 to 16 items"))
                 for _i1, _x1 in _enumerate(_x0):
                     if _type(_x1) is _str:
@@ -343,7 +343,7 @@ class Input(ModelInput["Output"]):
         else:
             _e.append(_E(("video",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI"))
         self.video = _x0
-        self.extra_body = _v.extra_body(extra_body, Input._NAMES, _e)
+        self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 

@@ -262,7 +262,7 @@ class Input(ModelInput["Output"]):
         _x0 = image
         if _isinstance(_x0, (_list, _tuple)):
             _x0 = _list(_x0)
-            if _len(_x0) < 1 or _len(_x0) > 10:
+            if not (1 <= _len(_x0) <= 10):
                 _e.append(_E(("image",), _x0, "an array of 1 to 10 items"))
             for _i1, _x1 in _enumerate(_x0):
                 if _type(_x1) is _str:
@@ -295,7 +295,7 @@ class Input(ModelInput["Output"]):
         else:
             _e.append(_E(("image",), _x0, "an array"))
         self.image = _x0
-        self.extra_body = _v.extra_body(extra_body, Input._NAMES, _e)
+        self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 

@@ -252,7 +252,7 @@ class Input(ModelInput["Output"]):
         _x0 = image_urls
         if _isinstance(_x0, (_list, _tuple)):
             _x0 = _list(_x0)
-            if _len(_x0) < 1 or _len(_x0) > 20:
+            if not (1 <= _len(_x0) <= 20):
                 _e.append(_E(("image_urls",), _x0, "an array of 1 to 20 items"))
             for _i1, _x1 in _enumerate(_x0):
                 if _isinstance(_x1, _str):
@@ -353,7 +353,7 @@ class Input(ModelInput["Output"]):
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("enable_web_search",), _x0, "a boolean"))
         self.enable_web_search = _x0
-        self.extra_body = _v.extra_body(extra_body, Input._NAMES, _e)
+        self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 

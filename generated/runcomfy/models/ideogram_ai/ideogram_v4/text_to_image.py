@@ -182,7 +182,7 @@ class Input(ModelInput["Output"]):
             else:
                 _e.append(_E(("size",), _x0, "one of '1:1', '3:4', '4:3', '16:9', '9:16'"))
         self.size = _x0
-        self.extra_body = _v.extra_body(extra_body, Input._NAMES, _e)
+        self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 

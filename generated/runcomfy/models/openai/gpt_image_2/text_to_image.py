@@ -207,7 +207,7 @@ class Input(ModelInput["Output"]):
             else:
                 _e.append(_E(("resolution",), _x0, "one of '1k', '2k', '4k'"))
         self.resolution = _x0
-        self.extra_body = _v.extra_body(extra_body, Input._NAMES, _e)
+        self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 

@@ -216,7 +216,7 @@ class Input(ModelInput["Output"]):
                 _E(("video_url",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
             )
         self.video_url = _x0
-        self.extra_body = _v.extra_body(extra_body, Input._NAMES, _e)
+        self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 

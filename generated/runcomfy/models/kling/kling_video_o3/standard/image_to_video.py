@@ -240,7 +240,7 @@ class Input(ModelInput["Output"]):
             if not (_x0 is True or _x0 is False):
                 _e.append(_E(("sound",), _x0, "a boolean"))
         self.sound = _x0
-        self.extra_body = _v.extra_body(extra_body, Input._NAMES, _e)
+        self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 

@@ -360,7 +360,7 @@ class Input(ModelInput["Output"]):
             else:
                 _e.append(_E(("resolution",), _x0, "one of '720p', '1080p', '1440p', '2160p'"))
         self.resolution = _x0
-        self.extra_body = _v.extra_body(extra_body, Input._NAMES, _e)
+        self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
         if _e:
             raise _v.ValidationError(_e, model=MODEL_ID)
 
