@@ -210,6 +210,7 @@ def render_model(env: jinja2.Environment, spec: ModelSpec, header: str) -> str:
         uses_rx="_rx." in code,
         uses_sequence="Sequence[" in code,
         uses_required=any(f.required for cls in classes for f in cls.fields),
+        uses_formats="_f." in code,
         uses_literal="Literal[" in code,
         uses_local="LocalMedia" in code,
         exports=sorted([*MODULE_EXPORTS, *(cls.name for cls in classes)]),

@@ -37,7 +37,6 @@ MEDIA_URI = {
     )
     for kind in ("image", "video", "audio")
 }
-_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S*")
 
 
 # --- types -----------------------------------------------------------------------------------------
@@ -166,10 +165,6 @@ def local_media(
 MEDIA_WORDS = {"image": "an image", "video": "a video", "audio": "an audio"}
 
 
-def is_uri(value: str) -> bool:
-    return _ABSOLUTE_URI.fullmatch(value) is not None
-
-
 # --- combinators and nested objects ----------------------------------------------------------------
 
 
@@ -202,6 +197,56 @@ def not_(value: Any, path: Path, errors: list[ErrorDetail], branch: Check, expec
     branch(value, path, trial)
     if not trial:
         errors.append(ErrorDetail(path, value, expected))
+
+
+def passes(branch: Check, value: Any) -> bool:
+    """Whether ``value`` is valid against one subschema (its errors are not kept)."""
+    trial: list[ErrorDetail] = []
+    branch(value, (), trial)
+    return not trial
+
+
+def if_then_else(
+    value: Any, path: Path, errors: list[ErrorDetail], if_: Check, then: Check | None, else_: Check | None
+) -> Any:
+    """``if``/``then``/``else``: ``then`` applies to a value valid against ``if``, ``else`` to any other."""
+    branch = then if passes(if_, value) else else_
+    return value if branch is None else branch(value, path, errors)
+
+
+def indices(items: Sequence[Any], count: int | None = None) -> set[int]:
+    """The indices of ``items`` (the first ``count`` only, when given)."""
+    return set(range(len(items) if count is None else min(len(items), count)))
+
+
+def matching(items: Sequence[Any], branch: Check) -> set[int]:
+    """The indices of the items valid against ``branch`` (what ``contains`` evaluates)."""
+    return {index for index, item in enumerate(items) if passes(branch, item)}
+
+
+def unevaluated_properties(
+    value: Any, path: Path, errors: list[ErrorDetail], seen: Callable[[Any], set[Any]], branch: Check
+) -> None:
+    """``unevaluatedProperties``: every key no keyword around it evaluated must be valid against it."""
+    if not is_mapping(value):
+        return
+    data = as_dict(value)
+    evaluated = seen(data)
+    for key, item in data.items():
+        if key not in evaluated:
+            branch(item, (*path, key), errors)
+
+
+def unevaluated_items(
+    value: Any, path: Path, errors: list[ErrorDetail], seen: Callable[[Any], set[Any]], branch: Check
+) -> None:
+    """``unevaluatedItems``: every item no keyword around it evaluated must be valid against it."""
+    if not isinstance(value, (list, tuple)):
+        return
+    evaluated = seen(value)
+    for index, item in enumerate(value):
+        if index not in evaluated:
+            branch(item, (*path, index), errors)
 
 
 def check_contains(
@@ -287,16 +332,22 @@ def invalid(
 
 
 def input_of(
-    cls: type[_M], given: _M | None, fields: Mapping[str, Any], unknown: Mapping[str, Any], options: Sequence[str]
+    cls: type[_M],
+    given: _M | None,
+    fields: Mapping[str, Any],
+    unknown: Mapping[str, Any],
+    options: Sequence[str],
+    extra_body: Mapping[str, Any] | None = None,
 ) -> _M:
-    """The ``Input`` a per-model ``submit()``/``run()`` was called with: the one passed, or one built (and
-    so validated) from its keyword arguments. Keywords that are neither a field nor one of ``options``
-    (``client``, ``timeout``...) are reported with a did-you-mean, together with the construction's errors."""
+    """The ``Input`` a per-model ``submit()``/``run()`` was called with: the one passed (with ``extra_body``
+    added), or one built (and so validated) from its keyword arguments. Keywords that are neither a field
+    nor one of ``options`` (``client``, ``timeout``...) are reported with a did-you-mean, together with the
+    construction's errors."""
     model: str | None = getattr(cls, "_model_id", None)
     errors = unknown_errors(unknown, [*getattr(cls, "_FIELDS", ()), *options])
     if given is None:
         try:
-            value = cls(**fields)
+            value = cls(**fields) if extra_body is None else cls(**fields, extra_body=extra_body)  # type: ignore[call-arg]
         except ValidationError as exc:
             errors += exc.errors
         if errors:
@@ -309,7 +360,30 @@ def input_of(
         raise TypeError(f"pass either an Input or its fields, not both (got {', '.join(passed)})")
     if not isinstance(given, cls):
         raise TypeError(f"expected {cls.__qualname__}, got {type(given).__name__}")
-    return given
+    if extra_body is None:
+        return given
+    if getattr(given, "extra_body", None) is not None:
+        raise TypeError("the Input already has an extra_body: pass it in one place")
+    import dataclasses  # every model module has imported it already
+
+    return dataclasses.replace(given, extra_body=extra_body)  # type: ignore[type-var]
+
+
+def extra_body(value: Any, names: Mapping[str, str], errors: list[ErrorDetail]) -> dict[str, Any] | None:
+    """An ``Input``'s ``extra_body``: ``None`` or a copy of a mapping of string keys that no declared
+    field has (its values are sent as they are, never checked)."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        errors.append(ErrorDetail(("extra_body",), value, "a mapping of extra body keys to values, or None"))
+        return None
+    for key in value:
+        if not isinstance(key, str):
+            errors.append(ErrorDetail(("extra_body", key), value[key], "a string key (a JSON object key)"))
+        elif key in names:
+            field = f"the field {names[key]!r}" if names[key] != key else "that field"
+            errors.append(ErrorDetail(("extra_body", key), value[key], f"a key no declared field has (use {field})"))
+    return dict(value)
 
 
 def to_json(value: Any) -> Any:

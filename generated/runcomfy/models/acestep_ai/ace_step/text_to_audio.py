@@ -118,6 +118,9 @@ class Input(ModelInput["Output"]):
     """Comma-separated list of genre, mood, and instrument tags to steer the style of the generated track.
 
     Required. Accepts a string. Example: ''"""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
     if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
@@ -128,6 +131,7 @@ class Input(ModelInput["Output"]):
             lyrics: str | Unset = UNSET,
             seed: int | Unset = UNSET,
             tags: str,
+            extra_body: Mapping[str, Any] | None = None,
         ) -> None: ...
 
     else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
@@ -140,6 +144,7 @@ class Input(ModelInput["Output"]):
             lyrics: str | Unset = UNSET,
             seed: int | Unset = UNSET,
             tags: str = _REQUIRED,
+            extra_body: Mapping[str, Any] | None = None,
             **_unknown: Any,
         ) -> None:
             """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
@@ -183,13 +188,14 @@ class Input(ModelInput["Output"]):
             if not (_isinstance(_x0, _str)):
                 _e.append(_E(("tags",), _x0, "a string"))
             self.tags = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
             if _e or _unknown or _args:
                 raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
             except TypeError:  # a key that is not a str: explained below
@@ -206,6 +212,8 @@ class Input(ModelInput["Output"]):
         if self.seed is not UNSET:
             data["seed"] = self.seed
         data["tags"] = self.tags
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -258,7 +266,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -267,6 +277,7 @@ def submit(
     seed: int | Unset = UNSET,
     tags: str,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
     input: Input | None = None,
@@ -277,6 +288,7 @@ def submit(
     seed: int | Unset = UNSET,
     tags: str = _REQUIRED,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'acestep-ai/ace-step/text-to-audio' job and return at once with its :class:`RequestHandle`.
@@ -284,6 +296,7 @@ def submit(
     Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
     problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
 
     Args:
         duration: Audio length in seconds. Optional: not sent when unset. The server's default: 60. Accepts an integer. Value >= 5 and <= 240.
@@ -302,7 +315,8 @@ def submit(
             "tags": tags,
         },
         _unknown,
-        ("client",),
+        ("client", "extra_body"),
+        extra_body,
     )
     from runcomfy.client import default_client
 
@@ -317,6 +331,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -328,6 +343,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
@@ -340,6 +356,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'acestep-ai/ace-step/text-to-audio' job: submit it, wait for it, return its typed :class:`Result`.
@@ -348,6 +365,7 @@ def run(
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -368,7 +386,8 @@ def run(
             "tags": tags,
         },
         _unknown,
-        ("client", "timeout", "on_update"),
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
     )
     from runcomfy.client import default_client
 
@@ -377,7 +396,7 @@ def run(
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -387,6 +406,7 @@ async def submit_async(
     seed: int | Unset = UNSET,
     tags: str,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
     input: Input | None = None,
@@ -397,6 +417,7 @@ async def submit_async(
     seed: int | Unset = UNSET,
     tags: str = _REQUIRED,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
@@ -421,7 +442,8 @@ async def submit_async(
             "tags": tags,
         },
         _unknown,
-        ("client",),
+        ("client", "extra_body"),
+        extra_body,
     )
     from runcomfy.async_client import default_async_client
 
@@ -436,6 +458,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -447,6 +470,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
@@ -459,6 +483,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
@@ -483,7 +508,8 @@ async def run_async(
             "tags": tags,
         },
         _unknown,
-        ("client", "timeout", "on_update"),
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
     )
     from runcomfy.async_client import default_async_client
 

@@ -182,6 +182,9 @@ class Input(ModelInput["Output"]):
     """Public URL of the video you want to edit. Clips longer than 15 seconds are trimmed to the first 15 seconds.
 
     Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
     if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
@@ -197,6 +200,7 @@ class Input(ModelInput["Output"]):
             reference_images: Sequence[Any] | Unset = UNSET,
             resolution: Literal["480p", "720p"] | Unset = UNSET,
             video: str | LocalMedia,
+            extra_body: Mapping[str, Any] | None = None,
         ) -> None: ...
 
     else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
@@ -214,6 +218,7 @@ class Input(ModelInput["Output"]):
             reference_images: Sequence[Any] | Unset = UNSET,
             resolution: Literal["480p", "720p"] | Unset = UNSET,
             video: str | LocalMedia = _REQUIRED,
+            extra_body: Mapping[str, Any] | None = None,
             **_unknown: Any,
         ) -> None:
             """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
@@ -271,7 +276,7 @@ class Input(ModelInput["Output"]):
             if _x0 is not UNSET:
                 if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
                     _x0 = _list(_x0)
-                    if _len(_x0) < 0 or _len(_x0) > 16:
+                    if not (0 <= _len(_x0) <= 16):
                         _e.append(_E(("reference_audios",), _x0, "an array of 0 to 16 items"))
                     for _i1, _x1 in _enumerate(_x0):
                         if _type(_x1) is _str:
@@ -308,7 +313,7 @@ class Input(ModelInput["Output"]):
             if _x0 is not UNSET:
                 if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
                     _x0 = _list(_x0)
-                    if _len(_x0) < 0 or _len(_x0) > 16:
+                    if not (0 <= _len(_x0) <= 16):
                         _e.append(_E(("reference_images",), _x0, "an array of 0 to 16 items"))
                     for _i1, _x1 in _enumerate(_x0):
                         if _type(_x1) is _str:
@@ -370,13 +375,14 @@ class Input(ModelInput["Output"]):
                     _E(("video",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
                 )
             self.video = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
             if _e or _unknown or _args:
                 raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
             except TypeError:  # a key that is not a str: explained below
@@ -402,6 +408,8 @@ class Input(ModelInput["Output"]):
         if self.resolution is not UNSET:
             data["resolution"] = self.resolution
         data["video"] = self.video
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -459,7 +467,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -473,6 +483,7 @@ def submit(
     resolution: Literal["480p", "720p"] | Unset = UNSET,
     video: str | LocalMedia,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
     input: Input | None = None,
@@ -488,6 +499,7 @@ def submit(
     resolution: Literal["480p", "720p"] | Unset = UNSET,
     video: str | LocalMedia = _REQUIRED,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'bytedance/seedance-2.0-mini/video-to-video' job and return at once with its :class:`RequestHandle`.
@@ -495,6 +507,7 @@ def submit(
     Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
     problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
 
     Args:
         aspect_ratio: Output aspect ratio. Leave on the default or pick a framing; the output adapts to the input when this is not set. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'.
@@ -523,7 +536,8 @@ def submit(
             "video": video,
         },
         _unknown,
-        ("client",),
+        ("client", "extra_body"),
+        extra_body,
     )
     from runcomfy.client import default_client
 
@@ -538,6 +552,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -554,6 +569,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
@@ -571,6 +587,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'bytedance/seedance-2.0-mini/video-to-video' job: submit it, wait for it, return its typed :class:`Result`.
@@ -579,6 +596,7 @@ def run(
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -609,7 +627,8 @@ def run(
             "video": video,
         },
         _unknown,
-        ("client", "timeout", "on_update"),
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
     )
     from runcomfy.client import default_client
 
@@ -618,7 +637,7 @@ def run(
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -633,6 +652,7 @@ async def submit_async(
     resolution: Literal["480p", "720p"] | Unset = UNSET,
     video: str | LocalMedia,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
     input: Input | None = None,
@@ -648,6 +668,7 @@ async def submit_async(
     resolution: Literal["480p", "720p"] | Unset = UNSET,
     video: str | LocalMedia = _REQUIRED,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
@@ -682,7 +703,8 @@ async def submit_async(
             "video": video,
         },
         _unknown,
-        ("client",),
+        ("client", "extra_body"),
+        extra_body,
     )
     from runcomfy.async_client import default_async_client
 
@@ -697,6 +719,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -713,6 +736,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
@@ -730,6 +754,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
@@ -764,7 +789,8 @@ async def run_async(
             "video": video,
         },
         _unknown,
-        ("client", "timeout", "on_update"),
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
     )
     from runcomfy.async_client import default_async_client
 

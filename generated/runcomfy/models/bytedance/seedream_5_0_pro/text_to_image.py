@@ -131,6 +131,9 @@ class Input(ModelInput["Output"]):
     """Choose the output resolution tier. 1K is billed at $0.040 per image, 2K at $0.080.
 
     Optional: not sent when unset. The server's default: '2K'. Accepts one of '1K', '2K'."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
     if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
@@ -141,6 +144,7 @@ class Input(ModelInput["Output"]):
             output_format: Literal["png", "jpeg"] | Unset = UNSET,
             prompt: str,
             resolution: Literal["1K", "2K"] | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
         ) -> None: ...
 
     else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
@@ -153,6 +157,7 @@ class Input(ModelInput["Output"]):
             output_format: Literal["png", "jpeg"] | Unset = UNSET,
             prompt: str = _REQUIRED,
             resolution: Literal["1K", "2K"] | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
             **_unknown: Any,
         ) -> None:
             """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
@@ -201,13 +206,14 @@ class Input(ModelInput["Output"]):
                 else:
                     _e.append(_E(("resolution",), _x0, "one of '1K', '2K'"))
             self.resolution = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
             if _e or _unknown or _args:
                 raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
             except TypeError:  # a key that is not a str: explained below
@@ -224,6 +230,8 @@ class Input(ModelInput["Output"]):
         data["prompt"] = self.prompt
         if self.resolution is not UNSET:
             data["resolution"] = self.resolution
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -276,7 +284,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -285,6 +295,7 @@ def submit(
     prompt: str,
     resolution: Literal["1K", "2K"] | Unset = UNSET,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
     input: Input | None = None,
@@ -295,6 +306,7 @@ def submit(
     prompt: str = _REQUIRED,
     resolution: Literal["1K", "2K"] | Unset = UNSET,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'bytedance/seedream-5.0-pro/text-to-image' job and return at once with its :class:`RequestHandle`.
@@ -302,6 +314,7 @@ def submit(
     Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
     problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
 
     Args:
         aspect_ratio: Output aspect ratio of the generated image. Optional: not sent when unset. The server's default: '1:1'. Accepts one of '1:1', '4:3', '3:4', '16:9', '9:16', '2:3', '3:2', '21:9'.
@@ -320,7 +333,8 @@ def submit(
             "resolution": resolution,
         },
         _unknown,
-        ("client",),
+        ("client", "extra_body"),
+        extra_body,
     )
     from runcomfy.client import default_client
 
@@ -335,6 +349,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -346,6 +361,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
@@ -358,6 +374,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'bytedance/seedream-5.0-pro/text-to-image' job: submit it, wait for it, return its typed :class:`Result`.
@@ -366,6 +383,7 @@ def run(
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -386,7 +404,8 @@ def run(
             "resolution": resolution,
         },
         _unknown,
-        ("client", "timeout", "on_update"),
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
     )
     from runcomfy.client import default_client
 
@@ -395,7 +414,7 @@ def run(
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -405,6 +424,7 @@ async def submit_async(
     prompt: str,
     resolution: Literal["1K", "2K"] | Unset = UNSET,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
     input: Input | None = None,
@@ -415,6 +435,7 @@ async def submit_async(
     prompt: str = _REQUIRED,
     resolution: Literal["1K", "2K"] | Unset = UNSET,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
@@ -439,7 +460,8 @@ async def submit_async(
             "resolution": resolution,
         },
         _unknown,
-        ("client",),
+        ("client", "extra_body"),
+        extra_body,
     )
     from runcomfy.async_client import default_async_client
 
@@ -454,6 +476,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -465,6 +488,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
@@ -477,6 +501,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
@@ -501,7 +526,8 @@ async def run_async(
             "resolution": resolution,
         },
         _unknown,
-        ("client", "timeout", "on_update"),
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
     )
     from runcomfy.async_client import default_async_client
 

@@ -144,6 +144,9 @@ class Input(ModelInput["Output"]):
     """Style description and lyrics with structure markers
 
     Required. Accepts a string. Example: ''"""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
     if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
@@ -157,6 +160,7 @@ class Input(ModelInput["Output"]):
             ]
             | Unset = UNSET,
             prompt: str,
+            extra_body: Mapping[str, Any] | None = None,
         ) -> None: ...
 
     else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
@@ -172,6 +176,7 @@ class Input(ModelInput["Output"]):
             ]
             | Unset = UNSET,
             prompt: str = _REQUIRED,
+            extra_body: Mapping[str, Any] | None = None,
             **_unknown: Any,
         ) -> None:
             """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
@@ -219,13 +224,14 @@ class Input(ModelInput["Output"]):
             if not (_isinstance(_x0, _str)):
                 _e.append(_E(("prompt",), _x0, "a string"))
             self.prompt = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
             if _e or _unknown or _args:
                 raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
             except TypeError:  # a key that is not a str: explained below
@@ -242,6 +248,8 @@ class Input(ModelInput["Output"]):
         if self.output_format is not UNSET:
             data["output_format"] = self.output_format
         data["prompt"] = self.prompt
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -294,7 +302,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -306,6 +316,7 @@ def submit(
     | Unset = UNSET,
     prompt: str,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
     input: Input | None = None,
@@ -319,6 +330,7 @@ def submit(
     | Unset = UNSET,
     prompt: str = _REQUIRED,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'elevenlabs/elevenlabs/music-generation' job and return at once with its :class:`RequestHandle`.
@@ -326,6 +338,7 @@ def submit(
     Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
     problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
 
     Args:
         force_instrumental: Generate instrumental only without vocals Optional: not sent when unset. The server's default: False. Accepts a boolean.
@@ -344,7 +357,8 @@ def submit(
             "prompt": prompt,
         },
         _unknown,
-        ("client",),
+        ("client", "extra_body"),
+        extra_body,
     )
     from runcomfy.client import default_client
 
@@ -359,6 +373,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -373,6 +388,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
@@ -388,6 +404,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'elevenlabs/elevenlabs/music-generation' job: submit it, wait for it, return its typed :class:`Result`.
@@ -396,6 +413,7 @@ def run(
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -416,7 +434,8 @@ def run(
             "prompt": prompt,
         },
         _unknown,
-        ("client", "timeout", "on_update"),
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
     )
     from runcomfy.client import default_client
 
@@ -425,7 +444,7 @@ def run(
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -438,6 +457,7 @@ async def submit_async(
     | Unset = UNSET,
     prompt: str,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
     input: Input | None = None,
@@ -451,6 +471,7 @@ async def submit_async(
     | Unset = UNSET,
     prompt: str = _REQUIRED,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
@@ -475,7 +496,8 @@ async def submit_async(
             "prompt": prompt,
         },
         _unknown,
-        ("client",),
+        ("client", "extra_body"),
+        extra_body,
     )
     from runcomfy.async_client import default_async_client
 
@@ -490,6 +512,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -504,6 +527,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
@@ -519,6 +543,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
@@ -543,7 +568,8 @@ async def run_async(
             "prompt": prompt,
         },
         _unknown,
-        ("client", "timeout", "on_update"),
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
     )
     from runcomfy.async_client import default_async_client
 

@@ -196,6 +196,9 @@ class Input(ModelInput["Output"]):
     """Whether to keep the provider \"Happy Horse\" watermark on the generated video.
 
     Optional: not sent when unset. The server's default: False. Accepts a boolean."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
     if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
@@ -213,6 +216,7 @@ class Input(ModelInput["Output"]):
             seed: int | Unset = UNSET,
             video_url: str | LocalMedia,
             watermark: bool | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
         ) -> None: ...
 
     else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
@@ -232,6 +236,7 @@ class Input(ModelInput["Output"]):
             seed: int | Unset = UNSET,
             video_url: str | LocalMedia = _REQUIRED,
             watermark: bool | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
             **_unknown: Any,
         ) -> None:
             """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
@@ -466,13 +471,14 @@ class Input(ModelInput["Output"]):
                 if not (_x0 is True or _x0 is False):
                     _e.append(_E(("watermark",), _x0, "a boolean"))
             self.watermark = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
             if _e or _unknown or _args:
                 raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
             except TypeError:  # a key that is not a str: explained below
@@ -502,6 +508,8 @@ class Input(ModelInput["Output"]):
         data["video_url"] = self.video_url
         if self.watermark is not UNSET:
             data["watermark"] = self.watermark
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -561,7 +569,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -577,6 +587,7 @@ def submit(
     video_url: str | LocalMedia,
     watermark: bool | Unset = UNSET,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
     input: Input | None = None,
@@ -594,6 +605,7 @@ def submit(
     video_url: str | LocalMedia = _REQUIRED,
     watermark: bool | Unset = UNSET,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'happyhorse/happyhorse-1.0/video-edit' job and return at once with its :class:`RequestHandle`.
@@ -601,6 +613,7 @@ def submit(
     Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
     problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
 
     Args:
         audio_setting: Audio handling for HappyHorse 1.0 Video Edit. `auto` lets the model decide; `origin` keeps the original audio track of the input video. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', 'origin'.
@@ -633,7 +646,8 @@ def submit(
             "watermark": watermark,
         },
         _unknown,
-        ("client",),
+        ("client", "extra_body"),
+        extra_body,
     )
     from runcomfy.client import default_client
 
@@ -648,6 +662,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -666,6 +681,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
@@ -685,6 +701,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'happyhorse/happyhorse-1.0/video-edit' job: submit it, wait for it, return its typed :class:`Result`.
@@ -693,6 +710,7 @@ def run(
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -727,7 +745,8 @@ def run(
             "watermark": watermark,
         },
         _unknown,
-        ("client", "timeout", "on_update"),
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
     )
     from runcomfy.client import default_client
 
@@ -736,7 +755,7 @@ def run(
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -753,6 +772,7 @@ async def submit_async(
     video_url: str | LocalMedia,
     watermark: bool | Unset = UNSET,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
     input: Input | None = None,
@@ -770,6 +790,7 @@ async def submit_async(
     video_url: str | LocalMedia = _REQUIRED,
     watermark: bool | Unset = UNSET,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
@@ -808,7 +829,8 @@ async def submit_async(
             "watermark": watermark,
         },
         _unknown,
-        ("client",),
+        ("client", "extra_body"),
+        extra_body,
     )
     from runcomfy.async_client import default_async_client
 
@@ -823,6 +845,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -841,6 +864,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
@@ -860,6 +884,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
@@ -898,7 +923,8 @@ async def run_async(
             "watermark": watermark,
         },
         _unknown,
-        ("client", "timeout", "on_update"),
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
     )
     from runcomfy.async_client import default_async_client
 

@@ -131,6 +131,9 @@ class Input(ModelInput["Output"]):
     """Output size preset (aspect ratio) of the generated image.
 
     Optional: not sent when unset. The server's default: '1:1'. Accepts one of '1:1', '3:4', '4:3', '16:9', '9:16'."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
     if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
@@ -141,6 +144,7 @@ class Input(ModelInput["Output"]):
             prompt: str,
             rendering_speed: Literal["TURBO", "BALANCED", "QUALITY"] | Unset = UNSET,
             size: Literal["1:1", "3:4", "4:3", "16:9", "9:16"] | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
         ) -> None: ...
 
     else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
@@ -153,6 +157,7 @@ class Input(ModelInput["Output"]):
             prompt: str = _REQUIRED,
             rendering_speed: Literal["TURBO", "BALANCED", "QUALITY"] | Unset = UNSET,
             size: Literal["1:1", "3:4", "4:3", "16:9", "9:16"] | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
             **_unknown: Any,
         ) -> None:
             """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
@@ -195,13 +200,14 @@ class Input(ModelInput["Output"]):
                 else:
                     _e.append(_E(("size",), _x0, "one of '1:1', '3:4', '4:3', '16:9', '9:16'"))
             self.size = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
             if _e or _unknown or _args:
                 raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
             except TypeError:  # a key that is not a str: explained below
@@ -218,6 +224,8 @@ class Input(ModelInput["Output"]):
             data["rendering_speed"] = self.rendering_speed
         if self.size is not UNSET:
             data["size"] = self.size
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -270,7 +278,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -279,6 +289,7 @@ def submit(
     rendering_speed: Literal["TURBO", "BALANCED", "QUALITY"] | Unset = UNSET,
     size: Literal["1:1", "3:4", "4:3", "16:9", "9:16"] | Unset = UNSET,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
     input: Input | None = None,
@@ -289,6 +300,7 @@ def submit(
     rendering_speed: Literal["TURBO", "BALANCED", "QUALITY"] | Unset = UNSET,
     size: Literal["1:1", "3:4", "4:3", "16:9", "9:16"] | Unset = UNSET,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'ideogram-ai/ideogram-v4/text-to-image' job and return at once with its :class:`RequestHandle`.
@@ -296,6 +308,7 @@ def submit(
     Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
     problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
 
     Args:
         output_format: Output image format. Optional: not sent when unset. The server's default: 'jpeg'. Accepts one of 'png', 'jpeg'.
@@ -314,7 +327,8 @@ def submit(
             "size": size,
         },
         _unknown,
-        ("client",),
+        ("client", "extra_body"),
+        extra_body,
     )
     from runcomfy.client import default_client
 
@@ -329,6 +343,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -340,6 +355,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
@@ -352,6 +368,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'ideogram-ai/ideogram-v4/text-to-image' job: submit it, wait for it, return its typed :class:`Result`.
@@ -360,6 +377,7 @@ def run(
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -380,7 +398,8 @@ def run(
             "size": size,
         },
         _unknown,
-        ("client", "timeout", "on_update"),
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
     )
     from runcomfy.client import default_client
 
@@ -389,7 +408,7 @@ def run(
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -399,6 +418,7 @@ async def submit_async(
     rendering_speed: Literal["TURBO", "BALANCED", "QUALITY"] | Unset = UNSET,
     size: Literal["1:1", "3:4", "4:3", "16:9", "9:16"] | Unset = UNSET,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
     input: Input | None = None,
@@ -409,6 +429,7 @@ async def submit_async(
     rendering_speed: Literal["TURBO", "BALANCED", "QUALITY"] | Unset = UNSET,
     size: Literal["1:1", "3:4", "4:3", "16:9", "9:16"] | Unset = UNSET,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
@@ -433,7 +454,8 @@ async def submit_async(
             "size": size,
         },
         _unknown,
-        ("client",),
+        ("client", "extra_body"),
+        extra_body,
     )
     from runcomfy.async_client import default_async_client
 
@@ -448,6 +470,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -459,6 +482,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
@@ -471,6 +495,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
@@ -495,7 +520,8 @@ async def run_async(
             "size": size,
         },
         _unknown,
-        ("client", "timeout", "on_update"),
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
     )
     from runcomfy.async_client import default_async_client
 

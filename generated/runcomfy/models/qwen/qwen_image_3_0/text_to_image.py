@@ -137,6 +137,9 @@ class Input(ModelInput["Output"]):
     """Random seed for reproducibility. Use -1 for a random seed each run.
 
     Optional: not sent when unset. The server's default: -1. Accepts an integer."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
     if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
@@ -148,6 +151,7 @@ class Input(ModelInput["Output"]):
             prompt: str,
             resolution: Literal["1k", "2k"] | Unset = UNSET,
             seed: int | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
         ) -> None: ...
 
     else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
@@ -161,6 +165,7 @@ class Input(ModelInput["Output"]):
             prompt: str = _REQUIRED,
             resolution: Literal["1k", "2k"] | Unset = UNSET,
             seed: int | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
             **_unknown: Any,
         ) -> None:
             """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
@@ -209,13 +214,14 @@ class Input(ModelInput["Output"]):
                 else:
                     _e.append(_E(("seed",), _x0, "an integer"))
             self.seed = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
             if _e or _unknown or _args:
                 raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
             except TypeError:  # a key that is not a str: explained below
@@ -234,6 +240,8 @@ class Input(ModelInput["Output"]):
             data["resolution"] = self.resolution
         if self.seed is not UNSET:
             data["seed"] = self.seed
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -287,7 +295,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -297,6 +307,7 @@ def submit(
     resolution: Literal["1k", "2k"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
     input: Input | None = None,
@@ -308,6 +319,7 @@ def submit(
     resolution: Literal["1k", "2k"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'qwen/qwen-image-3.0/text-to-image' job and return at once with its :class:`RequestHandle`.
@@ -315,6 +327,7 @@ def submit(
     Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
     problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
 
     Args:
         aspect_ratio: The aspect ratio of the generated image. Optional: not sent when unset. The server's default: '1:1'. Accepts one of '1:1', '16:9', '9:16', '4:3', '3:4'.
@@ -335,7 +348,8 @@ def submit(
             "seed": seed,
         },
         _unknown,
-        ("client",),
+        ("client", "extra_body"),
+        extra_body,
     )
     from runcomfy.client import default_client
 
@@ -350,6 +364,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -362,6 +377,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
@@ -375,6 +391,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'qwen/qwen-image-3.0/text-to-image' job: submit it, wait for it, return its typed :class:`Result`.
@@ -383,6 +400,7 @@ def run(
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -405,7 +423,8 @@ def run(
             "seed": seed,
         },
         _unknown,
-        ("client", "timeout", "on_update"),
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
     )
     from runcomfy.client import default_client
 
@@ -414,7 +433,7 @@ def run(
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -425,6 +444,7 @@ async def submit_async(
     resolution: Literal["1k", "2k"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
     input: Input | None = None,
@@ -436,6 +456,7 @@ async def submit_async(
     resolution: Literal["1k", "2k"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
@@ -462,7 +483,8 @@ async def submit_async(
             "seed": seed,
         },
         _unknown,
-        ("client",),
+        ("client", "extra_body"),
+        extra_body,
     )
     from runcomfy.async_client import default_async_client
 
@@ -477,6 +499,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -489,6 +512,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
@@ -502,6 +526,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
@@ -528,7 +553,8 @@ async def run_async(
             "seed": seed,
         },
         _unknown,
-        ("client", "timeout", "on_update"),
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
     )
     from runcomfy.async_client import default_async_client
 

@@ -138,6 +138,9 @@ class Input(ModelInput["Output"]):
     """Public URL of the input video to edit. Maximum duration 10 seconds.
 
     Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
     if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
@@ -149,6 +152,7 @@ class Input(ModelInput["Output"]):
             prompt: str,
             shot_type: Literal["customize"] | Unset = UNSET,
             video: str | LocalMedia,
+            extra_body: Mapping[str, Any] | None = None,
         ) -> None: ...
 
     else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
@@ -162,6 +166,7 @@ class Input(ModelInput["Output"]):
             prompt: str = _REQUIRED,
             shot_type: Literal["customize"] | Unset = UNSET,
             video: str | LocalMedia = _REQUIRED,
+            extra_body: Mapping[str, Any] | None = None,
             **_unknown: Any,
         ) -> None:
             """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
@@ -181,7 +186,7 @@ class Input(ModelInput["Output"]):
             if _x0 is not UNSET:
                 if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
                     _x0 = _list(_x0)
-                    if _len(_x0) < 0 or _len(_x0) > 4:
+                    if not (0 <= _len(_x0) <= 4):
                         _e.append(_E(("images",), _x0, "an array of 0 to 4 items"))
                     for _i1, _x1 in _enumerate(_x0):
                         if _type(_x1) is _str:
@@ -252,13 +257,14 @@ class Input(ModelInput["Output"]):
                     _E(("video",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
                 )
             self.video = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
             if _e or _unknown or _args:
                 raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
             except TypeError:  # a key that is not a str: explained below
@@ -276,6 +282,8 @@ class Input(ModelInput["Output"]):
         if self.shot_type is not UNSET:
             data["shot_type"] = self.shot_type
         data["video"] = self.video
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -329,7 +337,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -339,6 +349,7 @@ def submit(
     shot_type: Literal["customize"] | Unset = UNSET,
     video: str | LocalMedia,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
     input: Input | None = None,
@@ -350,6 +361,7 @@ def submit(
     shot_type: Literal["customize"] | Unset = UNSET,
     video: str | LocalMedia = _REQUIRED,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'kling/kling-video-o3/pro/video-to-video' job and return at once with its :class:`RequestHandle`.
@@ -357,6 +369,7 @@ def submit(
     Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
     problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
 
     Args:
         images: Optional reference images that guide the target element, scene, or style. Up to 4 URLs. Optional: not sent when unset. Accepts an array. 0 to 4 items.
@@ -377,7 +390,8 @@ def submit(
             "video": video,
         },
         _unknown,
-        ("client",),
+        ("client", "extra_body"),
+        extra_body,
     )
     from runcomfy.client import default_client
 
@@ -392,6 +406,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -404,6 +419,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
@@ -417,6 +433,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'kling/kling-video-o3/pro/video-to-video' job: submit it, wait for it, return its typed :class:`Result`.
@@ -425,6 +442,7 @@ def run(
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -447,7 +465,8 @@ def run(
             "video": video,
         },
         _unknown,
-        ("client", "timeout", "on_update"),
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
     )
     from runcomfy.client import default_client
 
@@ -456,7 +475,7 @@ def run(
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -467,6 +486,7 @@ async def submit_async(
     shot_type: Literal["customize"] | Unset = UNSET,
     video: str | LocalMedia,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
     input: Input | None = None,
@@ -478,6 +498,7 @@ async def submit_async(
     shot_type: Literal["customize"] | Unset = UNSET,
     video: str | LocalMedia = _REQUIRED,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
@@ -504,7 +525,8 @@ async def submit_async(
             "video": video,
         },
         _unknown,
-        ("client",),
+        ("client", "extra_body"),
+        extra_body,
     )
     from runcomfy.async_client import default_async_client
 
@@ -519,6 +541,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -531,6 +554,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
@@ -544,6 +568,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
@@ -570,7 +595,8 @@ async def run_async(
             "video": video,
         },
         _unknown,
-        ("client", "timeout", "on_update"),
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
     )
     from runcomfy.async_client import default_async_client
 
