@@ -179,7 +179,7 @@ class HostileServer:
         length = int(request.headers.get("Content-Length") or 0)
         if length:
             request.rfile.read(length)
-        path = request.path
+        path = request.path.split("?", 1)[0]  # /result is polled with ?include_cost=true
         if path.startswith("/files/"):
             return self.file(request, path.split("/"))
         run = self.runs.get((authorization or "").removeprefix("Bearer "))

@@ -58,6 +58,7 @@ from .errors import (
     ValidationError,
     describe_value,
 )
+from .pricing import reported_cost
 
 __all__ = [
     "BODY_GRACE",
@@ -150,8 +151,10 @@ def status_path(request_id: str) -> str:
     return f"/v1/requests/{_request_segment(request_id)}/status"
 
 
-def result_path(request_id: str) -> str:
-    return f"/v1/requests/{_request_segment(request_id)}/result"
+def result_path(request_id: str, *, include_cost: bool = False) -> str:
+    """``/v1/requests/{id}/result``; with ``include_cost``, asking the API to add the job's ``cost`` (USD)."""
+    path = f"/v1/requests/{_request_segment(request_id)}/result"
+    return path + "?include_cost=true" if include_cost else path
 
 
 def cancel_path(request_id: str) -> str:
@@ -270,7 +273,8 @@ def job_status(request_id: str, body: Mapping[str, Any], elapsed: float = 0.0) -
 
 @dataclasses.dataclass
 class Result(Generic[O]):
-    """A finished, successful job: its typed ``output`` and the API's answer."""
+    """A finished, successful job: its typed ``output`` and the API's answer. ``cost`` is what the API
+    reported the job cost, in USD (``None`` when it reported none, or no finite amount ≥ 0)."""
 
     request_id: str
     model_id: str | None
@@ -279,6 +283,7 @@ class Result(Generic[O]):
     created_at: str | None = None
     finished_at: str | None = None
     raw: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False)
+    cost: float | None = None
 
     def files(self) -> list[tuple[str, int, str]]:
         """``(output key, index, url)`` for every output value that refers to a file (an URL, or a path:
@@ -492,6 +497,7 @@ def make_result(request_id: str, model_id: str | None, output_type: Any, body: M
         created_at=body.get("created_at"),
         finished_at=body.get("finished_at"),
         raw=dict(body),
+        cost=reported_cost(body),
     )
 
 
@@ -942,7 +948,7 @@ class Waiter(Generic[O]):
         self.limit = limit
         self.begin = begin
         self.deadline = begin + limit
-        self.path = result_path(handle.request_id)
+        self.path = result_path(handle.request_id, include_cost=True)  # the result carries its cost
         self.poll = poll
         self.durations = durations
         self.expected = durations.expected(handle.model_id) if handle.model_id else None

@@ -9,7 +9,10 @@ call that leaves it there gets a :class:`runcomfy.ValidationError` naming the fi
 from __future__ import annotations
 
 import os
-from typing import Any, ClassVar, Final, Generic, Literal, Protocol, TypeVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, Literal, Protocol, TypeVar, Union
+
+if TYPE_CHECKING:
+    from .pricing import Pricing
 
 __all__ = ["REQUIRED", "UNSET", "ImageLike", "LocalMedia", "Model", "ModelInput", "Unset"]
 
@@ -79,6 +82,11 @@ class ModelInput(Model, Generic[O]):
     __slots__ = ()
     _model_id: ClassVar[str]
     _output: ClassVar[type[Any]]
+
+    def estimate_cost(self, *, pricing: Pricing | None = None) -> float | None:  # pragma: no cover - generated
+        """The estimated cost of this input in USD, or ``None`` when it cannot be estimated (every
+        generated ``Input`` says how it estimates)."""
+        return None
 
 
 class ImageLike(Protocol):

@@ -8,7 +8,10 @@ single vocabulary.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .pricing import Price
 
 # The JSON types in the order the emitted type tests try them (integer before number).
 JSON_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
@@ -134,3 +137,4 @@ class ModelSpec:
     nested_models: list[ObjectModel]  # in dependency order: a class before the classes that use it
     output_fields: list[OutputField]
     validations: dict[str, tuple[Any, ...]]  # JSON name of a field → its RunComfy validation rules
+    price: Price | None = None  # the schema file's catalog price (``None``: it carries none)

@@ -5,12 +5,17 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 from .errors import SchemaError
 
-FILE_KEYS = frozenset({"model_id", "input_schema", "output_schema", "display_name", "output_type", "source", "notes"})
+PRICE_KEYS = ("base_price_usd", "price_unit", "pricing_note")
+"""The catalog's pricing of a model, kept under the catalog's own names (all optional)."""
+FILE_KEYS = frozenset(
+    {"model_id", "input_schema", "output_schema", "display_name", "output_type", "source", "notes", *PRICE_KEYS}
+)
 OUTPUT_TYPES = frozenset({"IMAGE", "VIDEO", "AUDIO"})
 
 
@@ -35,6 +40,29 @@ def deeper_than(data: Any, limit: int) -> str | None:
 
 def _escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
+
+
+def check_pricing(relative: str, data: dict[str, Any]) -> None:
+    """The pricing keys of a schema file: ``base_price_usd`` a finite number >= 0 with its ``price_unit`` (a
+    non-empty string), ``pricing_note`` a string, and no unit or note without a price (a :class:`SchemaError`
+    naming the key)."""
+    if "base_price_usd" in data:
+        price = data["base_price_usd"]
+        if isinstance(price, bool) or not isinstance(price, (int, float)) or not math.isfinite(price) or price < 0:
+            raise SchemaError(
+                relative, "/base_price_usd", f"base_price_usd must be a finite number >= 0, got {price!r}"
+            )
+        if "price_unit" not in data:
+            raise SchemaError(relative, "/price_unit", "missing: base_price_usd needs its unit ('output' or 'second')")
+    for key in ("price_unit", "pricing_note"):
+        if key in data and not isinstance(data[key], str):
+            raise SchemaError(relative, f"/{key}", f"{key} must be a string, got {data[key]!r}")
+        if key in data and "base_price_usd" not in data:
+            raise SchemaError(relative, f"/{key}", f"{key} without base_price_usd (the price it qualifies)")
+    if data.get("price_unit") == "":
+        raise SchemaError(
+            relative, "/price_unit", "price_unit must not be empty (RunComfy's are 'output' and 'second')"
+        )
 
 
 @dataclasses.dataclass
@@ -87,6 +115,7 @@ def read_schema_file(relative: str, raw: bytes) -> SchemaFile:
     for key in ("display_name", "source"):
         if key in data and not isinstance(data[key], str):
             raise SchemaError(relative, f"/{key}", f"{key} must be a string")
+    check_pricing(relative, data)
     if "output_type" in data and data["output_type"] not in OUTPUT_TYPES:
         raise SchemaError(relative, "/output_type", f"output_type must be one of {sorted(OUTPUT_TYPES)}")
     expected = relative.removesuffix(".json")

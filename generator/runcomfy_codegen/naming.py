@@ -15,7 +15,7 @@ MODEL_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Za-z0-9._
 # (a sub-model module would otherwise shadow the attribute of the parent model's package).
 # The public names of every model module (its ``__all__``, with its class names).
 MODULE_EXPORTS = (
-    "MODEL_ID", "DISPLAY_NAME", "OUTPUT_TYPE", "INPUT_SCHEMA", "OUTPUT_SCHEMA", "VALIDATIONS",
+    "MODEL_ID", "DISPLAY_NAME", "OUTPUT_TYPE", "PRICING", "INPUT_SCHEMA", "OUTPUT_SCHEMA", "VALIDATIONS",
     "Output", "submit", "run", "submit_async", "run_async",
 )  # fmt: skip
 MODULE_RESERVED = frozenset(
@@ -43,7 +43,7 @@ MODULE_RESERVED = frozenset(
 # the dataclass's own members, the names its annotations use, and the module's globals. (Builtins the
 # generated __init__ calls are reached through ``_``-prefixed aliases, so a field may be called ``type``.)
 MEMBER_RESERVED = frozenset(
-    {"self", "to_dict", "from_dict", "extra", "extra_body", "input", "client", "timeout", "on_update"}
+    {"self", "to_dict", "from_dict", "estimate_cost", "extra", "extra_body", "input", "client", "timeout", "on_update"}
     | {"str", "int", "float", "bool", "list", "dict", "None", "Any", "Literal", "ClassVar", "Mapping"}
     | MODULE_RESERVED
 )

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from . import history, reference, render, stamp
+from . import history, pricing, reference, render, stamp
 from .changes import Change, compare
 from .errors import GenerationError, SchemaError
 from .formatting import format_sources
@@ -108,6 +108,7 @@ def build_spec(file: SchemaFile) -> tuple[ModelSpec, list[str]]:
         nested_models=nested,
         output_fields=output_fields(output_schema),
         validations={f.json_name: f.node.validations for f in input_model.fields if f.node.validations},
+        price=pricing.price_of(data),
     )
     return spec, parser.notes
 
@@ -181,7 +182,9 @@ def runtime_files() -> dict[str, bytes]:
 
 def record_of(spec: ModelSpec, file: SchemaFile, layout: Layout) -> stamp.ModelRecord:
     required = tuple(f.json_name for f in spec.input_model.fields if f.required)
-    return stamp.ModelRecord(file.digest, layout.files[file.model_id], spec.display_name, spec.output_type, required)
+    return stamp.ModelRecord(
+        file.digest, layout.files[file.model_id], spec.display_name, spec.output_type, required, spec.price
+    )
 
 
 def render_package(specs: list[ModelSpec], layout: Layout, records: dict[str, stamp.ModelRecord]) -> dict[str, str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import SchemaError
-from .loader import find_schema_files, read_schema_file
+from .loader import PRICE_KEYS, find_schema_files, read_schema_file
 from .naming import ModelIdError, check_model_id
 from .writer import remove_empty_dirs, write_file
 
@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from runcomfy.client import Client
 
 SOURCE = "RunComfy catalog (GET /v1/models/{model_id})"
-ENVELOPE = ("model_id", "display_name", "output_type", "source", "notes", "input_schema", "output_schema")
+ENVELOPE = (
+    "model_id", "display_name", "output_type", *PRICE_KEYS, "source", "notes", "input_schema", "output_schema",
+)  # fmt: skip
 KEEP_LOCAL = ("output_schema", "notes")  # the catalog has no output schema; notes are the project's own
 # Keywords whose members are in an order that means something (fields in signature order).
 ORDERED = frozenset(
@@ -67,13 +69,16 @@ def schema_file(
     entry: Mapping[str, Any], existing: Mapping[str, Any] | None = None, *, from_catalog: bool = True
 ) -> dict[str, Any]:
     """The project's schema file for a catalog entry (or, ``from_catalog=False``, a file given to ``add``).
-    A catalog entry never replaces the local output schema and notes; a file given by hand does."""
+    A catalog entry never replaces the local output schema and notes; a file given by hand does. The price
+    (``base_price_usd``, ``price_unit``, ``pricing_note``) is the entry's, as it gives it (``null``: none);
+    a malformed one is reported by the check, as any broken entry."""
     data: dict[str, Any] = {"model_id": entry["model_id"]}
     if isinstance(entry.get("display_name"), str):
         data["display_name"] = entry["display_name"]
     output_type = entry.get("output_type") or _output_type(entry.get("categories"))
     if output_type:
         data["output_type"] = output_type
+    data.update({key: entry[key] for key in PRICE_KEYS if entry.get(key) is not None})
     data["source"] = entry.get("source") if isinstance(entry.get("source"), str) else SOURCE
     for key in KEEP_LOCAL:
         local = existing is not None and key in existing

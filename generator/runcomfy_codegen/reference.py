@@ -276,6 +276,8 @@ def render_page(env: jinja2.Environment, spec: ModelSpec) -> str:
         model_id=md_code(spec.model_id),
         output_type=md_text(spec.output_type or "unknown"),
         module=md_code(spec.module),
+        pricing=md_text(spec.price) if spec.price is not None else "",
+        pricing_note=md_text(spec.price.note) if spec.price is not None and spec.price.note else "",
         rows=list(field_rows(spec.input_model.fields)),
         outputs=[
             (

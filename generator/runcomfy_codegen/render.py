@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jinja2
 
-from . import checks
+from . import checks, pricing
 from .ir import Field, ModelSpec, Node, ObjectModel
 from .literals import doc_text, py_literal, py_tuple, short
 from .naming import MODULE_EXPORTS
@@ -170,6 +170,16 @@ def module_doc(spec: ModelSpec) -> str:
     )
 
 
+def pricing_doc(spec: ModelSpec) -> str:
+    if spec.price is None:
+        return (
+            "The model's price in RunComfy's catalog: ``None`` here, as the schema file carries none;\n"
+            "``runcomfy-codegen pull`` (or ``add``) keeps the catalog's price in it, then ``generate``."
+        )
+    note = f" ({spec.price.note})" if spec.price.note else ""
+    return f"The model's price in RunComfy's catalog, from the schema file: {spec.price}{note}."
+
+
 def input_doc(spec: ModelSpec) -> str:
     title = spec.display_name or spec.model_id
     return (
@@ -195,10 +205,15 @@ def render_model(env: jinja2.Environment, spec: ModelSpec, header: str) -> str:
         + [line for function in emitter.functions for line in function]
         + [f.param_annotation for cls in classes for f in cls.fields]
     )
+    cost = pricing.cost_fields(spec.input_model)
     return env.get_template("module.py.jinja").render(
         header=header,
         doc=doc_text(module_doc(spec)),
         spec=spec,
+        pricing=spec.price.expression() if spec.price is not None else "None",
+        pricing_doc=doc_text(pricing_doc(spec)),
+        cost_basis=cost.expression(),
+        estimate_doc=doc_text(pricing.estimate_doc(cost)),
         classes=classes,
         constants=emitter.constants,
         functions=emitter.functions,

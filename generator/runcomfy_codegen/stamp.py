@@ -7,7 +7,7 @@
 - ``inputs``: that and a digest of every schema file, together;
 - ``outputs``: the digest of every generated file;
 - ``models``: for each model, the digest of its schema file, the file its module was written to, and
-  what the registry says of it (display name, output type, required fields).
+  what the registry says of it (display name, output type, required fields, price).
 
 When ``inputs`` and the files on disk still match, ``generate`` and ``generate --check`` have nothing to do
 and return at once, without importing the parser, jinja2 or ruff. When only some schemas changed, the
@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .pricing import Price
 from .resources import templates_dir
 
 STAMP = "runcomfy/.codegen-stamp.json"
@@ -40,14 +41,24 @@ class ModelRecord:
     display_name: str | None
     output_type: str | None
     required: tuple[str, ...]
+    price: Price | None = None  # the schema file's catalog price
 
     def as_json(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "required": list(self.required)}
+        return {
+            **dataclasses.asdict(self),
+            "required": list(self.required),
+            "price": self.price.as_json() if self.price is not None else None,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModelRecord:
         return cls(
-            str(data["schema"]), str(data["file"]), data["display_name"], data["output_type"], tuple(data["required"])
+            str(data["schema"]),
+            str(data["file"]),
+            data["display_name"],
+            data["output_type"],
+            tuple(data["required"]),
+            Price.from_json(data.get("price")),
         )
 
 

@@ -23,14 +23,17 @@ Names (``help(runcomfy.<name>)`` for each):
 
 - ``Client``, ``AsyncClient`` (on httpx: ``pip install "runcomfy[async]"``): explicit configuration;
   ``Result``, ``RequestHandle``, ``AsyncRequestHandle``, ``JobStatus``: what they return.
-- ``map``, ``amap``, ``BatchItem``: many jobs at once, resumable.
+- ``map``, ``amap``, ``BatchItem``: many jobs at once, resumable, within a budget (``max_cost``).
+- ``Pricing``: a model's catalog price (each model module's ``PRICING``; ``Input.estimate_cost()``,
+  ``Result.cost``).
 - ``UNSET``: an optional field left unset (not sent: the server's default applies).
 - Errors (:mod:`runcomfy.errors`), all under ``RunComfyError``: ``ValidationError`` (bad input, before
   any call; its ``errors`` are ``ErrorDetail``), ``APIError`` (``AuthenticationError``,
   ``InsufficientBalanceError``, ``NotFoundError``, ``InvalidInputError``, ``RateLimitError``,
   ``ServerError``, whose ``BadAnswerError`` is an answer the client refuses), ``APIConnectionError``
   (``SubmitUncertainError``), ``JobFailedError``, ``JobCancelledError``, ``TimeoutError``,
-  ``InvalidIdError`` (a malformed request or model id), ``ForeignHandleError`` (a handle of another API
+  ``InvalidIdError`` (a malformed request or model id), ``BudgetExceededError`` (a batch input not
+  submitted: over its budget), ``ForeignHandleError`` (a handle of another API
   host), ``DownloadError`` and ``OutputExistsError`` (saving outputs).
 
 ``import runcomfy`` loads neither the models nor any HTTP library: the model modules are imported when
@@ -51,6 +54,7 @@ from .errors import APIConnectionError as APIConnectionError
 from .errors import APIError as APIError
 from .errors import AuthenticationError as AuthenticationError
 from .errors import BadAnswerError as BadAnswerError
+from .errors import BudgetExceededError as BudgetExceededError
 from .errors import DownloadError as DownloadError
 from .errors import ErrorDetail as ErrorDetail
 from .errors import ForeignHandleError as ForeignHandleError
@@ -78,11 +82,13 @@ if _TYPE_CHECKING:
     from .client import JobStatus as JobStatus
     from .client import RequestHandle as RequestHandle
     from .client import Result as Result
+    from .pricing import Pricing as Pricing
 
 
 _LAZY = frozenset({"Client", "JobStatus", "RequestHandle", "Result"})
 _LAZY_ASYNC = frozenset({"AsyncClient", "AsyncRequestHandle"})
 _LAZY_BATCH = frozenset({"BatchItem", "amap", "map"})
+_LAZY_PRICING = frozenset({"Pricing"})
 
 
 def __getattr__(name: str) -> _Any:
@@ -99,9 +105,13 @@ def __getattr__(name: str) -> _Any:
         from . import batch
 
         return getattr(batch, name)
+    if name in _LAZY_PRICING:
+        from . import pricing
+
+        return getattr(pricing, name)
     raise AttributeError(f"module 'runcomfy' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
     """The package's names, with those imported on first use (``Client``, ``map``...)."""
-    return sorted({*globals(), *_LAZY, *_LAZY_ASYNC, *_LAZY_BATCH})
+    return sorted({*globals(), *_LAZY, *_LAZY_ASYNC, *_LAZY_BATCH, *_LAZY_PRICING})

@@ -11,6 +11,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BadAnswerError",
+    "BudgetExceededError",
     "DownloadError",
     "ErrorDetail",
     "ForeignHandleError",
@@ -245,6 +246,20 @@ class APIConnectionError(RunComfyError):
 class SubmitUncertainError(APIConnectionError):
     """A submit failed in a way that does not prove the server never received it: the job may exist
     (and be billed). It is not retried automatically; check your RunComfy dashboard before resubmitting."""
+
+
+class BudgetExceededError(RunComfyError):
+    """An input of a batch was not submitted because of its budget (``max_cost``, ``--max-cost``): its
+    estimated cost did not fit in what the batch had left, or (``estimate`` ``None``) it could not be
+    estimated and unknown costs were not allowed. Nothing was sent for it; the journal records it, so a
+    resume with a larger budget submits it. ``max_cost`` is the budget and ``committed`` what was spent or
+    reserved for jobs in flight when the input was refused (USD)."""
+
+    def __init__(self, message: str, *, max_cost: float, committed: float, estimate: float | None) -> None:
+        self.max_cost = max_cost
+        self.committed = committed
+        self.estimate = estimate
+        super().__init__(message)
 
 
 class InvalidIdError(RunComfyError, ValueError):

@@ -11,6 +11,8 @@ import importlib
 from types import ModuleType
 from typing import Final, NamedTuple
 
+from runcomfy.pricing import Pricing
+
 __all__ = ["CATALOG", "MODELS", "ModelInfo", "load"]
 
 
@@ -21,6 +23,8 @@ class ModelInfo(NamedTuple):
     display_name: str | None
     output_type: str | None
     required: tuple[str, ...]
+    pricing: Pricing | None = None
+    """The model's price in RunComfy's catalog, when its schema file carries it (``runcomfy-codegen pull``)."""
 
 
 CATALOG: Final[dict[str, ModelInfo]] = {
@@ -577,7 +581,7 @@ CATALOG: Final[dict[str, ModelInfo]] = {
         ("prompt",),
     ),
 }
-"""model id → its module, display name, output type and required input fields."""
+"""model id → its module, display name, output type, required input fields and price (``None``: unknown)."""
 
 MODELS: Final[dict[str, str]] = {model_id: info.module for model_id, info in CATALOG.items()}
 """model id → the module that holds its ``Input`` and ``Output``."""

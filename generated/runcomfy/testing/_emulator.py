@@ -329,6 +329,8 @@ class _Model:
     output_type: str
     input_schema: Mapping[str, Any]
     input_class: Any
+    price: Mapping[str, Any] = field(default_factory=dict)
+    """The module's ``PRICING`` in the catalog's words (``base_price_usd``...), when it has one."""
 
     @property
     def properties(self) -> Mapping[str, Any]:
@@ -345,7 +347,15 @@ def _load_model(model_id: str) -> _Model:
         module.OUTPUT_TYPE or "IMAGE",
         module.INPUT_SCHEMA,
         module.Input,
+        _price_keys(getattr(module, "PRICING", None)),
     )
+
+
+def _price_keys(pricing: Any) -> dict[str, Any]:
+    """A generated module's ``PRICING`` as a schema file's keys (empty when it has none)."""
+    if pricing is None:
+        return {}
+    return {"base_price_usd": pricing.base_price_usd, "price_unit": pricing.unit, "pricing_note": pricing.note or ""}
 
 
 # --- the emulator ---------------------------------------------------------------------------------
@@ -680,12 +690,12 @@ class Emulator:
         return entries
 
     def _generated_entry(self, model: _Model) -> dict[str, Any]:
-        price = self._price(model.model_id, model.output_type, {})
+        price = self._price(model.model_id, model.output_type, model.price)
         return _catalog_entry(model.model_id, model.display_name, model.output_type, model.input_schema, price)
 
     def _price(self, model_id: str, output_type: str, file: Mapping[str, Any]) -> Price:
-        """``prices`` first, then a schema file's own ``base_price_usd`` (with ``price_unit`` and
-        ``pricing_note``), else the emulator's invented price."""
+        """``prices`` first, then a schema file's (or a generated module's ``PRICING``) own ``base_price_usd``
+        (with ``price_unit`` and ``pricing_note``), else the emulator's invented price."""
         if model_id in self.prices:
             rate, per = self.prices[model_id]
             return Price(rate, per, "set by the test (Emulator(prices=...)); not RunComfy's price")

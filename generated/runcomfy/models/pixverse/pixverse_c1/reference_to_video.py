@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
+from runcomfy import pricing as _pricing
 from runcomfy._types import REQUIRED as _REQUIRED
 from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
@@ -29,6 +30,7 @@ __all__ = [
     "MODEL_ID",
     "OUTPUT_SCHEMA",
     "OUTPUT_TYPE",
+    "PRICING",
     "VALIDATIONS",
     "Input",
     "Output",
@@ -43,6 +45,9 @@ _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate =
 MODEL_ID: Final = "pixverse/pixverse-c1/reference-to-video"
 DISPLAY_NAME: Final[str | None] = "PixVerse C1 Reference"
 OUTPUT_TYPE: Final[str | None] = "VIDEO"
+PRICING: Final[_pricing.Pricing | None] = None
+"""The model's price in RunComfy's catalog: ``None`` here, as the schema file carries none;
+``runcomfy-codegen pull`` (or ``add``) keeps the catalog's price in it, then ``generate``."""
 
 INPUT_SCHEMA: Final[dict[str, Any]] = {
     "properties": {
@@ -443,7 +448,21 @@ class Input(ModelInput["Output"]):
     def __repr__(self) -> str:
         return _v.fields_repr(self, Input._FIELDS)
 
+    def estimate_cost(self, *, pricing: _pricing.Pricing | None = None) -> float | None:
+        """Estimate what this input costs, in USD, from the model's price (``pricing``, default
+        :data:`PRICING`): for a price per output, the price itself (no input field asks for more than one
+        output); for a price per second, the price times ``duration`` (seconds; 5 when unset; ``None`` for a
+        value that is not a number, such as ``auto``).
+
+        ``None`` when it cannot be estimated: no price is known (``PRICING`` is ``None`` until
+        ``runcomfy-codegen pull`` brings RunComfy's catalog prices into the schema file), or the price's
+        unit is another. An estimate: ``Result.cost`` is what the API reports the job cost."""
+        return _pricing.estimate(PRICING if pricing is None else pricing, Input._COST, self)
+
     _model_id: ClassVar[str] = MODEL_ID
+    _COST: ClassVar[_pricing.CostBasis] = _pricing.CostBasis(
+        seconds="duration", seconds_default=5, seconds_scale=1.0
+    )
     _NAMES: ClassVar[dict[str, str]] = {
         "aspect_ratio": "aspect_ratio",
         "duration": "duration",
