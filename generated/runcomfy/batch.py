@@ -59,13 +59,24 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import _signals
 from ._core import DOWNLOAD_TIMEOUT, MAX_DOWNLOAD_BYTES, Result, logger
-from .errors import APIConnectionError, RateLimitError, ServerError, SubmitUncertainError
+from .errors import (
+    APIConnectionError,
+    BudgetExceededError,
+    JobCancelledError,
+    JobFailedError,
+    RateLimitError,
+    ServerError,
+    SubmitUncertainError,
+    TimeoutError,
+)
+from .pricing import reported_cost, usd
 
 if TYPE_CHECKING:
     from .async_client import AsyncClient, AsyncRequestHandle
     from .client import Client
+    from .pricing import Pricing
 
-__all__ = ["BatchItem", "Journal", "JournalError", "JournalWarning", "amap", "map"]
+__all__ = ["BatchItem", "Budget", "Journal", "JournalError", "JournalWarning", "amap", "map"]
 
 O = TypeVar("O")  # noqa: E741 - the Output type of a model
 T = TypeVar("T")
@@ -92,6 +103,11 @@ class BatchItem(Generic[O]):
     """Whether the job was submitted by an earlier run (found in the journal) and not submitted again."""
     files: list[Path] = dataclasses.field(default_factory=list)
     """The result's files, when ``save_to`` was given."""
+    cost: float | None = None
+    """What the API reported the job cost, in USD (``result.cost``, or the ``cost`` of a failed job's
+    answer); ``None`` when it reported none or nothing was submitted."""
+    estimated_cost: float | None = None
+    """The input's ``estimate_cost()`` in USD (``None``: it cannot be estimated, or the input is invalid)."""
 
     @property
     def ok(self) -> bool:
@@ -105,6 +121,15 @@ def fingerprint(data: Any) -> str:
     """A digest of an input's JSON body: the journal ties its records to the inputs with it."""
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+BUDGET = "budget"
+"""The journal status of an input not submitted because of the batch's budget."""
+
+
+def _amount(value: object) -> float:
+    """A USD amount read from the journal (``0.0`` for anything that is not a finite number ≥ 0)."""
+    return reported_cost({"cost": value}) or 0.0
 
 
 class JournalError(ValueError):
@@ -123,8 +148,9 @@ class Journal:
     Per input, in order: ``{"index", "input", "model_id", "intent": true}`` before its submit is sent
     (``"intent": false`` withdraws it when the batch stops before sending), ``{"index", "input",
     "request_id", "model_id"}`` when the submit was answered, ``{"index", "input", "status":
-    "succeeded" | "error" | "uncertain", ...}`` when it ends. Reading it rebuilds :attr:`intended`,
-    :attr:`submitted` and :attr:`ended`.
+    "succeeded" | "error" | "uncertain" | "budget", "spent", ...}`` when it ends (``budget``: not submitted
+    because of the batch's budget; run again on resume; ``spent``: the USD the job counts as spent, see
+    :func:`charged`). Reading it rebuilds :attr:`intended`, :attr:`submitted`, :attr:`ended` and :attr:`spent`.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -133,6 +159,7 @@ class Journal:
         self.submitted: dict[int, tuple[str, str]] = {}  # index → (input digest, request id)
         self.ended: dict[int, tuple[str, str]] = {}  # index → (input digest, status) of its latest job
         self.models: set[str] = set()  # the model ids of the jobs recorded
+        self.spent = 0.0  # USD: what every job recorded as ended counts as spent (the costs of earlier runs too)
         self._lock = threading.Lock()  # the file and the state above
         self._sync_lock = threading.Lock()  # one fsync at a time; closing waits for it
         self._written = 0  # records written through this object
@@ -181,6 +208,7 @@ class Journal:
         """Take one record in, in file order: an intent after an outcome (``retry_errors``) starts the
         input over, so its earlier submit and outcome no longer count."""
         if "status" in record:
+            self.spent += _amount(record.get("spent"))
             status = str(record["status"])
             if status == "error" and record.get("error") == SubmitUncertainError.__name__:
                 status = "uncertain"  # written before "uncertain" was a status of its own
@@ -227,6 +255,8 @@ class Journal:
         if index not in self.ended:
             return False
         status = self.ended[index][1]
+        if status == BUDGET:  # not submitted for lack of budget: a resume (with a larger one) submits it
+            return False
         return not ((retry_errors and status == "error") or (retry_uncertain and status == "uncertain"))
 
     def write(self, record: Mapping[str, Any], *, sync: bool = False) -> int:
@@ -298,14 +328,16 @@ class _Recorder:
         except OSError as exc:
             logger.warning("%s: input %d, job %s not recorded: %s", self.journal.path, index, request_id, exc)
 
-    def ended(self, item: BatchItem[Any], digest: str) -> None:
-        """The input's outcome (flushed, not synced: lost in a crash of the machine, it is found again
-        by waiting for the job once more)."""
-        record = {"index": item.index, "input": digest, "request_id": item.request_id}
+    def ended(self, item: BatchItem[Any], digest: str, spent: float) -> None:
+        """The input's outcome and what its job counts as spent (flushed, not synced: lost in a crash of
+        the machine, it is found again by waiting for the job once more)."""
+        record: dict[str, Any] = {"index": item.index, "input": digest, "request_id": item.request_id}
+        if spent or item.cost is not None:
+            record.update(spent=spent, cost=item.cost)
         if item.error is None:
             self.journal.write({**record, "status": "succeeded", "files": [path.name for path in item.files]})
         else:
-            status = "uncertain" if isinstance(item.error, SubmitUncertainError) else "error"
+            status = _status_of(item.error)
             text = str(item.error)[:500]
             self.journal.write({**record, "status": status, "error": type(item.error).__name__, "message": text})
 
@@ -346,6 +378,112 @@ class _Recorder:
             self._start()
         else:
             self.busy = False
+
+
+# --- the budget ------------------------------------------------------------------------------------
+
+
+def _status_of(error: Exception) -> str:
+    """The journal status of an input that ended in ``error``."""
+    if isinstance(error, BudgetExceededError):
+        return BUDGET
+    return "uncertain" if isinstance(error, SubmitUncertainError) else "error"
+
+
+def charged(item: BatchItem[Any]) -> float:
+    """What an ended input counts as spent, in USD: the cost the API reported; else nothing when no job
+    ran (never submitted, refused, or cancelled while queued); else, as the job may have been billed
+    (it ran, or its submit may have reached the API), its estimate."""
+    if item.cost is not None:
+        return item.cost
+    error = item.error
+    never_ran = isinstance(error, JobCancelledError) or (isinstance(error, TimeoutError) and error.cancelled)
+    if never_ran or (item.request_id is None and not isinstance(error, SubmitUncertainError)):
+        return 0.0
+    return item.estimated_cost or 0.0
+
+
+class Budget:
+    """A batch's money, on its event loop: ``spent`` (what ended jobs count as spent: :func:`charged`,
+    earlier runs' included) and ``reserved`` (the estimates of the jobs in flight).
+
+    A job is submitted only when ``spent + reserved + its estimate <= max_cost``; :meth:`admit` checks and
+    reserves in one step (no ``await`` between them, so concurrent submits never overbook), and, while
+    other jobs are in flight, waits for them to end rather than refuse (their real cost may be less than
+    reserved). An input whose cost cannot be estimated is refused unless ``allow_unknown`` (then it
+    reserves nothing, and counts what it is reported to cost once it ends). Without ``max_cost`` nothing
+    is refused: the amounts are only counted.
+    """
+
+    EPSILON = 1e-9  # USD: sums of floats (0.1 + 0.2) do not refuse a job that fits exactly
+
+    def __init__(self, max_cost: float | None, *, allow_unknown: bool = False, spent: float = 0.0) -> None:
+        if max_cost is not None and reported_cost({"cost": max_cost}) is None:
+            raise ValueError(f"max_cost must be a finite number of USD >= 0, got {max_cost!r}")
+        self.max_cost = max_cost
+        self.allow_unknown = allow_unknown
+        self.spent = spent
+        self.reserved = 0.0
+        self.in_flight = 0  # jobs holding a reservation
+        self._waiting: list[asyncio.Future[None]] = []
+
+    @property
+    def committed(self) -> float:
+        """Spent, plus reserved for the jobs in flight (USD)."""
+        return self.spent + self.reserved
+
+    def fits(self, estimate: float) -> bool:
+        return self.max_cost is None or self.committed + estimate <= self.max_cost + self.EPSILON
+
+    async def admit(self, index: int, estimate: float | None) -> float:
+        """Reserve ``estimate`` for input ``index``'s job before it is submitted (waiting while jobs in
+        flight may free enough); returns what was reserved, or raises :class:`BudgetExceededError`."""
+        if estimate is None and self.max_cost is not None and not self.allow_unknown:
+            raise BudgetExceededError(
+                f"input {index} not submitted: its cost cannot be estimated (no price known for the model: "
+                "runcomfy-codegen pull keeps RunComfy's prices, or pass pricing=), and the batch has a budget "
+                f"of {usd(self.max_cost)}; allow_unknown_cost=True (--allow-unknown-cost) submits it anyway",
+                max_cost=self.max_cost,
+                committed=self.committed,
+                estimate=None,
+            )
+        amount = estimate or 0.0
+        while not self.fits(amount):
+            if not self.in_flight:  # nothing left to free: it will never fit
+                assert self.max_cost is not None
+                raise BudgetExceededError(
+                    f"input {index} not submitted: its estimated cost {usd(amount)} does not fit in the budget of "
+                    f"{usd(self.max_cost)} ({usd(self.committed)} spent); resume with a larger max_cost "
+                    "(--max-cost) to submit it",
+                    max_cost=self.max_cost,
+                    committed=self.committed,
+                    estimate=amount,
+                )
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiting.append(waiter)
+            try:
+                await waiter
+            finally:
+                with contextlib.suppress(ValueError):
+                    self._waiting.remove(waiter)
+        return self.hold(amount)
+
+    def hold(self, estimate: float | None) -> float:
+        """Reserve ``estimate`` without checking: a job already submitted (resumed from the journal)."""
+        amount = estimate or 0.0
+        self.reserved += amount
+        self.in_flight += 1
+        return amount
+
+    def settle(self, reserved: float, spent: float) -> None:
+        """A job ended: its reservation goes, what it ``spent`` counts; the inputs waiting check again."""
+        self.in_flight -= 1
+        self.reserved = max(0.0, self.reserved - reserved) if self.in_flight else 0.0  # no drift from float sums
+        self.spent += spent
+        waiting, self._waiting = self._waiting, []
+        for waiter in waiting:
+            if not waiter.done():
+                waiter.set_result(None)
 
 
 # --- the batch -------------------------------------------------------------------------------------
@@ -427,6 +565,9 @@ async def amap(
     overwrite: bool = False,
     download_timeout: float = DOWNLOAD_TIMEOUT,
     max_download_bytes: int = MAX_DOWNLOAD_BYTES,
+    max_cost: float | None = None,
+    allow_unknown_cost: bool = False,
+    pricing: Pricing | None = None,
 ) -> AsyncGenerator[BatchItem[Any], None]:
     """Run ``model`` on every input with at most ``concurrency`` jobs in flight; yield each input's
     :class:`BatchItem` as its job ends.
@@ -439,25 +580,38 @@ async def amap(
     the item an error. ``retry_uncertain`` submits again the inputs whose submit the journal shows may
     have reached the server (a job may exist, and be billed, for each). See the module documentation
     for retries, the journal and signals.
+
+    ``max_cost`` (USD) is the batch's budget: a job is submitted only while what the jobs that ended cost
+    (as the API reported; a job whose cost it did not report counts its estimate), plus the estimates of
+    the jobs in flight, plus its own estimate (``Input.estimate_cost()``, from the model's ``PRICING`` or
+    ``pricing``) stay within it; the other inputs end as :class:`~runcomfy.errors.BudgetExceededError`
+    items, nothing sent for them. An input whose cost cannot be estimated is refused under a budget unless
+    ``allow_unknown_cost`` (then it counts when its cost is reported). With a journal, the costs of earlier
+    runs count, and a resume (with a larger budget) submits the inputs the budget refused.
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
+    budget = Budget(max_cost, allow_unknown=allow_unknown_cost)  # a bad max_cost: ValueError before anything
     module = _module(model)
-    api, owned = _async_client(client)
     log = journal if isinstance(journal, Journal) or journal is None else Journal(journal)
+    api, owned = _async_client(client)
     if log is not None:
         log.check_model(module.MODEL_ID)
+        budget.spent = log.spent  # what earlier runs spent counts
     recorder = None if log is None else _Recorder(log, module.MODEL_ID)
     limit = api.wait_timeout if timeout is None else timeout
 
     async def one(index: int, raw: Any) -> BatchItem[Any]:
         item: BatchItem[Any] = BatchItem(index, raw)
         digest = digest_of(raw)
+        held: float | None = None  # the estimate reserved in the budget while the job is in flight
         try:
             data = as_input(raw)
+            item.estimated_cost = data.estimate_cost(pricing=pricing)
             handle: AsyncRequestHandle[Any] | None = None
             if log is not None and index in log.intended and not retry_uncertain:
                 item.resumed = True
+                held = budget.hold(item.estimated_cost)  # its submit may have made a job: it counts
                 raise SubmitUncertainError(
                     f"input {index}: an earlier run stopped during its submit, before the request id was "
                     "recorded: the job may exist (and be billed); check your RunComfy dashboard before "
@@ -466,18 +620,34 @@ async def amap(
             if log is not None and index in log.submitted and index not in log.ended:  # resume, not resubmit
                 handle = api.get_request(log.submitted[index][1], model=module)
                 item.resumed = True
-            started = time.monotonic()
+                held = budget.hold(item.estimated_cost)  # in flight: it counts, whatever the budget
             if handle is None:
+                held = await budget.admit(index, item.estimated_cost)  # checked and reserved before the submit
+                started = time.monotonic()
                 handle = await submit_recorded(index, digest, data, started + limit)
+            else:
+                started = time.monotonic()
             item.request_id = handle.request_id
-            item.result = await wait(handle, started)
+            try:
+                item.result = await wait(handle, started)
+            except JobFailedError as failed:  # a failed job's answer may say what it cost too
+                item.cost = reported_cost(failed.body)
+                raise
+            item.cost = item.result.cost
             if save_to is not None:
                 item.files = await save(item.result, save_to)
+        except asyncio.CancelledError:
+            if held is not None:  # the batch is stopping: the reservation goes
+                budget.settle(held, 0.0)
+            raise
         except Exception as exc:  # every input ends as an item: nothing is dropped
             item.error = exc
             item.result = None
+        spent = charged(item)
+        if held is not None:
+            budget.settle(held, spent)
         if recorder is not None:
-            recorder.ended(item, digest)
+            recorder.ended(item, digest, spent)
         return item
 
     downloads: Any = None  # a token-free httpx client for the outputs, made on the first save
@@ -589,6 +759,9 @@ def map(
     overwrite: bool = False,
     download_timeout: float = DOWNLOAD_TIMEOUT,
     max_download_bytes: int = MAX_DOWNLOAD_BYTES,
+    max_cost: float | None = None,
+    allow_unknown_cost: bool = False,
+    pricing: Pricing | None = None,
 ) -> Generator[BatchItem[Any], None, None]:
     """:func:`amap` for code without asyncio: the jobs run on an event loop in a background thread
     (one thread whatever ``concurrency``), and the items come out of this iterator as they end.
@@ -612,6 +785,9 @@ def map(
             overwrite=overwrite,
             download_timeout=download_timeout,
             max_download_bytes=max_download_bytes,
+            max_cost=max_cost,
+            allow_unknown_cost=allow_unknown_cost,
+            pricing=pricing,
         )
         try:
             async for item in batch:
