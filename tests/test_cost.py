@@ -120,7 +120,7 @@ def test_the_shipped_schemas_carry_no_invented_price():
     for path in (ROOT / "schemas").rglob("*.json"):
         assert "base_price_usd" not in json.loads(path.read_text()), path
     assert all(info.pricing is None for info in runcomfy.models.CATALOG.values())
-    assert edit.PRICING is None and "runcomfy-codegen pull" in (doc(edit) or "")
+    assert edit.PRICING is None and "runcomfy-codegen pull" in doc(edit)
     assert edit.Input(prompt="x", image_urls=[IMAGE]).estimate_cost() is None
 
 
@@ -137,7 +137,9 @@ def test_pull_keeps_the_catalogs_pricing(tmp_path):
         data = json.loads((schemas / "acme/m.json").read_text())
         assert (data["base_price_usd"], data["price_unit"], data["pricing_note"]) == (0.05, "output", "per image, 1k")
         keys = list(data)
-        assert keys.index("output_type") < keys.index("base_price_usd") < keys.index("pricing_note") < keys.index("source")
+        assert (
+            keys.index("output_type") < keys.index("base_price_usd") < keys.index("pricing_note") < keys.index("source")
+        )
         emulator.catalog = write_schemas(tmp_path / "catalog2", {"acme/m": remote})  # unpriced: the emulator's own
         assert main(args) == 0
         data = json.loads((schemas / "acme/m.json").read_text())
@@ -272,9 +274,7 @@ def spent(items: list[Any]) -> float:
 def test_a_budget_is_never_exceeded(emu, concurrency):
     given = [{**item, "num_images": 1 + n % 3} for n, item in enumerate(inputs(60))]  # 0.04, 0.08 or 0.12 each
     items = list(
-        runcomfy.map(
-            edit, given, concurrency=concurrency, client=async_client(emu), max_cost=1.0, pricing=PER_IMAGE
-        )
+        runcomfy.map(edit, given, concurrency=concurrency, client=async_client(emu), max_cost=1.0, pricing=PER_IMAGE)
     )
     assert len(items) == 60
     refused = [item for item in items if isinstance(item.error, errors.BudgetExceededError)]
@@ -291,7 +291,9 @@ def job_cost(emu: Emulator, job: Any) -> float:
 def test_many_inputs_at_once_never_overbook(emu):
     """The check and the reservation are one step: 50 tasks at once do not all see the same free budget."""
     emu.processing_time = 0.5
-    items = list(runcomfy.map(edit, inputs(50), concurrency=50, client=async_client(emu), max_cost=0.4, pricing=PER_IMAGE))
+    items = list(
+        runcomfy.map(edit, inputs(50), concurrency=50, client=async_client(emu), max_cost=0.4, pricing=PER_IMAGE)
+    )
     assert submits(emu) == 10 and math.isclose(spent(items), 0.4)
     assert sum(isinstance(item.error, errors.BudgetExceededError) for item in items) == 40
 
@@ -309,12 +311,16 @@ def test_an_input_waits_for_jobs_in_flight_before_it_is_refused(emu):
 
 def test_budget_refusals_are_journaled_and_a_larger_budget_resumes(emu, tmp_path):
     journal = tmp_path / "journal.jsonl"
-    first = list(runcomfy.map(edit, inputs(20), client=async_client(emu), journal=journal, max_cost=0.2, pricing=PER_IMAGE))
+    first = list(
+        runcomfy.map(edit, inputs(20), client=async_client(emu), journal=journal, max_cost=0.2, pricing=PER_IMAGE)
+    )
     assert sum(item.ok for item in first) == 5 and submits(emu) == 5
     records = [json.loads(line) for line in journal.read_text().splitlines()]
     assert sum(r.get("status") == "budget" and r.get("error") == "BudgetExceededError" for r in records) == 15
     assert math.isclose(Journal(journal).spent, 0.2)
-    second = list(runcomfy.map(edit, inputs(20), client=async_client(emu), journal=journal, max_cost=0.6, pricing=PER_IMAGE))
+    second = list(
+        runcomfy.map(edit, inputs(20), client=async_client(emu), journal=journal, max_cost=0.6, pricing=PER_IMAGE)
+    )
     assert sum(item.ok for item in second) == 10  # 0.2 spent before counts: 0.4 left
     assert all(item.index >= 5 for item in second)  # the 5 that ended are not run again
     assert submits(emu) == 15 and math.isclose(Journal(journal).spent, 0.6)
@@ -349,7 +355,9 @@ def test_what_an_ended_job_counts_as_spent():
     assert charged(BatchItem(0, {}, request_id="r", error=errors.JobFailedError("r", None), estimated_cost=0.5)) == 0.5
     unsure = BatchItem(0, {}, error=errors.SubmitUncertainError("?"), estimated_cost=0.5)
     assert charged(unsure) == 0.5  # may have made a job
-    cancelled = BatchItem(0, {}, request_id="r", error=errors.TimeoutError("r", 1.0, cancelled=True), estimated_cost=0.5)
+    cancelled = BatchItem(
+        0, {}, request_id="r", error=errors.TimeoutError("r", 1.0, cancelled=True), estimated_cost=0.5
+    )
     assert charged(cancelled) == 0.0  # cancelled while queued: it never ran
 
 
@@ -368,3 +376,18 @@ def test_budget_admits_atomically_and_refuses_only_with_nothing_in_flight():
     assert (admitted, waiting) == (3, 2)
     assert outcomes[:3] == [0.3, 0.3, 0.3]
     assert all(isinstance(o, errors.BudgetExceededError) and o.estimate == 0.3 for o in outcomes[3:])
+
+
+# --- the docs ------------------------------------------------------------------------------------------
+
+
+def test_the_costs_page_examples_run(capsys):
+    import re
+
+    page = (ROOT / "docs/costs.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", page, re.S)
+    assert len(blocks) == 3
+    for block in blocks:
+        exec(compile(block, "docs/costs.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "0.12" in out and "0.08" in out and "spent USD 0.48, 8 inputs not submitted" in out
