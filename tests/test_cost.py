@@ -391,3 +391,93 @@ def test_the_costs_page_examples_run(capsys):
         exec(compile(block, "docs/costs.md", "exec"), {})
     out = capsys.readouterr().out
     assert "0.12" in out and "0.08" in out and "spent USD 0.48, 8 inputs not submitted" in out
+
+
+# --- the command line -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def priced_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A package generated from the edit model's schema with a price (as `runcomfy-codegen pull` keeps it)."""
+    directory = tmp_path_factory.mktemp("priced")
+    out, _ = generate_priced(directory, {EDIT: edit_file(base_price_usd=0.04, price_unit="output")})
+    return out
+
+
+def run_cli(emu: Emulator | None, package: Path | None, *args: str) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNCOMFY_") and k != "PYTHONPATH"}
+    if emu is not None:
+        env.update(RUNCOMFY_API_TOKEN=emu.token, RUNCOMFY_BASE_URL=emu.base_url)
+    if package is not None:
+        env["PYTHONPATH"] = str(package)  # the priced package before the installed one
+    command = [sys.executable, "-m", "runcomfy.cli", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=False)
+
+
+JOB = json.dumps({"prompt": "a cat", "image_urls": [IMAGE], "num_images": 3})
+
+
+def test_cli_run_estimate_submits_nothing(emu, priced_package):
+    done = run_cli(
+        emu, priced_package, "run", EDIT, "--prompt", "a cat", "--image-urls", IMAGE, "--num-images", "3", "--estimate"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "USD 0.12"
+    as_json = run_cli(emu, priced_package, "run", EDIT, "--prompt", "a", "--image-urls", IMAGE, "--estimate", "--json")
+    data = json.loads(as_json.stdout)
+    assert data["estimated_cost"] == 0.04 and data["pricing"]["base_price_usd"] == 0.04
+    unknown = run_cli(emu, None, "run", EDIT, "--prompt", "a", "--image-urls", IMAGE, "--estimate")
+    assert unknown.returncode == 0 and unknown.stdout.strip() == "unknown"
+    assert "runcomfy-codegen pull" in unknown.stderr
+    assert submits(emu) == 0
+
+
+def test_cli_run_prints_the_cost(emu):
+    done = run_cli(emu, None, "run", EDIT, "--prompt", "a", "--image-urls", IMAGE, "--num-images", "2")
+    assert done.returncode == 0, done.stderr
+    assert "cost USD 0.08" in done.stderr and "USD" not in done.stdout
+    as_json = run_cli(emu, None, "run", EDIT, "--prompt", "a", "--image-urls", IMAGE, "--json")
+    assert json.loads(as_json.stdout)["cost"] == pytest.approx(0.04)
+
+
+def test_cli_models_shows_the_price(priced_package):
+    priced_list = run_cli(None, priced_package, "models")
+    assert priced_list.returncode == 0, priced_list.stderr
+    line = next(line for line in priced_list.stdout.splitlines() if line.startswith(EDIT))
+    assert "USD 0.04/output" in line
+    shipped = run_cli(None, None, "models", "--json")
+    assert all(entry["pricing"] is None for entry in json.loads(shipped.stdout))
+    line = next(line for line in run_cli(None, None, "models").stdout.splitlines() if line.startswith(EDIT))
+    assert " ? " in line
+
+
+def test_cli_batch_max_cost(emu, priced_package, tmp_path):
+    source = tmp_path / "inputs.jsonl"
+    source.write_text("".join(json.dumps(item) + "\n" for item in inputs(10)))
+    out = tmp_path / "out"
+    args = ["batch", EDIT, str(source), "--out", str(out), "--max-cost", "0.2", "--json"]
+    first = run_cli(emu, priced_package, *args)
+    assert first.returncode == 4, first.stderr  # some inputs did not run
+    lines = [json.loads(line) for line in first.stdout.splitlines()]
+    assert sum(line["ok"] for line in lines) == 5 and submits(emu) == 5
+    assert max(line["spent_usd"] for line in lines) == pytest.approx(0.2)
+    assert all(line["estimated_cost"] == 0.04 for line in lines)
+    assert "USD 0.20 spent" in first.stderr and "5 not submitted (over budget" in first.stderr
+    args[args.index("0.2")] = "1"
+    second = run_cli(emu, priced_package, *args)
+    assert second.returncode == 0, second.stderr
+    assert submits(emu) == 10 and "USD 0.40 with earlier runs" in second.stderr
+    bad = run_cli(emu, priced_package, "batch", EDIT, str(source), "--out", str(out), "--max-cost", "-1")
+    assert bad.returncode == 2 and "--max-cost" in bad.stderr
+    unknown = run_cli(emu, None, "batch", EDIT, str(source), "--out", str(tmp_path / "o2"), "--max-cost", "1")
+    assert unknown.returncode == 4 and "allow_unknown_cost=True (--allow-unknown-cost)" in unknown.stderr
+    assert submits(emu) == 10
+    allowed = run_cli(
+        emu, None, "batch", EDIT, str(source), "--out", str(tmp_path / "o2"), "--max-cost", "1", "--allow-unknown-cost"
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    assert submits(emu) == 20

@@ -19,7 +19,8 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import SubmitUncertainError
+from ._cost_cli import CostTally, add_budget_options, item_json
+from .errors import BudgetExceededError, SubmitUncertainError
 
 if TYPE_CHECKING:
     from .batch import BatchItem, Journal
@@ -50,6 +51,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         action="store_true",
         help="submit again the inputs whose submit may have reached the API (each may already have a billed job)",
     )
+    add_budget_options(batch)
     batch.add_argument("--json", action="store_true", help="print one JSON line per finished input")
     batch.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     return batch
@@ -81,8 +83,9 @@ class BatchProgress:
     """Counts on stderr: a rich progress bar on a terminal (plain ``\\r`` line without rich), a line
     every few seconds otherwise, nothing with ``--quiet``."""
 
-    def __init__(self, total: int, done: int, *, quiet: bool) -> None:
+    def __init__(self, total: int, done: int, *, quiet: bool, costs: CostTally | None = None) -> None:
         self.total, self.done, self.ok, self.failed, self.uncertain = total, done, 0, 0, 0
+        self.costs = costs or CostTally()
         self.quiet = quiet
         self.tty = not quiet and sys.stderr.isatty()
         self.started = self.shown = time.monotonic()
@@ -119,7 +122,7 @@ class BatchProgress:
         uncertain = f" ({self.uncertain} uncertain: may have a job; --retry-uncertain)" if self.uncertain else ""
         return (
             f"{self.done}/{self.total} done: {self.ok} succeeded, {self.failed} failed{uncertain} this run, "
-            f"{time.monotonic() - self.started:.1f} s"
+            f"{self.costs.text()}, {time.monotonic() - self.started:.1f} s"
         )
 
     def note(self, text: str) -> None:
@@ -133,15 +136,19 @@ class BatchProgress:
             print(text, file=sys.stderr, flush=True)
 
     def add(self, item: BatchItem[Any]) -> None:
+        self.costs.add(item)
         self.done += 1
         if item.ok:
             self.ok += 1
+        elif isinstance(item.error, BudgetExceededError):  # counted by the costs; the first one says why
+            if self.costs.refused == 1:
+                self.note(f"input {item.index + 1}: {item.error} (the next ones over budget are counted, not listed)")
         else:
             self.failed += 1
             self.uncertain += isinstance(item.error, SubmitUncertainError)
             self.note(f"input {item.index + 1}: {type(item.error).__name__}: {item.error}")
         if self._bar is not None:
-            self._bar.update(self._task, completed=self.done, detail=f"{self.failed} failed")
+            self._bar.update(self._task, completed=self.done, detail=f"{self.failed} failed, {self.costs.text()}")
         elif self.tty:
             sys.stderr.write(f"\r\x1b[K{self.line()}")
             sys.stderr.flush()
@@ -177,7 +184,8 @@ def run(args: argparse.Namespace) -> int:
     mine = range(len(inputs))
     retry = {"retry_errors": args.retry_errors, "retry_uncertain": args.retry_uncertain}
     done_before = sum(1 for index in journal.ended if index in mine and journal.finished(index, **retry))
-    progress = BatchProgress(len(inputs), done_before, quiet=args.quiet)
+    costs = CostTally(before=journal.spent, max_cost=args.max_cost)
+    progress = BatchProgress(len(inputs), done_before, quiet=args.quiet, costs=costs)
     waiting = sum(1 for index in journal.submitted if index in mine and index not in journal.ended)
     cut_short = sum(1 for index in journal.intended if index in mine)
     if (done_before or waiting or cut_short) and not args.quiet:
@@ -201,13 +209,15 @@ def run(args: argparse.Namespace) -> int:
         **retry,
         overwrite=saving["overwrite"],
         download_timeout=saving["timeout"],
+        max_cost=args.max_cost,
+        allow_unknown_cost=args.allow_unknown_cost,
     )
     try:
         with progress:
             for item in batch:
                 progress.add(item)
                 if args.json:
-                    print(json.dumps(_item_json(item)), flush=True)
+                    print(json.dumps({**_item_json(item), **item_json(item, costs)}), flush=True)
     except INTERRUPTS as interrupt:
         batch.close()
         journal.close()

@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from . import _cost_cli
 from ._signals import INTERRUPTS, exit_code, sigterm_raises
 from .errors import (
     InvalidIdError,
@@ -298,6 +299,7 @@ def _model_parser(command: str, module: ModuleType) -> tuple[argparse.ArgumentPa
     parser.add_argument("--input", metavar="FILE", help="JSON object of input fields (- reads stdin)")
     if command == "run":
         _wait_options(parser)
+        _cost_cli.add_estimate_flag(parser)
     else:
         parser.add_argument("--json", action="store_true", help="print the handle as JSON")
     _connection_options(parser)
@@ -367,15 +369,21 @@ def _cmd_models(args: argparse.Namespace) -> int:
                 "display_name": info.display_name,
                 "output_type": info.output_type,
                 "required": list(info.required),
+                "pricing": _cost_cli.price_json(info.pricing),
             }
             for model_id, info in rows
         ]
         print(json.dumps(data, indent=2))
         return EXIT_OK
     width = max((len(model_id) for model_id, _ in rows), default=0)
+    prices = {model_id: _printable(_cost_cli.price_text(info.pricing)) for model_id, info in rows}
+    price_width = max((len(price) for price in prices.values()), default=0)
     for model_id, info in rows:
         required = _printable(", ".join(info.required)) or "-"
-        print(f"{_printable(model_id):<{width}}  {_printable(info.output_type or '-'):<5}  required: {required}")
+        print(
+            f"{_printable(model_id):<{width}}  {_printable(info.output_type or '-'):<5}  "
+            f"{prices[model_id]:<{price_width}}  required: {required}"
+        )
     return EXIT_OK
 
 
@@ -603,9 +611,13 @@ def _print_result(result: Result[Any], args: argparse.Namespace) -> int:
             "status": result.status,
             "output": result.raw.get("output"),
             "paths": paths,
+            "cost": result.cost,
         }
         print(json.dumps(data, indent=2))
-    elif paths:
+        return EXIT_OK
+    if not getattr(args, "quiet", False):
+        _cost_cli.report_cost(result)
+    if paths:
         print("\n".join(paths))
     else:
         urls = [_printable(url) for _, _, url in result.files()]
@@ -618,6 +630,8 @@ def _cmd_model(command: str, argv: Sequence[str]) -> int:
     parser, dests = _model_parser(command, module)
     args = parser.parse_args(argv[1:])
     input = _build_input(module, args, dests)
+    if command == "run" and args.estimate:
+        return _print_estimate(module, input, args)
     client = _client(args)
     try:
         handle = client.submit(input)
@@ -632,6 +646,18 @@ def _cmd_model(command: str, argv: Sequence[str]) -> int:
     if not args.quiet:
         print(f"runcomfy: submitted {handle.request_id}", file=sys.stderr, flush=True)
     return _wait(client, handle.request_id, handle.model_id, args)
+
+
+def _print_estimate(module: ModuleType, input: Any, args: argparse.Namespace) -> int:
+    """``run --estimate``: the estimated cost, nothing submitted."""
+    if args.json:
+        print(json.dumps(_cost_cli.estimate_json(module, input), indent=2))
+        return EXIT_OK
+    line, why = _cost_cli.estimate_text(module, input)
+    print(line)
+    if why is not None:
+        print(f"runcomfy: {_printable(why)}", file=sys.stderr)
+    return EXIT_OK
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
