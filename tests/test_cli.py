@@ -160,8 +160,9 @@ def test_run_sends_local_file_as_data_uri_and_downloads(emu: Emulator, image: Pa
     assert [Path(p).name for p in paths] == [f"{request_id}_images_0.png", f"{request_id}_images_1.png"]
     assert all(Path(p).read_bytes().startswith(b"\x89PNG") for p in paths)
     # Not a terminal: plain progress lines, one per state.
-    progress = done.stderr.splitlines()[1:]
+    progress = done.stderr.splitlines()[1:-1]  # the last line is the job's cost
     assert [line.split(": ")[1].split(",")[0] for line in progress][-1] == "succeeded"
+    assert done.stderr.splitlines()[-1] == f"runcomfy: {request_id} cost USD 0.08"
     assert "\r" not in done.stderr
 
 
