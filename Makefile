@@ -45,12 +45,7 @@ lint: $(VENV)/.test
 typecheck: $(VENV)/.test
 	cd generated && ../$(BIN)/mypy --strict --cache-dir ../.mypy_cache -p runcomfy
 
-py# Rerun every transcript of README.md and docs/*.md against the emulator and rewrite the stale ones in
-# place (tests/test_docs_examples.py fails while one is stale).
-transcripts: $(VENV)/.test
-	$(BIN)/python tests/docs_examples.py --write
-
-test: $(VENV)/.test
+pytest: $(VENV)/.test
 	$(BIN)/pytest
 
 # The documentation site, into site/ (its API reference is generated: docs/reference links to generated/reference).

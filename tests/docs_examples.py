@@ -158,9 +158,11 @@ def run_transcript(block: Block, folder: str) -> Outcome:
         check=False,
     )
     outputs = re.split(r"::docs-example-command-\d+::\n", completed.stdout)[1:]
-    outputs += [""] * (len(pairs) - len(outputs))
-    real = "\n".join(f"{PROMPT}{command}\n{output}".rstrip("\n") for (command, _), output in zip(pairs, outputs))
-    for (command, expected), output in zip(pairs, outputs):
+    outputs = (outputs + [""] * len(pairs))[: len(pairs)]  # a command that ended the shell: no output after it
+    real = "\n".join(
+        f"{PROMPT}{command}\n{output}".rstrip("\n") for (command, _), output in zip(pairs, outputs, strict=True)
+    )
+    for (command, expected), output in zip(pairs, outputs, strict=True):
         if normalise(expected, folder) != normalise(output, folder):
             message = f"{block.where}: the output of `{command}` is stale:\n--- shown\n{expected}\n--- real\n{output}"
             return Outcome(block, "stale", message, real)
@@ -178,7 +180,9 @@ def run_shell(block: Block, folder: str) -> Outcome:
         check=False,
     )
     if completed.returncode != 0:
-        return Outcome(block, "failed", f"{block.where}: exit {completed.returncode}\n{completed.stdout}{completed.stderr}")
+        return Outcome(
+            block, "failed", f"{block.where}: exit {completed.returncode}\n{completed.stdout}{completed.stderr}"
+        )
     return Outcome(block, "ran")
 
 

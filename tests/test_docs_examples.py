@@ -62,14 +62,20 @@ def test_a_stale_transcript_is_found_and_rewritten(tmp_path: Path) -> None:
     outcomes = run_page(page)
     assert [outcome.state for outcome in outcomes] == ["stale"] and "echo two" in outcomes[0].message
     assert rewrite(page, outcomes) == 1
-    assert page.read_text(encoding="utf-8") == "# t\n\n```console\n$ echo 'job 1.5 s'\njob 1.5 s\n$ echo two\ntwo\n```\n"
+    assert (
+        page.read_text(encoding="utf-8") == "# t\n\n```console\n$ echo 'job 1.5 s'\njob 1.5 s\n$ echo two\ntwo\n```\n"
+    )
     assert [outcome.state for outcome in run_page(page)] == ["ran"]
 
 
 def test_transcripts_are_compared_after_normalising_what_varies() -> None:
     shown = "job 70dfe547-09ec-487e-9a43-112e57697f51 on http://127.0.0.1:8787 took 3.3 s /tmp/x/out"
     real = "job f9886d34-6904-4ecf-b597-016cc8755ea7 on http://127.0.0.1:44513 took 0.25s /tmp/x/out"
-    assert normalise(shown, "/tmp/x") == normalise(real, "/tmp/x") == "job <ID> on http://127.0.0.1:<PORT> took <T> <TMP>/out"
+    assert (
+        normalise(shown, "/tmp/x")
+        == normalise(real, "/tmp/x")
+        == "job <ID> on http://127.0.0.1:<PORT> took <T> <TMP>/out"
+    )
     assert normalise("2 written", "/tmp/x") != normalise("3 written", "/tmp/x")
 
 
