@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ def grouped_bars(axis: Any, groups: list[str], contenders: list[str], values: li
         positions = [group + (index - (len(contenders) - 1) / 2) * width for group in range(len(groups))]
         heights = [row[index] for row in values]
         containers.append(axis.bar(positions, heights, width, label=name, color=COLOURS[index % len(COLOURS)]))
-    axis.set_xticks(range(len(groups)), [label.replace(", ", ",\n", 1) for label in groups], fontsize=8)
+    axis.set_xticks(range(len(groups)), [textwrap.fill(label, 16) for label in groups], fontsize=10)
     axis.set_yscale("log")
     axis.grid(axis="y", which="major", alpha=0.3)
     axis.set_axisbelow(True)
@@ -43,9 +44,10 @@ def grouped_bars(axis: Any, groups: list[str], contenders: list[str], values: li
 def plot_validation(axis: Any, figures: dict[str, Any]) -> None:
     cases = list(figures["cases"])
     grouped_bars(axis, cases, figures["contenders"], [figures["cases"][case] for case in cases])
-    axis.set_title("Validating a nano-banana-2/edit input (lower is better)", fontsize=10)
-    axis.set_ylabel("µs per call (log scale)")
-    axis.legend(fontsize=8, loc="upper left")
+    axis.set_title("Validating a nano-banana-2/edit input (lower is better)", fontsize=12)
+    axis.set_ylabel("µs per call (log scale)", fontsize=11)
+    axis.set_ylim(top=1500)  # room for the legend above the bars
+    axis.legend(fontsize=10, loc="upper left", ncols=2)
 
 
 def plot_polling(axis: Any, figures: dict[str, Any]) -> None:
@@ -54,11 +56,11 @@ def plot_polling(axis: Any, figures: dict[str, Any]) -> None:
     delays = [figures["jobs"][job]["delay_ms"] for job in jobs]
     containers = grouped_bars(axis, [f"job of {job}" for job in jobs], figures["contenders"], calls)
     for index, container in enumerate(containers):
-        axis.bar_label(container, [f"{row[index]:g} ms" for row in delays], fontsize=7, padding=2)
-    axis.set_title("Polling: calls per job, mean delay on each bar (fewer calls is better)", fontsize=10)
-    axis.set_ylabel("calls to /result (log scale)")
-    axis.set_ylim(top=max(max(row) for row in calls) * 4)
-    axis.legend(fontsize=8, loc="upper left")
+        axis.bar_label(container, [f"{row[index]:g} ms" for row in delays], fontsize=9, padding=2)
+    axis.set_title("Polling: calls per job; on each bar, the mean delay (fewer calls is better)", fontsize=12)
+    axis.set_ylabel("calls to /result (log scale)", fontsize=11)
+    axis.set_ylim(top=max(max(row) for row in calls) * 30)  # room for the labels and the legend
+    axis.legend(fontsize=10, loc="upper left", ncols=2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
     plt.rcParams["svg.hashsalt"] = "runcomfy"  # fixed element ids: the same figures give the same bytes
     figures = load(args.results)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8), layout="constrained")
+    figure, (left, right) = plt.subplots(1, 2, figsize=(14, 5.5), layout="constrained")
     plot_validation(left, figures["validation"])
     plot_polling(right, figures["polling"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
