@@ -49,6 +49,14 @@ def inputs(jobs: int) -> list[dict[str, Any]]:
     return [{"prompt": f"job {n}", "image_urls": [IMAGE]} for n in range(jobs)]
 
 
+def cpu_seconds() -> float:
+    """User and system CPU seconds of this process so far."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def outcome(item: Any) -> dict[str, Any]:
     cost = getattr(item.result, "cost", None)  # Result.cost where the client reads it, else None
     return {"ok": item.ok, "error": type(item.error).__name__ if item.error else None, "cost": cost}
@@ -66,7 +74,8 @@ def emulator_main() -> None:
         sys.stdin.read()
         jobs = collections.Counter(job.input.get("prompt") for job in emu.jobs.values())
         sent = sum(1 for call in emu.calls if call.method == "POST" and call.path.startswith("/v1/models/"))
-        print(json.dumps({"jobs": jobs, "submits": sent, "calls": len(emu.calls)}), flush=True)
+        report = {"jobs": jobs, "submits": sent, "calls": len(emu.calls), "cpu": cpu_seconds()}
+        print(json.dumps(report), flush=True)
 
 
 @contextlib.contextmanager
@@ -100,7 +109,7 @@ def map_child(base_url: str, jobs: int, concurrency: int, journal_dir: str | Non
         for item in runcomfy.map(EDIT, inputs(jobs), concurrency=concurrency, client=client, journal=journal):
             ended[item.index] = outcome(item)
         wall = time.perf_counter() - started
-    print(json.dumps({"wall": wall, "ended": ended}))
+    print(json.dumps({"wall": wall, "ended": ended, "cpu": cpu_seconds()}))
 
 
 def run_map(jobs: int, concurrency: int, journal_dir: str | None) -> dict[str, Any]:
@@ -113,7 +122,7 @@ def run_map(jobs: int, concurrency: int, journal_dir: str | None) -> dict[str, A
             raise RuntimeError(f"runcomfy.map failed:\n{done.stderr[-3000:]}")
         report = json.loads(done.stdout.strip().splitlines()[-1])
     ended = {int(index): value for index, value in report["ended"].items()}
-    return judge(jobs, report["wall"], ended, log)
+    return {**judge(jobs, report["wall"], ended, log), "client_cpu": report["cpu"]}
 
 
 # --- the cluster ---------------------------------------------------------------------------------------
@@ -153,6 +162,7 @@ def run_cluster(
 
             timer = threading.Timer(kill_after, kill)
         ended: dict[int, dict[str, Any]] = {}
+        cpu_before = {**client.run(cpu_seconds), "driver": cpu_seconds()}
         started = time.perf_counter()
         if timer is not None:
             timer.start()
@@ -168,8 +178,10 @@ def run_cluster(
         for item in batch:
             ended[item.index] = outcome(item)
         wall = time.perf_counter() - started
+        cpu_after = {**client.run(cpu_seconds), "driver": cpu_seconds()}
+        cpu = sum(used - cpu_before.get(where, 0.0) for where, used in cpu_after.items())  # not the killed worker's
     row = judge(jobs, wall, ended, log)
-    row["killed"] = killed
+    row.update(killed=killed, client_cpu=cpu)
     return row
 
 
@@ -192,6 +204,7 @@ def judge(jobs: int, wall: float, ended: dict[int, dict[str, Any]], log: dict[st
         ),
         "submits": log["submits"],
         "cost": sum(costs) if costs else None,
+        "emulator_cpu": log["cpu"],
     }
 
 
@@ -242,22 +255,25 @@ def main() -> None:
     print(f"### {args.jobs} jobs of 1 s, every run with a journal (cluster start {cluster_start:.1f} s, not timed)\n")
     print(
         f"| run | wall s | × 1 process at {args.concurrency} | × 1 process at {total} | results | errors | lost "
-        "| duplicated | uncertain (orphaned) | submits |"
+        "| duplicated | uncertain (orphaned) | submits | CPU s: client side / emulator |"
     )
-    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|")
     for name, row in rows:
         errors = ", ".join(f"{kind} {count}" for kind, count in sorted(row["errors"].items())) or "0"
         print(
             f"| {name} | {row['wall']:.1f} | {row['wall'] / one['wall']:.2f}× | {row['wall'] / same['wall']:.2f}× "
             f"| {row['results']} | {errors} | {row['lost']} | {row['duplicated']} "
-            f"| {row['uncertain']} ({row['orphaned']}) | {row['submits']} |"
+            f"| {row['uncertain']} ({row['orphaned']}) | {row['submits']} "
+            f"| {row['client_cpu']:.1f} / {row['emulator_cpu']:.1f} |"
         )
     costs = ", ".join("n/a" if row["cost"] is None else f"{row['cost']:.2f} USD" for _, row in rows)
     print(
         f"\nIdeal wall time: {math.ceil(args.jobs / total)} s at {total} jobs in flight, "
         f"{math.ceil(args.jobs / args.concurrency)} s at {args.concurrency}. The killed worker: "
         f"pid {killed['killed'].get('pid')}, restarted by its nanny; its partitions ran again from their "
-        f"journals. Costs gathered per run: {costs} (n/a: the client's Result carries no cost)."
+        f"journals. Costs gathered per run: {costs} (n/a: the client's Result carries no cost). CPU s, client "
+        "side: the `runcomfy.map` process, or the Dask workers and this process (scheduler and client; the "
+        "killed worker's CPU is not counted, its successor's is, start-up included); emulator: its process."
     )
 
 
