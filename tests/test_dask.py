@@ -198,6 +198,12 @@ def test_plan_refuses_bad_arguments_before_anything_runs(tmp_path: Path) -> None
     assert "cut #" not in repr(cut[0]) and "token" not in repr(plan(EDIT, [1], journal_dir=tmp_path)[0])
 
 
+def test_importing_runcomfy_distributed_imports_no_dask() -> None:
+    code = "import sys, runcomfy.distributed; print(sorted({'dask', 'distributed', 'httpx'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
+
+
 # --- on a Dask cluster ------------------------------------------------------------------------------
 
 
