@@ -328,6 +328,20 @@ def test_budget_refusals_are_journaled_and_a_larger_budget_resumes(emu, tmp_path
     assert sum(item.ok for item in third) == 5 and submits(emu) == 20  # no budget: the rest run
 
 
+def test_a_replayed_batch_does_not_count_its_jobs_twice(emu, tmp_path):
+    """``replay=True`` (a retried Dask partition) reads ended jobs again: their cost was counted already."""
+    journal = tmp_path / "journal.jsonl"
+    first = list(runcomfy.map(edit, inputs(4), client=async_client(emu), journal=journal, pricing=PER_IMAGE))
+    assert math.isclose(spent(first), 0.16) and math.isclose(Journal(journal).spent, 0.16)
+    again = list(
+        runcomfy.map(
+            edit, inputs(6), client=async_client(emu), journal=journal, replay=True, max_cost=0.24, pricing=PER_IMAGE
+        )
+    )
+    assert sum(item.ok for item in again) == 6 and submits(emu) == 6  # 0.16 + 2 new jobs fit in 0.24
+    assert math.isclose(Journal(journal).spent, 0.24)
+
+
 def test_an_input_of_unknown_cost_is_refused_under_a_budget_unless_allowed(emu):
     refused = list(runcomfy.map(edit, inputs(3), client=async_client(emu), max_cost=10))
     assert submits(emu) == 0 and all(isinstance(item.error, errors.BudgetExceededError) for item in refused)

@@ -73,6 +73,8 @@ from .errors import TimeoutError as TimeoutError
 from .errors import ValidationError as ValidationError
 
 if _TYPE_CHECKING:
+    from ._core import RetryPolicy as RetryPolicy
+    from ._polling import PollSchedule as PollSchedule
     from .async_client import AsyncClient as AsyncClient
     from .async_client import AsyncRequestHandle as AsyncRequestHandle
     from .batch import BatchItem as BatchItem
@@ -85,7 +87,7 @@ if _TYPE_CHECKING:
     from .pricing import Pricing as Pricing
 
 
-_LAZY = frozenset({"Client", "JobStatus", "RequestHandle", "Result"})
+_LAZY = frozenset({"Client", "JobStatus", "PollSchedule", "RequestHandle", "Result", "RetryPolicy"})
 _LAZY_ASYNC = frozenset({"AsyncClient", "AsyncRequestHandle"})
 _LAZY_BATCH = frozenset({"BatchItem", "amap", "map"})
 _LAZY_PRICING = frozenset({"Pricing"})

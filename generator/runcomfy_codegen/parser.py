@@ -75,6 +75,10 @@ SCHEMA_MAP = ("properties", "patternProperties", "$defs", "definitions", "depend
 # Keywords that apply to the very value their schema applies to: an object schema under one of them
 # stays open (its siblings and the schema around it add properties).
 IN_PLACE = frozenset({"allOf", "if", "then", "else", "not", "dependentSchemas", "dependencies"})
+# Keywords whose subschemas apply to a part of the value (a property, an item, a key).
+DESCENDING = frozenset(
+    {"items", "properties", "additionalProperties", "patternProperties", "propertyNames", "contains"}
+)
 ANNOTATED = frozenset({"title", "description", "default", "validations"})  # what _read_annotations reads
 
 DEFAULT_BASE = "runcomfy:input-schema"  # the base URI of a schema without a root $id
@@ -137,6 +141,10 @@ class SchemaParser:
         self._reading: list[tuple[Path, bool]] = []
         self._waiting: dict[tuple[Path, bool], list[Node]] = {}
         self._placeholders: list[Node] = []
+        # how many keywords that descend into the value (properties, items...) enclose the node being read,
+        # and that count when each target in _reading was entered (equal again: a loop in place)
+        self._descent = 0
+        self._descents: list[int] = []
 
     # --- entry point -------------------------------------------------------------------------------
 
@@ -273,23 +281,22 @@ class SchemaParser:
         reference back into a target still being read is a placeholder node, linked to it when done."""
         key = (self._resolve(raw["$ref"], path), in_place)
         if key in self._reading:
+            if self._descents[self._reading.index(key)] == self._descent:
+                raise self.error((*path, "$ref"), f"reference {raw['$ref']!r} leads back to itself without "
+                                 "descending into the value: checking would never end")  # fmt: skip
             placeholder = Node(json_pointer(self.base + path))
             self._waiting.setdefault(key, []).append(placeholder)
             self._placeholders.append(placeholder)
             return placeholder
         if key not in self._built:
             self._reading.append(key)
+            self._descents.append(self._descent)
             try:
                 target = self._node(self._at(key[0]), key[0], context="allOf" if in_place else "$ref")
             finally:
                 self._reading.pop()
-            for placeholder in self._waiting.pop(key, []):
-                end = target
-                while end.ref is not None and end is not placeholder:
-                    end = end.ref
-                if end is placeholder:
-                    raise self.error((*path, "$ref"), f"reference {raw['$ref']!r} is a cycle of references "
-                                     "that never reaches a schema")  # fmt: skip
+                self._descents.pop()
+            for placeholder in self._waiting.pop(key, []):  # (a loop in place was refused above)
                 placeholder.ref = target
             self._built[key] = target
         return self._built[key]
@@ -298,6 +305,14 @@ class SchemaParser:
 
     def _node(self, raw: Any, path: Path, context: str) -> Node:
         """One schema node. ``context`` is the keyword it sits under (``allOf`` branches stay open)."""
+        descends = context in DESCENDING
+        self._descent += descends
+        try:
+            return self._read_node(raw, path, context)
+        finally:
+            self._descent -= descends
+
+    def _read_node(self, raw: Any, path: Path, context: str) -> Node:
         pointer = json_pointer(self.base + path)
         if raw is True:
             return Node(pointer)

@@ -242,7 +242,19 @@ class RegistryEntry:
 
 
 def render_registry(env: jinja2.Environment, entries: list[RegistryEntry], header: str) -> str:
-    return env.get_template("models_init.py.jinja").render(header=header, entries=entries)
+    return env.get_template("models_init.py.jinja").render(header=header, entries=entries, runtime_api=runtime_api())
+
+
+def runtime_api() -> tuple[int, int]:
+    """``RUNTIME_API`` of the runtime the templates are written against (``templates/runtime/_version.py``)."""
+    import ast
+
+    tree = ast.parse((templates_dir() / "runtime" / "_version.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "RUNTIME_API" for t in node.targets):
+            major, minor = ast.literal_eval(node.value)
+            return int(major), int(minor)
+    raise LookupError("templates/runtime/_version.py defines no RUNTIME_API")
 
 
 def render_namespace(env: jinja2.Environment, package: str, children: list[str], header: str) -> str:

@@ -11,9 +11,29 @@ import importlib
 from types import ModuleType
 from typing import Final, NamedTuple
 
-from runcomfy.pricing import Pricing
+__all__ = ["CATALOG", "MODELS", "RUNTIME_API", "ModelInfo", "load"]
 
-__all__ = ["CATALOG", "MODELS", "ModelInfo", "load"]
+RUNTIME_API: Final = (1, 1)
+"""The runcomfy runtime API these modules are generated against: they import on an installed runcomfy
+whose ``RUNTIME_API`` has the same major number and at least this minor one."""
+
+
+def _check_runtime() -> None:
+    try:
+        from runcomfy._version import RUNTIME_API as installed  # noqa: N811
+    except ImportError:  # a runtime from before the API version existed
+        installed = (0, 0)
+    if installed[0] != RUNTIME_API[0] or installed[1] < RUNTIME_API[1]:
+        raise ImportError(
+            f"{__name__} was generated for the runcomfy runtime API {RUNTIME_API[0]}.{RUNTIME_API[1]}, and the "
+            f"installed runcomfy provides {installed[0]}.{installed[1]}: install a matching runcomfy "
+            "(pip install --upgrade runcomfy) or regenerate these modules with the runcomfy-codegen of your runcomfy"
+        )
+
+
+_check_runtime()
+
+from runcomfy.pricing import Pricing  # noqa: E402 - after the check: an older runtime has no pricing module
 
 
 class ModelInfo(NamedTuple):
