@@ -406,12 +406,14 @@ def test_models_generated_into_a_package_of_ones_own(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(out)}
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0 and done.stdout.strip() == "succeeded", done.stderr
+    from runcomfy._version import RUNTIME_API
+
     older = "import runcomfy._version as v; v.RUNTIME_API = (0, 9)\nimport myapp.rc_models.google.nano_banana_2.edit\n"
     done = subprocess.run([sys.executable, "-c", older], env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 1
     assert (
-        "ImportError: myapp.rc_models was generated for the runcomfy runtime API 1.0, and the installed runcomfy provides 0.9"
-        in done.stderr
+        "ImportError: myapp.rc_models was generated for the runcomfy runtime API "
+        f"{RUNTIME_API[0]}.{RUNTIME_API[1]}, and the installed runcomfy provides 0.9" in done.stderr
     )
 
 
