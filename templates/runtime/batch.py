@@ -37,6 +37,12 @@ being stopped early is in the journal (and, with ``save_to``, its files are save
 its request id is in the journal. The journal holds request ids and input digests, never the token or
 the inputs themselves.
 
+With ``max_cost`` (USD) the batch keeps to a budget: each job is submitted only while the costs the
+finished jobs reported, the estimates of the jobs in flight and its own estimate fit in it (see
+:class:`Budget`); the inputs refused end as :class:`~runcomfy.errors.BudgetExceededError` items, nothing
+sent for them, and the journal records them and what each job cost, so a resume counts what was spent
+and submits the refused inputs when the budget allows.
+
 SIGTERM while :func:`map` is iterated on the main thread (and no SIGTERM handler of the program's own is
 set) stops the batch as Ctrl-C does, then ends the program with exit status 143 (it raises
 :class:`~runcomfy._signals.Terminated`, a ``SystemExit``). :func:`amap` runs on the caller's event loop
