@@ -194,8 +194,8 @@ def test_run_sends_each_field_under_its_own_flag(package: Path, tmp_path: Path) 
 def test_error_messages_escape_schema_text(package: Path, tmp_path: Path) -> None:
     jobs = tmp_path / "jobs.json"
     done = cli(package, "run", TEXTS, "--prompt-8m", "hi", "--style", "ko", jobs=jobs)
-    assert done.returncode == 2
+    assert done.returncode == 65  # input data that does not match the schema
     assert "style: expected one of 'ok', '\\u202eko'" in done.stderr, done.stderr
     done = cli(package, "run", ENUMS, "--choice", "x\x1b[2Jy", jobs=jobs)
-    assert done.returncode == 2 and "got 'x\\x1b[2Jy'" in done.stderr, done.stderr
+    assert done.returncode == 65 and "got 'x\\x1b[2Jy'" in done.stderr, done.stderr
     assert json.loads(jobs.read_text()) == []  # nothing was sent

@@ -364,7 +364,7 @@ def find_base_url(flag: str | None) -> str | None:
 # --- download flags ----------------------------------------------------------------------------------------
 
 
-def download_options(parser: argparse.ArgumentParser, *, clash: str) -> None:
+def download_options(parser: argparse._ActionsContainer, *, clash: str) -> None:
     """``--overwrite`` and ``--download-timeout``: how outputs are saved (``run``, ``wait``, ``result``,
     ``batch``); ``clash`` says what happens to a file of the same name without ``--overwrite``."""
     parser.add_argument("--overwrite", action="store_true", help=f"replace files of the same name (default: {clash})")

@@ -121,7 +121,7 @@ def _save_options(parser: argparse.ArgumentParser) -> None:
         help="download the output files into DIR (default: the current directory)",
     )
     group.add_argument("--no-download", action="store_true", help="do not download; only print the result JSON")
-    download_options(group, clash="save as NAME-1, NAME-2...")  # type: ignore[arg-type]
+    download_options(group, clash="save as NAME-1, NAME-2...")
 
 
 def _wait_options(parser: argparse.ArgumentParser) -> None:

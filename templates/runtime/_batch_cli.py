@@ -187,10 +187,10 @@ def run(args: argparse.Namespace) -> int:
     mine = range(len(inputs))
     retry = {"retry_errors": args.retry_errors, "retry_uncertain": args.retry_uncertain}
     done_before = sum(1 for index in journal.ended if index in mine and journal.finished(index, **retry))
-    progress = BatchProgress(len(inputs), done_before, quiet=not args.chatty)  # none in JSON mode
+    progress = BatchProgress(len(inputs), done_before, quiet=args.quiet)
     waiting = sum(1 for index in journal.submitted if index in mine and index not in journal.ended)
     cut_short = sum(1 for index in journal.intended if index in mine)
-    if (done_before or waiting or cut_short) and args.chatty:
+    if (done_before or waiting or cut_short) and not args.quiet:
         note = (
             f"resuming from {out / JOURNAL}: {done_before} of {len(inputs)} inputs already ended, "
             f"{waiting} submitted job(s) to wait for (not submitted again)"

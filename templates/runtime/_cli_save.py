@@ -1,8 +1,9 @@
 """Where ``runcomfy run|wait|result --output-dir DIR`` puts a job's output files, as RunComfy's own CLI does.
 
 - A file is named after its URL's last path segment (``.../abc/image_0.png`` → ``image_0.png``), reduced to
-  one plain file name (separators, ``:*?"<>|``, control and bidi characters become ``_``; dots and spaces
-  trimmed; nothing left → ``output``; at most :data:`MAX_NAME` characters). A name already taken (a file in
+  one plain file name (separators, ``:*?"<>|``, and characters that do not print (controls, bidi and
+  other format characters) become ``_``; dots and spaces trimmed, a leading ``-`` made ``_``; nothing
+  left → ``output``; at most :data:`MAX_NAME` characters). A name already taken (a file in
   ``DIR``, or an earlier output of the same job) gets ``-1``, ``-2``... before its extension; an existing
   file is replaced only with ``--overwrite``.
 - Only URLs on RunComfy's storage hosts (``*.runcomfy.net``, ``*.runcomfy.com``) or on the API's own host
@@ -15,12 +16,11 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ._cli_common import CONTROLS, SaveError
+from ._cli_common import SaveError
 
 __all__ = ["TRUSTED_SUFFIXES", "allowed_hosts", "file_name", "output_urls", "save_outputs", "unique_path"]
 
@@ -28,7 +28,7 @@ TRUSTED_SUFFIXES = (".runcomfy.net", ".runcomfy.com")
 """The hosts RunComfy's output files live on (its CLI downloads from these only)."""
 MAX_NAME = 200
 MAX_CLASHES = 999
-_NOT_IN_NAME = re.compile(f'[/\\\\:*?"<>|{CONTROLS}]')
+_NOT_IN_NAME = '/\\:*?"<>|'  # besides what does not print
 
 
 def output_urls(output: object) -> list[str]:
@@ -57,7 +57,10 @@ def file_name(url: str) -> str:
         segments = [segment for segment in urlsplit(url).path.split("/") if segment]
     except ValueError:
         segments = []
-    name = _NOT_IN_NAME.sub("_", segments[-1] if segments else "").strip().strip(".").strip()
+    last = segments[-1] if segments else ""
+    name = "".join("_" if char in _NOT_IN_NAME or not char.isprintable() else char for char in last)
+    name = name.strip().strip(".").strip()
+    name = "_" + name[1:] if name.startswith("-") else name
     if len(name) > MAX_NAME:
         _, dot, extension = name.rpartition(".")
         keep = extension if dot and 0 < len(extension) <= 16 else ""
