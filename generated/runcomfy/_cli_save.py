@@ -99,6 +99,8 @@ def allowed_hosts(api_base_url: str) -> Callable[[str], bool]:
     api = _origin(api_base_url)
 
     def allowed(url: str) -> bool:
+        if "\\" in url:  # read as a path separator by some parsers, not by others: the host is unclear
+            return False
         origin = _origin(url)
         if origin is None or origin[0] not in ("http", "https") or not origin[1]:
             return False

@@ -50,6 +50,8 @@ def _walk(parser: argparse.ArgumentParser, path: str) -> Iterator[tuple[str, Com
                     valued[option] = [str(choice) for choice in action.choices or ()]
         elif action.metavar == MODEL_POSITIONAL:
             takes_model = True
+        elif action.choices:  # a positional of a few words (`completion bash|zsh|fish`)
+            subcommands.update((str(choice), argparse.ArgumentParser(add_help=False)) for choice in action.choices)
     yield path, Command(sorted(subcommands), sorted(set(options)), valued, takes_model)
     for name, sub in subcommands.items():
         if sub.add_help:  # `emulator` passes everything on: nothing to complete

@@ -141,17 +141,18 @@ def _top_parser() -> Parser:
     _global_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=Parser)
 
-    def command(name: str, text: str, **kwargs: Any) -> Parser:
+    def command(name: str, text: str, *, options: bool = True) -> Parser:
         made: Parser = sub.add_parser(
             name, help=text, description=text, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
         )
-        _global_options(made)
+        if options:
+            _global_options(made)
         return made
 
     for name, text in (("run", "submit a job and wait for its result"), ("submit", "submit a job, print its id")):
-        command(name, text + f"; `runcomfy {name} MODEL_ID --help` lists its flags").add_argument(
-            "model", metavar="MODEL_ID"
-        )
+        stub = command(name, text + f"; `runcomfy {name} MODEL_ID --help` lists its flags", options=False)
+        stub.add_argument("model", metavar="MODEL_ID")  # `run MODEL_ID ...` is parsed by _model_parser
+        _run_options(stub, name)
     for name, text in (
         ("status", "show a job's status"),
         ("result", "print a job's result record (and download its outputs)"),
@@ -381,6 +382,18 @@ def _field_help(schema: Mapping[str, Any], required: bool) -> str:
     return printable(" ".join(part for part in parts if part)).replace("%", "%%")  # argparse %-formats help
 
 
+def _run_options(parser: argparse.ArgumentParser, command: str) -> None:
+    """The options of ``run`` (and ``submit``) besides the model's fields."""
+    given = parser.add_mutually_exclusive_group()
+    given.add_argument("--input", metavar="JSON", help="the input fields as a JSON object")
+    given.add_argument("--input-file", metavar="PATH", help="a file holding that JSON object (- reads stdin)")
+    if command == "run":
+        parser.add_argument("--no-wait", action="store_true", help="submit and print the request id, do not wait")
+        _wait_options(parser)
+        _save_options(parser)
+    _global_options(parser)
+
+
 def _model_parser(command: str, module: ModuleType | None, model_id: str) -> tuple[Parser, dict[str, str]]:
     """The parser of ``runcomfy run|submit MODEL_ID`` (a model of the catalog: with its fields as flags);
     also returns dest → JSON field name."""
@@ -392,14 +405,7 @@ def _model_parser(command: str, module: ModuleType | None, model_id: str) -> tup
         else "It is not in this client's catalog: its input goes in --input, unchecked (`runcomfy models`)."
     )
     parser = _parser(f"runcomfy {command} {model_id}", description=description)
-    given = parser.add_mutually_exclusive_group()
-    given.add_argument("--input", metavar="JSON", help="the input fields as a JSON object")
-    given.add_argument("--input-file", metavar="PATH", help="a file holding that JSON object (- reads stdin)")
-    if command == "run":
-        parser.add_argument("--no-wait", action="store_true", help="submit and print the request id, do not wait")
-        _wait_options(parser)
-        _save_options(parser)
-    _global_options(parser)
+    _run_options(parser, command)
     if module is None:
         close = close_models(model_id)
         parser.hint = f"{model_id} is not in this client's catalog: give its fields in --input JSON" + (
@@ -1015,6 +1021,8 @@ def _dispatch(argv: list[str]) -> int:
         raise UsageError(f"`runcomfy {command}` is {OFFICIAL_ONLY[command]}")
     if command in ("run", "submit"):
         return _cmd_model(command, leading, rest[1:])
+    if command.startswith("-") and command.split("=", 1)[0] not in ("-h", "--help", "-V", "--version"):
+        raise UsageError(_top_parser().unknown_message([command]))  # before argparse takes its value for COMMAND
     args = _settle(_top_parser().parse_args(argv))
     if args.command in ("run", "submit"):  # only reached with a model id that looks like a flag
         raise UsageError(f"usage: runcomfy {args.command} MODEL_ID [flags]")
