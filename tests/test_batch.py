@@ -410,7 +410,7 @@ def test_batch_command_reports_a_cut_short_submit_and_retries_it_only_when_asked
     (reported,) = [json.loads(line) for line in lines.splitlines() if json.loads(line)["index"] == 0]
     assert reported["error"] == "SubmitUncertainError" and reported["request_id"] is None
     process = cli(emu, EDIT, str(source), "--out", str(out), "--retry-errors")
-    assert process.wait(timeout=60) == 4 and jobs_per_prompt(emu) == {"job 1": 1}  # not an error to retry
+    assert process.wait(timeout=60) == 1 and jobs_per_prompt(emu) == {"job 1": 1}  # not an error to retry
     process = cli(emu, EDIT, str(source), "--out", str(out), "--retry-uncertain")
     _, err = process.communicate(timeout=60)
     assert process.returncode == 0, err

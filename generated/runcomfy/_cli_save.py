@@ -6,6 +6,8 @@
   left → ``output``; at most :data:`MAX_NAME` characters). A name already taken (a file in
   ``DIR``, or an earlier output of the same job) gets ``-1``, ``-2``... before its extension; an existing
   file is replaced only with ``--overwrite``.
+- An output that names a file but is not an ``http(s)`` URL (``file:``, a path) is refused, as by the
+  library (:class:`~runcomfy.errors.BadAnswerError`).
 - Only URLs on RunComfy's storage hosts (``*.runcomfy.net``, ``*.runcomfy.com``) or on the API's own host
   (the emulator serves its files there) are fetched, redirects included: any other is refused, and nothing
   of the job is downloaded.
@@ -31,13 +33,17 @@ MAX_CLASHES = 999
 _NOT_IN_NAME = '/\\:*?"<>|'  # besides what does not print
 
 
-def output_urls(output: object) -> list[str]:
-    """Every ``http(s)`` URL in an ``output`` value (nested lists and objects too), in order, once each."""
+def output_urls(output: object, *, request_id: str) -> list[str]:
+    """Every file URL in an ``output`` value (nested lists and objects too), in order, once each. A value
+    that refers to a file (``://`` in it, or a path) but is not an ``http(s)`` URL with a host is a
+    :class:`~runcomfy.errors.BadAnswerError`, as in the library; other text (``data:`` URIs) is no file."""
+    from ._core import _refers_to_file, check_download_url
+
     found: list[str] = []
 
     def collect(value: object) -> None:
         if isinstance(value, str):
-            if value.startswith(("http://", "https://")) and value not in found:
+            if _refers_to_file(value) and check_download_url(value, request_id=request_id) not in found:
                 found.append(value)
         elif isinstance(value, list):
             for item in value:
@@ -124,7 +130,7 @@ def save_outputs(
     from ._core import MAX_DOWNLOAD_BYTES
     from ._http import download, saving_all
 
-    urls = output_urls(output)
+    urls = output_urls(output, request_id=request_id)
     allowed = allowed_hosts(api_base_url)
     refused = [url for url in urls if not allowed(url)]
     if refused:

@@ -51,7 +51,7 @@ from ._cli_common import (
     save_options,
 )
 from ._signals import INTERRUPTS, exit_code, sigterm_raises
-from .errors import NotFoundError, RunComfyError
+from .errors import BadAnswerError, NotFoundError, RunComfyError
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -930,6 +930,8 @@ def _save(args: argparse.Namespace, client: Client, output: object, request_id: 
             timeout=options["timeout"],
             on_saved=lambda path: _note(args, f"saved {path}"),
         )
+    except BadAnswerError:  # an output that is no http(s) URL: the API's fault (69), nothing fetched
+        raise
     except RunComfyError as exc:  # a download that failed (HTTP error, size, time) or found its name taken
         raise SaveError(
             f"{exc}; nothing was kept. The job {request_id} succeeded: `runcomfy result {request_id}` downloads again"
