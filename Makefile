@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test generate check lint typecheck pytest docs bench wheels clean
+.PHONY: demo test generate check lint typecheck pytest docs transcripts bench wheels clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ pytest: $(VENV)/.test
 docs: $(VENV)/.test
 	$(BIN)/mkdocs build --strict --quiet --site-dir site
 
+# Rerun every transcript of README.md and docs/*.md against the emulator and rewrite the stale ones in
+# place (tests/test_docs_examples.py fails while one is stale).
+transcripts: $(VENV)/.test
+	$(BIN)/python tests/docs_examples.py --write
+
 test: $(VENV)/.test
 	$(BIN)/runcomfy-codegen generate --check
 	$(MAKE) --no-print-directory lint typecheck docs
@@ -65,6 +70,7 @@ bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/bench_cli.py
 	$(BIN)/python benchmarks/bench_batch.py
 	$(BIN)/python benchmarks/bench_regex.py
+	$(BIN)/python benchmarks/plot.py
 
 # Both wheels into dist/ (the install test in tests/test_install.py builds its own).
 wheels: $(VENV)/.test

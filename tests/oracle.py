@@ -3,11 +3,16 @@
 Plain JSON Schema as the ``jsonschema`` package implements it, plus exactly the documented deviations,
 implemented here independently of the generator (nothing is imported from ``runcomfy_codegen``):
 
-1. Closing rule: an object schema with non-empty ``properties`` and neither ``additionalProperties`` nor
-   ``patternProperties`` gets ``additionalProperties: false``, unless it is a direct branch of ``allOf``.
+1. Closing rule: an object schema with non-empty ``properties`` and none of ``additionalProperties``,
+   ``patternProperties``, ``unevaluatedProperties`` gets ``additionalProperties: false``, unless it applies
+   in place (a branch of ``allOf``, ``if``/``then``/``else``, ``not``, a dependent schema); the names its
+   ``required``, ``allOf``/``anyOf``/``oneOf`` branches, conditional schemas and ``$ref`` targets declare
+   stay allowed.
 2. OpenAPI ``nullable: true`` adds ``"null"`` to ``type`` (when present) and ``None`` to ``enum`` (when
    present).
-3. The custom formats ``image_uri``/``video_uri``/``audio_uri``, their ``*_uris`` list forms, and ``uri``.
+3. The custom formats ``image_uri``/``video_uri``/``audio_uri`` and their ``*_uris`` list forms; the
+   standard formats are asserted (checked here independently of ``runcomfy._formats``), other formats
+   are annotations.
 4. The draft comes from ``$schema``, 2020-12 by default.
 5. ``pattern`` and ``patternProperties`` are ECMA-262 regular expressions (``u`` flag), not Python's: each is
    rewritten here into a Python ``re`` expression with the ECMA meaning (``$`` only at the very end, ASCII
@@ -23,15 +28,20 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime
 import functools
+import ipaddress
 import json
 import math
+import re
 import string
 import unicodedata
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import idna
 import jsonschema
 import jsonschema.validators
 from hypothesis import strategies as st
@@ -63,30 +73,92 @@ _LIST = ("anyOf", "oneOf", "prefixItems")
 _MAP = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 
 
+# Keywords whose subschemas apply to the very value of their parent: an object schema there stays open.
+_IN_PLACE = ("allOf", "if", "then", "else", "not", "dependentSchemas", "dependencies")
+
+
 def normalise(schema: Any) -> Any:
     """A copy of ``schema`` with the closing rule and ``nullable`` applied at every schema position."""
-    return _normalise(schema, in_all_of=False)
+    return _normalise(schema, in_place=False, root=schema)
 
 
-def _normalise(node: Any, *, in_all_of: bool) -> Any:
+def _declared(node: Any, root: Any, seen: set[int]) -> list[str]:
+    """The property names an object schema declares: its own and those of its in-place subschemas,
+    ``anyOf``/``oneOf`` branches and local ``$ref`` targets (``#/...`` from the root)."""
+    if not isinstance(node, dict) or id(node) in seen:
+        return []
+    seen.add(id(node))
+    names = [*node.get("properties", {}), *node.get("required", [])]
+    for key in ("allOf", "anyOf", "oneOf"):
+        for branch in node.get(key, []):
+            names += _declared(branch, root, seen)
+    for key in ("if", "then", "else"):
+        names += _declared(node.get(key), root, seen)
+    for key in ("dependentSchemas", "dependencies"):
+        for sub in (node.get(key) or {}).values():
+            names += _declared(sub, root, seen)
+    names += _declared(_target(root, node.get("$ref")), root, seen)
+    return names
+
+
+def _target(root: Any, ref: Any) -> Any:
+    """The subschema a local ``#/...`` reference points to (``None`` for any other reference)."""
+    if not isinstance(ref, str) or not ref.startswith("#/"):
+        return None
+    target: Any = root
+    for token in ref[2:].split("/"):
+        token = token.replace("~1", "/").replace("~0", "~")
+        target = target.get(token) if isinstance(target, dict) else None
+    return target
+
+
+_INLINING: list[int] = []  # targets being inlined (a reference back into one stays a reference)
+
+
+# The keywords that check something (what makes a $ref's siblings more than annotations).
+_VALIDATION = frozenset(
+    {"type", "enum", "const", "nullable", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+     "multipleOf", "minLength", "maxLength", "pattern", "format", "items", "prefixItems", "additionalItems",
+     "minItems", "maxItems", "uniqueItems", "contains", "minContains", "maxContains", "unevaluatedItems",
+     "properties", "required", "additionalProperties", "patternProperties", "propertyNames", "minProperties",
+     "maxProperties", "dependentRequired", "dependentSchemas", "dependencies", "unevaluatedProperties", "anyOf",
+     "oneOf", "allOf", "not", "if", "then", "else"}
+)  # fmt: skip
+
+
+def _normalise(node: Any, *, in_place: bool, root: Any) -> Any:
     if not isinstance(node, dict):
         return copy.deepcopy(node)
+    target = _target(root, node.get("$ref"))
+    inlined = None
+    if isinstance(target, dict) and (in_place or _VALIDATION & node.keys()) and id(target) not in _INLINING:
+        # A $ref target applied in place (an allOf branch, beside other keywords) is not closed itself:
+        # the same as an allOf branch holding a copy of it.
+        _INLINING.append(id(target))
+        try:
+            inlined = _normalise(target, in_place=True, root=root)
+        finally:
+            _INLINING.pop()
+        original, node = node, {key: value for key, value in node.items() if key != "$ref"}
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key == "allOf" and isinstance(value, list):
-            out[key] = [_normalise(branch, in_all_of=True) for branch in value]
+            out[key] = [_normalise(branch, in_place=True, root=root) for branch in value]
         elif (key in _LIST and isinstance(value, list)) or (key == "items" and isinstance(value, list)):
-            out[key] = [_normalise(branch, in_all_of=False) for branch in value]
+            out[key] = [_normalise(branch, in_place=False, root=root) for branch in value]
         elif key == "patternProperties" and isinstance(value, dict):
-            out[key] = {ecma_to_python(name): _normalise(sub, in_all_of=False) for name, sub in value.items()}
+            out[key] = {ecma_to_python(name): _normalise(sub, in_place=False, root=root) for name, sub in value.items()}
         elif key == "pattern" and isinstance(value, str):
             out[key] = ecma_to_python(value)
         elif key in (*_ONE, "items"):
-            out[key] = _normalise(value, in_all_of=False)
+            out[key] = _normalise(value, in_place=key in _IN_PLACE, root=root)
         elif (key in _MAP and isinstance(value, dict)) or (key == "dependencies" and isinstance(value, dict)):
-            out[key] = {name: _normalise(sub, in_all_of=False) for name, sub in value.items()}
+            out[key] = {name: _normalise(sub, in_place=key in _IN_PLACE, root=root) for name, sub in value.items()}
         else:
             out[key] = copy.deepcopy(value)
+    if inlined is not None:
+        out["allOf"] = [*out.get("allOf", []), inlined]
+        node = original
     if out.get("nullable") is True:
         if "type" in out:
             kinds = out["type"]
@@ -100,12 +172,11 @@ def _normalise(node: Any, *, in_all_of: bool) -> Any:
     if (
         isinstance(properties, dict)
         and properties
-        and "additionalProperties" not in out
-        and "patternProperties" not in out
-        and not in_all_of
+        and not any(key in out for key in ("additionalProperties", "patternProperties", "unevaluatedProperties"))
+        and not in_place
     ):
         out["additionalProperties"] = False
-        for name in out.get("required", []):  # required names count as declared properties
+        for name in _declared(node, root, set()):  # required names and the branches' names are declared too
             properties.setdefault(name, {})
     return out
 
@@ -290,17 +361,202 @@ def is_media_uri_list(value: object, kind: str) -> bool:
     return all(isinstance(item, str) and is_media_uri(item, kind) for item in value)
 
 
-def is_uri(value: object) -> bool:
-    if not isinstance(value, str):
-        return True
-    scheme, colon, rest = value.partition(":")
-    return (
-        bool(colon)
-        and bool(scheme)
-        and scheme[0] in frozenset(string.ascii_letters)
-        and set(scheme[1:]) <= _SCHEME_REST
-        and not _has_space(rest)
-    )
+# The standard formats, written independently of runcomfy._formats (other means: datetime, ipaddress,
+# uuid, the idna package, one regular expression per RFC 3986 grammar).
+_HEXDIG = "[0-9A-Fa-f]"
+_PCT = f"%{_HEXDIG}{_HEXDIG}"
+_UNRESERVED = r"[A-Za-z0-9\-._~]"
+_SUB_DELIMS = r"[!$&'()*+,;=]"
+_PCHAR = f"(?:{_UNRESERVED}|{_PCT}|{_SUB_DELIMS}|[:@])"
+_DEC_OCTET = r"(?:[0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])"
+_IPV4 = rf"{_DEC_OCTET}\.{_DEC_OCTET}\.{_DEC_OCTET}\.{_DEC_OCTET}"
+_H16 = f"{_HEXDIG}{{1,4}}"
+_LS32 = f"(?:{_H16}:{_H16}|{_IPV4})"
+_IPV6 = "(?:" + "|".join([
+    f"(?:{_H16}:){{6}}{_LS32}", f"::(?:{_H16}:){{5}}{_LS32}", f"(?:{_H16})?::(?:{_H16}:){{4}}{_LS32}",
+    f"(?:(?:{_H16}:){{0,1}}{_H16})?::(?:{_H16}:){{3}}{_LS32}", f"(?:(?:{_H16}:){{0,2}}{_H16})?::(?:{_H16}:){{2}}{_LS32}",
+    f"(?:(?:{_H16}:){{0,3}}{_H16})?::{_H16}:{_LS32}", f"(?:(?:{_H16}:){{0,4}}{_H16})?::{_LS32}",
+    f"(?:(?:{_H16}:){{0,5}}{_H16})?::{_H16}", f"(?:(?:{_H16}:){{0,6}}{_H16})?::",
+]) + ")"  # fmt: skip
+_IP_LITERAL = rf"\[(?:{_IPV6}|v{_HEXDIG}+\.(?:{_UNRESERVED}|{_SUB_DELIMS}|:)+)\]"
+_AUTHORITY = (rf"(?:(?:{_UNRESERVED}|{_PCT}|{_SUB_DELIMS}|:)*@)?"
+              rf"(?:{_IP_LITERAL}|(?:{_UNRESERVED}|{_PCT}|{_SUB_DELIMS})*)(?::[0-9]*)?")  # fmt: skip
+_SEGMENT = f"{_PCHAR}*"
+_SEGMENT_NZ = f"{_PCHAR}+"
+_SEGMENT_NZ_NC = f"(?:{_UNRESERVED}|{_PCT}|{_SUB_DELIMS}|@)+"
+_TAIL = f"(?:\\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?"
+_HIER = f"(?://{_AUTHORITY}(?:/{_SEGMENT})*|/(?:{_SEGMENT_NZ}(?:/{_SEGMENT})*)?|{_SEGMENT_NZ}(?:/{_SEGMENT})*|)"
+_RELATIVE = f"(?://{_AUTHORITY}(?:/{_SEGMENT})*|/(?:{_SEGMENT_NZ}(?:/{_SEGMENT})*)?|{_SEGMENT_NZ_NC}(?:/{_SEGMENT})*|)"
+_URI_RE = re.compile(f"[A-Za-z][A-Za-z0-9+.-]*:{_HIER}{_TAIL}")
+_RELATIVE_RE = re.compile(f"{_RELATIVE}{_TAIL}")
+
+
+def _is_uri_text(value: str) -> bool:
+    return _URI_RE.fullmatch(value) is not None
+
+
+def _is_uri_reference_text(value: str) -> bool:
+    return _URI_RE.fullmatch(value) is not None or _RELATIVE_RE.fullmatch(value) is not None
+
+
+def _is_date_text(value: str) -> bool:
+    if len(value) != 10 or not value.isascii() or value[4] != "-" or value[7] != "-":
+        return False
+    parts = value[:4], value[5:7], value[8:]
+    if not all(part.isdigit() for part in parts):
+        return False
+    try:
+        datetime.date(*(int(part) for part in parts))
+    except ValueError:
+        return False
+    return True
+
+
+def _is_time_text(value: str) -> bool:
+    if not value.isascii() or len(value) < 9:
+        return False
+    if value[-1] in "Zz":
+        body, offset = value[:-1], 0
+    else:
+        body, sign, zone = value[:-6], value[-6:-5], value[-5:]
+        if sign not in ("+", "-") or len(zone) != 5 or zone[2] != ":" or not (zone[:2] + zone[3:]).isdigit():
+            return False
+        hours, minutes = int(zone[:2]), int(zone[3:])
+        if hours > 23 or minutes > 59:
+            return False
+        offset = (hours * 60 + minutes) * (1 if sign == "+" else -1)
+    clock, _, fraction = body.partition(".")
+    if "." in body and (not fraction or not fraction.isdigit()):
+        return False
+    if len(clock) != 8 or clock[2] != ":" or clock[5] != ":" or not (clock[:2] + clock[3:5] + clock[6:]).isdigit():
+        return False
+    hour, minute, second = int(clock[:2]), int(clock[3:5]), int(clock[6:])
+    if hour > 23 or minute > 59 or second > 60:
+        return False
+    if second == 60:
+        utc = (datetime.datetime(2000, 1, 2, hour, minute) - datetime.timedelta(minutes=offset)).time()
+        return (utc.hour, utc.minute) == (23, 59)
+    return True
+
+
+def _is_date_time_text(value: str) -> bool:
+    return len(value) > 11 and value[10] in "Tt" and _is_date_text(value[:10]) and _is_time_text(value[11:])
+
+
+def _is_duration_text(value: str) -> bool:
+    """RFC 3339 appendix A, read as designators in a fixed order, each following the previous one."""
+    if not value.isascii() or not value.startswith("P") or len(value) < 3:
+        return False
+    date, _, time = value[1:].partition("T")
+    if "T" in value[1:] and not time:
+        return False
+
+    def units(text: str) -> list[str] | None:
+        found, number = [], ""
+        for char in text:
+            if char.isdigit():
+                number += char
+            elif number:
+                found.append(char)
+                number = ""
+            else:
+                return None
+        return None if number else found
+
+    date_units, time_units = units(date), units(time)
+    if date_units is None or time_units is None or not (date_units or time_units):
+        return False
+    if date_units == ["W"]:
+        return not time_units
+    allowed_dates = [[], ["D"], ["M"], ["M", "D"], ["Y"], ["Y", "M"], ["Y", "M", "D"]]
+    allowed_times = [[], ["H"], ["H", "M"], ["H", "M", "S"], ["M"], ["M", "S"], ["S"]]
+    return date_units in allowed_dates and time_units in allowed_times and ("T" not in value or bool(time_units))
+
+
+def _is_hostname_text(value: str) -> bool:
+    if not value.isascii() or not value or len(value) > 253:
+        return False
+    for label in value.split("."):
+        if not label or len(label) > 63 or label[0] == "-" or label[-1] == "-":
+            return False
+        if not all(char.isalnum() or char == "-" for char in label):
+            return False
+        if label[2:4] == "--":
+            if label[:4] != "xn--":
+                return False
+            try:
+                idna.decode(label)
+            except idna.IDNAError:
+                return False
+    return True
+
+
+def _is_ipv4_text(value: str) -> bool:
+    if not value.isascii() or not all(part.isdigit() for part in value.split(".")):
+        return False
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_ipv6_text(value: str) -> bool:
+    if not value.isascii() or "%" in value or "/" in value:
+        return False
+    try:
+        ipaddress.IPv6Address(value)
+    except ValueError:
+        return False
+    tail = value.rsplit(":", 1)[-1]
+    return "." not in tail or _is_ipv4_text(tail)
+
+
+def _is_email_text(value: str) -> bool:
+    if value.startswith('"'):
+        end = 1
+        while end < len(value) and value[end] != '"':
+            end += 2 if value[end] == "\\" else 1
+        local, rest = value[: end + 1], value[end + 1 :]
+        if not rest.startswith("@") or not all(" " <= char <= "~" for char in local):
+            return False
+        domain = rest[1:]
+    else:
+        local, _, domain = value.rpartition("@")
+        atext = set(string.ascii_letters + string.digits + "!#$%&'*+/=?^_`{|}~-")
+        if not local or any(not atom or not set(atom) <= atext for atom in local.split(".")):
+            return False
+    if domain.startswith("[IPv6:") and domain.endswith("]"):
+        return _is_ipv6_text(domain[6:-1])
+    if domain.startswith("[") and domain.endswith("]"):
+        return _is_ipv4_text(domain[1:-1])
+    return _is_hostname_text(domain)
+
+
+def _is_uuid_text(value: str) -> bool:
+    if len(value) != 36 or [i for i, c in enumerate(value) if c not in string.hexdigits] != [8, 13, 18, 23]:
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_regex_text(value: str) -> bool:
+    try:
+        re.compile(value)
+    except re.error:
+        return False
+    return True
+
+
+STANDARD_FORMATS: dict[str, Callable[[str], bool]] = {
+    "date-time": _is_date_time_text, "date": _is_date_text, "time": _is_time_text,
+    "duration": _is_duration_text, "email": _is_email_text, "hostname": _is_hostname_text,
+    "ipv4": _is_ipv4_text, "ipv6": _is_ipv6_text, "uri": _is_uri_text, "uri-reference": _is_uri_reference_text,
+    "uuid": _is_uuid_text, "regex": _is_regex_text,
+}  # fmt: skip
 
 
 def _make_format_checker() -> jsonschema.FormatChecker:
@@ -308,7 +564,8 @@ def _make_format_checker() -> jsonschema.FormatChecker:
     for kind in ("image", "video", "audio"):
         checker.checks(f"{kind}_uri")(lambda value, kind=kind: is_media_uri(value, kind))
         checker.checks(f"{kind}_uris")(lambda value, kind=kind: is_media_uri_list(value, kind))
-    checker.checks("uri")(is_uri)
+    for name, check in STANDARD_FORMATS.items():
+        checker.checks(name)(lambda value, check=check: not isinstance(value, str) or check(value))
     return checker
 
 

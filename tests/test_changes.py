@@ -178,3 +178,14 @@ def test_bounds_that_are_not_numbers_are_skipped_not_a_crash():
     old = {"type": "object", "properties": {"n": {"type": "integer", "maximum": "5"}}}  # diff reads files unchecked
     new = {"type": "object", "properties": {"n": {"type": "integer", "maximum": 3}}}
     assert compare({"m/x": old}, {"m/x": new}) == []
+
+
+def test_an_unknown_format_is_reported_as_an_unchecked_annotation():
+    from runcomfy_codegen.changes import compare
+
+    before = {"acme/m": {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}}}
+    after = {"acme/m": {"type": "object", "properties": {"a": {"type": "string", "format": "int64"},
+                                                          "b": {"type": "string", "format": "date"}}}}  # fmt: skip
+    changes = {change.field: change for change in compare(before, after)}
+    assert not changes["a"].breaking and "an unknown format: an annotation, not checked" in changes["a"].detail
+    assert changes["b"].breaking  # a standard format is checked: values that passed may now fail

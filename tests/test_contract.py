@@ -29,6 +29,7 @@ import pytest
 import runcomfy
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
+from runcomfy._types import REQUIRED
 from runcomfy.models import MODELS, load
 
 FILES = oracle.schema_files()
@@ -114,16 +115,21 @@ def check_structure(module: Any, schema: dict[str, Any], *, same_names: bool) ->
         if same_names and json_name.isidentifier() and not keyword.iskeyword(json_name):
             assert name == json_name, f"{json_name!r} is a valid identifier but became {name!r}"
 
-    fields = {f.name: f for f in dataclasses.fields(input_cls)}
+    fields = {f.name: f for f in dataclasses.fields(input_cls) if f.name != "extra_body"}
     assert set(fields) == set(names.values()), "dataclass fields != schema properties"
 
-    parameters = [p for p in inspect.signature(input_cls.__init__).parameters.values() if p.name != "self"]
+    # The run-time signature: the fields keyword-only, a required one defaulting to REQUIRED (reported as
+    # missing by validation), extra_body, plus catch-alls (*_args, **_unknown) that turn a bad call into a
+    # clear error.
+    every = inspect.signature(input_cls.__init__).parameters
+    assert every["extra_body"].kind is inspect.Parameter.KEYWORD_ONLY and every["extra_body"].default is None
+    parameters = [p for p in every.values() if p.name not in ("self", "_args", "_unknown", "extra_body")]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in parameters), "parameters must be keyword-only"
     assert {p.name for p in parameters} == set(names.values())
-    without_default = {p.name for p in parameters if p.default is inspect.Parameter.empty}
+    without_default = {p.name for p in parameters if p.default is REQUIRED}
     assert without_default == {names[key] for key in required}, "required properties != parameters without default"
     for p in parameters:
-        if p.default is not inspect.Parameter.empty:
+        if p.default is not REQUIRED:
             assert p.default is runcomfy.UNSET, f"optional {p.name!r} defaults to {p.default!r}, not UNSET"
             assert fields[p.name].default is runcomfy.UNSET, f"field {p.name!r} does not default to UNSET"
 

@@ -51,12 +51,16 @@ def test_check_mode_reports_stale_files(tmp_path, capsys):
 BROKEN = [
     ("{not json", "acme/bad.json: at / (line 1, column 2): invalid JSON"),
     ({"type": "object", "properties": {"a": {"type": "strin"}}}, "at /input_schema/properties/a/type: not a valid JSON Schema"),
-    ({"type": "object", "properties": {"a": {"type": "string", "format": "date"}}}, "at /input_schema/properties/a/format: unknown format 'date'"),
-    ({"type": "object", "properties": {"a": {"type": "string", "if": {}}}}, "at /input_schema/properties/a/if: unsupported JSON Schema keyword 'if'"),
+    ({"type": "object", "properties": {"a": {"type": "array", "items": {"$dynamicRef": "#x"}}}}, "at /input_schema/properties/a/items/$dynamicRef: $dynamicRef is not supported"),
     ({"type": "object", "properties": {"a": {"minimum": "5"}}}, "at /input_schema/properties/a/minimum: not a valid JSON Schema"),
     ({"type": "object", "properties": {"a": {"$ref": "#/$defs/nope"}}}, "at /input_schema/properties/a/$ref: reference '#/$defs/nope' points to nothing"),
-    ({"type": "object", "properties": {"a": {"$ref": "#"}}}, "at /input_schema/properties/a/$ref: recursive reference '#'"),
-    ({"type": "object", "properties": {"a": {"$ref": "https://x/y.json"}}}, "only local references"),
+    ({"type": "object", "$defs": {"p": {"$ref": "#/$defs/q"}, "q": {"$ref": "#/$defs/p"}}, "properties": {"a": {"$ref": "#/$defs/p"}}},
+     "at /input_schema/$defs/q/$ref: reference '#/$defs/p' leads back to itself without descending into the value"),
+    ({"type": "object", "properties": {"a": {"$ref": "https://x/y.json"}}}, "at /input_schema/properties/a/$ref: reference 'https://x/y.json' is not in this schema"),
+    ({"type": "object", "$defs": {"d": {"anyOf": [{"type": "string"}], "$ref": "#/$defs/d"}}, "properties": {"a": {"$ref": "#/$defs/d"}}},
+     "at /input_schema/$defs/d/$ref: reference '#/$defs/d' leads back to itself without descending into the value"),
+    ({"type": "object", "$defs": {"x": {"$id": "http://e.test/x", "$defs": {"y": {"type": "integer"}}, "$ref": "#/$defs/z"}},
+      "properties": {"a": {"$ref": "http://e.test/x"}}}, "at /input_schema/$defs/x/$ref: reference '#/$defs/z' points to nothing"),
     ({"type": "object", "properties": {"a": {"type": "string", "pattern": "(["}}}, "at /input_schema/properties/a/pattern: not a valid JSON Schema: '([' is not a 'regex'"),
     ({"type": "string"}, "at /input_schema: the input schema must be an object schema with 'properties'"),
     ({"model_id": "acme/other", "input_schema": SIMPLE}, "at /model_id: model_id 'acme/other' does not match the file's path 'acme/bad'"),
@@ -83,13 +87,15 @@ def test_broken_schema_names_file_and_path_and_writes_nothing(tmp_path, content,
         write_schemas(schemas, {"acme/bad": content})
         if "model_id" in content:
             bad.write_text(json.dumps(content))
-    (schemas / "acme/good.json").write_text(json.dumps({"model_id": "acme/good", "input_schema": {**SIMPLE, "x": 1}}))
+    (schemas / "acme/good.json").write_text(
+        json.dumps({"model_id": "acme/good", "input_schema": {**SIMPLE, "$dynamicRef": "#a"}})
+    )
     with pytest.raises(GenerationError) as info:
         generate(schemas, out)
     text = str(info.value)
     assert message in text, text
     assert "acme/bad.json" in text
-    assert "acme/good.json: at /input_schema/x: unsupported JSON Schema keyword 'x'" in text  # every file reported
+    assert "acme/good.json: at /input_schema/$dynamicRef: $dynamicRef is not supported" in text  # every file reported
     assert tree_digest(out) == before
 
 
@@ -364,3 +370,53 @@ def test_version():
     from runcomfy_codegen import __version__
 
     assert done.stdout.strip() == f"runcomfy-codegen {__version__}"
+
+
+def test_models_generated_into_a_package_of_ones_own(tmp_path):
+    """``--package`` writes the model modules and their registry below --out, importing the installed
+    runtime: no runtime copy, no reference pages, and a clear error when the runtime is incompatible."""
+    seed = Path("google/nano-banana-2/edit.json")
+    (tmp_path / "schemas" / seed).parent.mkdir(parents=True)
+    shutil.copy(ROOT / "schemas" / seed, tmp_path / "schemas" / seed)
+    out = tmp_path / "src"
+    args = ["generate", "--schemas", str(tmp_path / "schemas"), "--out", str(out), "--package", "myapp.rc_models"]
+    assert main(args) == 0
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert files == [
+        "myapp/rc_models/.codegen-stamp.json",
+        "myapp/rc_models/__init__.py",
+        "myapp/rc_models/google/__init__.py",
+        "myapp/rc_models/google/nano_banana_2/__init__.py",
+        "myapp/rc_models/google/nano_banana_2/edit.py",
+    ]
+    assert main([*args, "--check"]) == 0
+    # the module is the committed one, but for the name of its package
+    ours = (ROOT / "generated/runcomfy/models/google/nano_banana_2/edit.py").read_text()
+    assert (out / "myapp/rc_models/google/nano_banana_2/edit.py").read_text() == ours
+    script = (
+        "import runcomfy\n"
+        "from myapp.rc_models import MODELS, RUNTIME_API\n"
+        "from myapp.rc_models.google.nano_banana_2 import edit\n"
+        "from runcomfy.testing import Emulator\n"
+        "assert MODELS == {'google/nano-banana-2/edit': 'myapp.rc_models.google.nano_banana_2.edit'}\n"
+        "with Emulator(processing_time=0.01) as emu:\n"
+        "    client = runcomfy.Client('test-token', base_url=emu.base_url)\n"
+        "    print(edit.run(prompt='x', image_urls=['https://example.com/a.png'], client=client).status)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(out)}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "succeeded", done.stderr
+    older = "import runcomfy._version as v; v.RUNTIME_API = (0, 9)\nimport myapp.rc_models.google.nano_banana_2.edit\n"
+    done = subprocess.run([sys.executable, "-c", older], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 1
+    assert (
+        "ImportError: myapp.rc_models was generated for the runcomfy runtime API 1.0, and the installed runcomfy provides 0.9"
+        in done.stderr
+    )
+
+
+@pytest.mark.parametrize("package", ["runcomfy.extra", "my-app.models", "1x"])
+def test_a_package_name_that_cannot_be_ours_is_refused(tmp_path, capsys, package):
+    assert main(["generate", "--out", str(tmp_path), "--package", package]) == 2
+    assert f"--package {package!r}" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

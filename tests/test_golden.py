@@ -7,6 +7,7 @@ import dataclasses
 import inspect
 import pickle
 import typing
+from pathlib import Path
 
 import pytest
 from runcomfy import UNSET, ValidationError
@@ -36,8 +37,9 @@ def test_fields_types_and_defaults(generate_models):
     module = generate_models({"acme/seed": SEED_LIKE})["acme/seed"]
     Input = module.Input
     params = inspect.signature(Input.__init__).parameters
-    assert all(p.kind is p.KEYWORD_ONLY for name, p in params.items() if name != "self")
-    assert params["prompt"].default is inspect.Parameter.empty  # a required field's default is an example
+    assert all(params[name].kind is inspect.Parameter.KEYWORD_ONLY for name in Input._FIELDS)
+    # A required field's schema default is an example: at run time it defaults to REQUIRED, reported as missing.
+    assert repr(params["prompt"].default) == "REQUIRED"
     assert params["num_images"].default is UNSET
     hints = typing.get_type_hints(Input.__init__, vars(module))
     assert typing.get_args(hints["aspect_ratio"])[0] == typing.Literal["auto", "16:9", "1:1"]
@@ -45,7 +47,7 @@ def test_fields_types_and_defaults(generate_models):
     assert typing.get_args(hints["safety"])[0] == typing.Literal[1, 2, 3]  # integer enums stay integers
     assert "Example: 'an example'" in Input.__init__.__doc__
     assert "The server's default: 1" in Input.__init__.__doc__
-    assert [f.name for f in dataclasses.fields(Input)] == list(SEED_LIKE["properties"])
+    assert [f.name for f in dataclasses.fields(Input)] == [*SEED_LIKE["properties"], "extra_body"]
 
 
 def test_unset_fields_are_not_sent_and_integers_normalised(generate_models):
@@ -370,3 +372,141 @@ def test_local_files_are_checked_before_sending(generate_models, tmp_path):
         with pytest.raises(ValidationError) as info:
             module.Input(**fields)
         assert len(info.value.errors) == 1 and message in str(info.value), str(info.value)
+
+
+# --- Fidelity 2.0 -------------------------------------------------------------------------------------------
+
+
+def test_extra_body_is_sent_as_is_and_never_validated(generate_models):
+    module = generate_models({"acme/seed": SEED_LIKE})["acme/seed"]
+    Input = module.Input
+    params = inspect.signature(Input.__init__).parameters
+    assert params["extra_body"].kind is inspect.Parameter.KEYWORD_ONLY and params["extra_body"].default is None
+    for function in (module.run, module.submit, module.run_async, module.submit_async):
+        parameter = inspect.signature(function).parameters["extra_body"]
+        assert parameter.kind is inspect.Parameter.KEYWORD_ONLY and parameter.default is None
+    base = {"prompt": "p", "image_urls": ["https://x.test/a.png"]}
+    extra = {"beta": {"anything": [1, None]}, "num_steps": "not checked"}
+    value = Input(**base, extra_body=extra)
+    assert value.to_dict() == {**base, **extra}
+    assert value.extra_body == extra and value.extra_body is not extra  # a copy
+    assert Input(**base).to_dict() == base
+    with pytest.raises(ValidationError) as info:
+        Input(**base, extra_body={"num_images": 2, 3: "x"})
+    assert {error.path for error in info.value.errors} == {("extra_body", "num_images"), ("extra_body", 3)}
+    with pytest.raises(ValidationError, match="unknown field"):
+        Input.from_dict({**base, "extra_body": {"x": 1}})  # from_dict never takes it from the data
+    assert module._v.input_of(Input, Input(**base), {}, {}, (), {"x": 1}).to_dict() == {**base, "x": 1}
+    with pytest.raises(TypeError, match="already has an extra_body"):
+        module._v.input_of(Input, value, {}, {}, (), {"x": 1})
+
+
+def test_a_field_called_extra_body_is_renamed(generate_models):
+    Input = generate_models({"acme/e": {"type": "object", "properties": {"extra_body": {"type": "string"}}}})[
+        "acme/e"
+    ].Input
+    assert Input(extra_body_="x", extra_body={"y": 1}).to_dict() == {"extra_body": "x", "y": 1}
+
+
+def test_closed_object_knows_what_its_branches_declare(generate_models):
+    schema = {
+        "type": "object",
+        "properties": {
+            "obj": {
+                "type": "object",
+                "properties": {"bar": {"type": "integer"}},
+                "allOf": [{"properties": {"foo": {"type": "string"}}, "required": ["foo"]}],
+            },
+            "ref": {"$ref": "#/$defs/base", "properties": {"extra": {"type": "integer"}}},
+        },
+        "$defs": {"base": {"properties": {"name": {"type": "string"}}}},
+    }
+    Input = generate_models({"acme/c": schema})["acme/c"].Input
+    assert Input(obj={"foo": "x", "bar": 1}).to_dict() == {"obj": {"foo": "x", "bar": 1}}
+    with pytest.raises(ValidationError) as info:
+        Input(obj={"foo": "x", "baz": 1})
+    assert [(error.path, error.expected) for error in info.value.errors] == [(("obj", "baz"), "no such property")]
+    Input(ref={"name": "n", "extra": 1})  # the $ref target's property is known beside the schema's own
+    with pytest.raises(ValidationError, match="no such property"):
+        Input(ref={"name": "n", "other": 1})
+
+
+def test_schemas_that_crashed_the_generator(generate_models):
+    schema = {
+        "type": "object",
+        "properties": {"anything": {"type": "array", "items": {}}, "nothing": {"enum": []}},
+    }
+    Input = generate_models({"acme/x": schema})["acme/x"].Input
+    assert Input(anything=[1, "a", None]).to_dict() == {"anything": [1, "a", None]}
+    with pytest.raises(ValidationError, match="no value"):
+        Input(nothing="a")
+
+
+def test_ref_resolves_against_the_id_of_its_subschema(generate_models):
+    schema = {
+        "type": "object",
+        "$defs": {"n": {"type": "integer"}},
+        "properties": {
+            "scoped": {
+                "$id": "https://example.test/inner",
+                "$defs": {"n": {"type": "string"}},
+                "properties": {"v": {"$ref": "#/$defs/n"}},
+            },
+            "anchor": {"$ref": "#text"},
+            "escaped": {"$ref": "#/$defs/a~1b%25c"},
+        },
+        "$defs_extra": None,
+    }
+    schema.pop("$defs_extra")
+    schema["$defs"].update({"t": {"$anchor": "text", "type": "string"}, "a/b%c": {"type": "boolean"}})
+    Input = generate_models({"acme/r": schema})["acme/r"].Input
+    Input(scoped={"v": "s"}, anchor="x", escaped=True)
+    with pytest.raises(ValidationError) as info:
+        Input(scoped={"v": 1}, anchor=1, escaped="x")  # the inner $defs/n is a string, not the root's integer
+    assert {error.path for error in info.value.errors} == {("scoped", "v"), ("anchor",), ("escaped",)}
+
+
+def test_recursive_refs_and_conditionals(generate_models):
+    schema = {
+        "type": "object",
+        "$defs": {
+            "tree": {
+                "type": "object",
+                "properties": {
+                    "value": {"type": "integer"},
+                    "children": {"type": "array", "items": {"$ref": "#/$defs/tree"}},
+                },
+            }
+        },
+        "properties": {
+            "tree": {"$ref": "#/$defs/tree"},
+            "cond": {"if": {"type": "integer"}, "then": {"minimum": 10}, "else": {"type": "string"}},
+            "deps": {"type": "object", "dependentSchemas": {"a": {"required": ["b"]}}},
+        },
+    }
+    Input = generate_models({"acme/t": schema})["acme/t"].Input
+    Input(tree={"value": 1, "children": [{"value": 2, "children": []}]}, cond=12, deps={"a": 1, "b": 2})
+    Input(cond="s")
+    with pytest.raises(ValidationError) as info:
+        Input(tree={"value": 1, "children": [{"value": "x"}]}, cond=3, deps={"a": 1})
+    assert {error.path for error in info.value.errors} == {("tree", "children", 0, "value"), ("cond",), ("deps", "b")}
+
+
+def test_standard_formats_and_unknown_ones(generate_models, capsys):
+    schema = {
+        "type": "object",
+        "properties": {
+            "when": {"type": "string", "format": "date-time"},
+            "id": {"type": "string", "format": "uuid"},
+            "size": {"type": "integer", "format": "int64"},
+            "note": {"type": "string", "comment": "an unknown keyword", "x-ui": "kept"},
+        },
+    }
+    module = generate_models({"acme/f": schema})["acme/f"]
+    assert "from runcomfy import _formats as _f" in Path(module.__file__).read_text()
+    module.Input(when="2024-01-31T12:00:00Z", id="2eb8aa08-aa98-11ea-b4aa-73b441d16380", size=5, note="n")
+    with pytest.raises(ValidationError) as info:
+        module.Input(when="2024-02-30T12:00:00Z", id="nope")
+    assert [error.path for error in info.value.errors] == [("when",), ("id",)]
+    plain = generate_models({"acme/p": SEED_LIKE})["acme/p"]
+    assert "_formats" not in Path(plain.__file__).read_text()  # imported only where a format is used

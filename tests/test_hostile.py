@@ -659,10 +659,8 @@ REJECTED: list[tuple[str, dict[str, str | bytes], list[str]]] = [
     ("display-name-object", {"hostile/d.json": envelope("hostile/d", display_name={"x": PAYLOAD})}, ["hostile/d.json: at /display_name"]),
     ("output-type", {"hostile/o.json": envelope("hostile/o", output_type='IMAGE"""' + PAYLOAD)}, ["hostile/o.json: at /output_type"]),
     ("unknown-file-key", {"hostile/k.json": '{"model_id": "hostile/k", "input_schema": {}, "' + PAYLOAD.replace("'", "\\u0027") + '": 1}'}, ["hostile/k.json: at /__import__", "unknown key"]),
-    ("hostile-keyword", {"hostile/w.json": envelope("hostile/w", {"type": "object", "properties": {"a": {PAYLOAD: 1}}})}, ["hostile/w.json: at /input_schema/properties/a/__import__", "unsupported JSON Schema keyword"]),
     ("hostile-ref", {"hostile/r.json": envelope("hostile/r", {"type": "object", "properties": {"a": {"$ref": "#/$defs/" + PAYLOAD}}})}, ["hostile/r.json: at /input_schema/properties/a/$ref", "points to nothing"]),
-    ("remote-ref", {"hostile/r.json": envelope("hostile/r", {"type": "object", "properties": {"a": {"$ref": "file:///etc/passwd"}}})}, ["hostile/r.json: at /input_schema/properties/a/$ref", "only local references"]),
-    ("hostile-format", {"hostile/f.json": envelope("hostile/f", {"type": "object", "properties": {"a": {"format": '"""' + PAYLOAD}}})}, ["hostile/f.json: at /input_schema/properties/a/format", "unknown format"]),
+    ("remote-ref", {"hostile/r.json": envelope("hostile/r", {"type": "object", "properties": {"a": {"$ref": "file:///etc/passwd"}}})}, ["hostile/r.json: at /input_schema/properties/a/$ref", "nothing is ever fetched"]),
     ("bad-pattern", {"hostile/p.json": envelope("hostile/p", {"type": "object", "properties": {"a": {"type": "string", "pattern": "')" + PAYLOAD + "(["}}})}, ["hostile/p.json: at /input_schema/properties/a/pattern"]),
     ("backreference", {"hostile/p.json": envelope("hostile/p", {"type": "object", "properties": {"a": {"type": "string", "pattern": "^(a+)\\1$"}}})}, ["hostile/p.json: at /input_schema/properties/a/pattern", "backreferences are not supported"]),
     ("lookahead-key", {"hostile/p.json": envelope("hostile/p", {"type": "object", "properties": {"a": {"type": "object", "patternProperties": {"(?=a)": {}}}}})}, ["hostile/p.json: at /input_schema/properties/a/patternProperties/(?=a)", "lookahead"]),
@@ -704,6 +702,27 @@ def test_rejected_with_file_and_path_writing_nothing(tmp_path, monkeypatch, prev
     assert all(error.pointer.startswith("/") for error in info.value.errors)
     assert tree_state(tmp_path) == before  # the previous generation, byte for byte, and nothing else
     assert not canary_fired(canary)
+
+
+def test_hostile_unknown_keyword_and_format_stay_data(tmp_path):
+    """An unknown keyword or format is an annotation: generated (with a warning naming file and path),
+    and its text stays data in the module."""
+    schema = {"type": "object", "properties": {"a": {PAYLOAD: 1, "format": '"""' + PAYLOAD, "type": "string"}}}
+    schemas = tmp_path / "schemas"
+    write_file(
+        schemas,
+        "hostile/w",
+        json.dumps({"model_id": "hostile/w", "input_schema": schema}).replace(TOKEN, str(tmp_path / "canary")),
+    )
+    (tmp_path / "canary").mkdir()
+    result = generate(schemas, tmp_path / "out")
+    notes = "\n".join(result.notes)
+    assert "hostile/w.json: at /input_schema/properties/a/__import__" in notes and "unknown keyword" in notes
+    assert "hostile/w.json: at /input_schema/properties/a/format: unknown format" in notes
+    done = import_in_fresh_process(tmp_path / "out", "runcomfy.models.hostile.w", "print(m.Input(a='x').to_dict())")
+    assert done.returncode == 0, done.stderr
+    assert "{'a': 'x'}" in done.stdout
+    assert not canary_fired(tmp_path / "canary")
 
 
 # --- generator bugs this corpus found (fixed; kept as regressions) ------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .ir import ASSERTED_FORMATS
+
 # keyword → which direction tightens: "up" (a larger value rejects more) or "down"
 BOUNDS = {
     "minimum": "up", "exclusiveMinimum": "up", "minLength": "up", "minItems": "up",
@@ -217,7 +219,10 @@ def _compare_field(model_id: str, name: str, old: Mapping[str, Any], new: Mappin
         changes.append(Change(model_id, kind, name, text, tighter))
     if old.get("format") != new.get("format"):
         text = f"format {old.get('format')} → {new.get('format')}"
-        changes.append(Change(model_id, "format", name, text, new.get("format") is not None))
+        checked = new.get("format") in ASSERTED_FORMATS
+        if new.get("format") is not None and not checked:
+            text += " (an unknown format: an annotation, not checked)"
+        changes.append(Change(model_id, "format", name, text, checked))
     if old.get("default") != new.get("default"):
         before, after = json.dumps(old.get("default")), json.dumps(new.get("default"))
         text = f"default {before} → {after}: calls without it behave differently"

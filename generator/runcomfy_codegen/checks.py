@@ -15,7 +15,7 @@ import dataclasses
 from typing import Any
 
 from . import regex
-from .ir import Node
+from .ir import MEDIA_ARRAY_FORMATS, Node
 from .literals import py_literal, py_tuple
 
 INDENT = "    "
@@ -30,7 +30,7 @@ TYPE_TESTS = {
     # (rarely) an int or float subclass, which ``is_number`` checks the same way
     "number": "(_type({v}) is _float and {v} - {v} == 0.0) or _type({v}) is _int or _v.is_number({v})",
     "string": "_isinstance({v}, _str)",
-    "array": "_isinstance({v}, (_list, _tuple))",
+    "array": "_isinstance({v}, (_list, _tuple)) or _v.is_array({v})",  # any Sequence but a str
     "object": "_isinstance({v}, _dict) or _v.is_mapping({v})",
 }
 TYPE_WORDS = {
@@ -44,6 +44,21 @@ TYPE_WORDS = {
 }
 PY_TYPES = {"null": "None", "boolean": "bool", "integer": "int", "number": "float", "string": "str"}
 MEDIA_WORDS = {"image": "an image", "video": "a video", "audio": "an audio"}
+# The standard formats: the ``runcomfy._formats`` function that checks a string, and what it expects.
+FORMAT_CHECKS = {
+    "date-time": ("is_date_time", "an RFC 3339 date-time (2024-01-31T12:00:00Z)"),
+    "date": ("is_date", "an RFC 3339 full-date (2024-01-31)"),
+    "time": ("is_time", "an RFC 3339 full-time with an offset (12:00:00Z)"),
+    "duration": ("is_duration", "an ISO 8601 duration (P1DT2H, PT30S)"),
+    "email": ("is_email", "an email address"),
+    "hostname": ("is_hostname", "an RFC 1123 host name"),
+    "ipv4": ("is_ipv4", "an IPv4 address (dotted quad)"),
+    "ipv6": ("is_ipv6", "an IPv6 address"),
+    "uri": ("is_uri", "an absolute URI (RFC 3986)"),
+    "uri-reference": ("is_uri_reference", "a URI reference (RFC 3986)"),
+    "uuid": ("is_uuid", "a UUID (RFC 4122)"),
+    "regex": ("is_regex", "a valid regular expression"),
+}
 
 
 def effective_types(node: Node) -> tuple[str, ...] | None:
@@ -59,6 +74,8 @@ def describe(node: Node) -> str:
     """What a node accepts, in a few words, for error messages and docstrings."""
     if node.never:
         return "no value"
+    if node.ref is not None:
+        return f"a value valid against {node.ref.pointer or '/'}"
     if node.enum is not None:
         return one_of_text(node.enum)
     if node.model is not None:
@@ -89,14 +106,15 @@ MEDIA_FORMATS = ("image_uri", "video_uri", "audio_uri")
 
 def annotation(node: Node, *, local: bool = False) -> str:
     """The Python type of values the node accepts (``local``: as a parameter, where media fields also
-    take local files)."""
+    take local files, and arrays and objects are any ``Sequence`` and ``Mapping``: they are copied into a
+    ``list`` and a ``dict``)."""
     return " | ".join(annotation_members(node, local=local))
 
 
 def annotation_members(node: Node, *, local: bool = False) -> list[str]:
     """The members of the node's type union, each a whole annotation: unions are built from these
     lists, never by splitting text (an enum value may well contain " | ")."""
-    if node.never:
+    if node.never or node.ref is not None:
         return ["Any"]
     nullable = node.types is not None and "null" in node.types
     if local and node.format in MEDIA_FORMATS and node.types is not None and set(node.types) <= {"string", "null"}:
@@ -117,9 +135,9 @@ def annotation_members(node: Node, *, local: bool = False) -> list[str]:
     for kind in types:
         if kind == "array":
             items = annotation(node.items, local=local) if node.items is not None and not node.prefix_items else "Any"
-            members.append(f"list[{items}]")
+            members.append(f"{'Sequence' if local else 'list'}[{items}]")
         elif kind == "object":
-            members.append("dict[str, Any]")
+            members.append("Mapping[str, Any]" if local else "dict[str, Any]")
         else:
             members.append(PY_TYPES[kind])
     return _union([members])
@@ -135,6 +153,8 @@ def _union(groups: list[list[str]]) -> list[str]:
 def needs_conversion(node: Node) -> bool:
     """Whether ``to_dict`` has to walk the value (nested dataclasses, copies of containers)."""
     types = node.types
+    if node.ref is not None:
+        return True
     return not (types is not None and set(types) <= {"null", "boolean", "integer", "number", "string"})
 
 
@@ -160,6 +180,7 @@ class Emitter:
         self.constants: list[tuple[str, str]] = []  # (name, Python expression)
         self.functions: list[list[str]] = []
         self._function_names: dict[int, str] = {}
+        self._seen_names: dict[tuple[int, str, bool], str] = {}
         self._counter = 0
 
     # --- module-level support ----------------------------------------------------------------------
@@ -219,6 +240,9 @@ class Emitter:
             return [f"{target} = {self.function(node)}({var}, {path.code()}, _e)"]
         if node.never:
             return [self.error(path, var, "no value (the schema allows none here)")]
+        if node.ref is not None:  # a recursive reference: the target's function checks it
+            target = f"{var} = {store}" if store else var
+            return [f"{target} = {self.function(node.ref)}({var}, {path.code()}, _e)"]
         if node.format in MEDIA_FORMATS and node.types is None:  # untyped: convert a local file first
             return [
                 f"if not _isinstance({var}, _str) and _v.is_local({var}):",
@@ -377,15 +401,17 @@ class Emitter:
         """One check of ``len(var)`` against min/max (length, items or properties)."""
         if low is None and high is None:
             return []
-        failing = [f"_len({var}) < {low}"] if low is not None else []
-        failing += [f"_len({var}) > {high}"] if high is not None else []
+        if low is not None and high is not None:  # one len() call: a chained comparison
+            test = f"not ({low} <= _len({var}) <= {high})"
+        else:
+            test = f"_len({var}) < {low}" if low is not None else f"_len({var}) > {high}"
         plural = "properties" if unit == "property" else unit + "s"
         if low is not None and high is not None:
             text = f"{what} of {low} to {high} {plural}"
         else:
             bound = low if low is not None else high
             text = f"{what} of {'at least' if low is not None else 'at most'} {bound} {unit if bound == 1 else plural}"
-        return [f"if {' or '.join(failing)}:", INDENT + self.error(path, var, text)]
+        return [f"if {test}:", INDENT + self.error(path, var, text)]
 
     def _string(self, node: Node, var: str, path: Path) -> list[str]:
         lines: list[str] = []
@@ -396,11 +422,9 @@ class Emitter:
         if node.format in ("image_uri", "video_uri", "audio_uri"):
             test = self.media_invalid(node.format.split("_")[0], var, typed=True)
             lines += [f"if {test}:", INDENT + self.error(path, var, media_text(node.format))]
-        elif node.format == "uri":
-            lines += [
-                f"if not _v.is_uri({var}):",
-                INDENT + self.error(path, var, "an absolute URI (scheme:...)"),
-            ]
+        elif node.format in FORMAT_CHECKS:
+            function, expected = FORMAT_CHECKS[node.format]
+            lines += [f"if not _f.{function}({var}):", INDENT + self.error(path, var, expected)]
         return lines
 
     def _array(self, node: Node, var: str, path: Path, depth: int) -> list[str]:
@@ -472,13 +496,18 @@ class Emitter:
                     + py_literal(f"a value (required when {source!r} is given)")
                     + "))"
                 ]
+        for source, schema in node.dependent_schemas.items():
+            lines += [
+                f"if {py_literal(source)} in {var}:",
+                f"{INDENT}{self.function(schema)}({var}, {path.code()}, _e)",
+            ]
         lines += self._length(var, path, node.min_properties, node.max_properties, "an object", "property")
         if node.property_names is not None:
             check = self.function(node.property_names)
             lines += [f"for {key} in {var}:", f"{INDENT}{check}({key}, {path.code()}, _e)"]
         extra = node.additional
         if node.pattern_properties or extra is not None:
-            known = self.constant("KEYS", f"frozenset({py_tuple(list(node.properties))})")
+            known = self.constant("KEYS", f"frozenset({py_tuple([*node.properties, *node.known_names])})")
             lines += [f"for {key}, {item} in {var}.items():"]
             matched = f"_m{depth + 1}"
             inner: list[str] = [f"{matched} = {key} in {known}"] if extra is not None else []
@@ -518,13 +547,80 @@ class Emitter:
             name = self.function(node.not_)
             text = py_literal(f"a value that is not {describe(node.not_)}")
             lines.append(f"_v.not_({var}, {path.code()}, _e, {name}, {text})")
+        if node.if_ is not None and (node.then is not None or node.else_ is not None):
+            names = [self.function(n) if n is not None else "None" for n in (node.if_, node.then, node.else_)]
+            lines.append(f"{var} = _v.if_then_else({var}, {path.code()}, _e, {', '.join(names)})")
+        if node.unevaluated_properties is not None:
+            seen, check = self.evaluated(node, "properties", top=True), self.function(node.unevaluated_properties)
+            lines.append(f"_v.unevaluated_properties({var}, {path.code()}, _e, {seen}, {check})")
+        if node.unevaluated_items is not None:
+            seen, check = self.evaluated(node, "items", top=True), self.function(node.unevaluated_items)
+            lines.append(f"_v.unevaluated_items({var}, {path.code()}, _e, {seen}, {check})")
         return lines
+
+    # --- unevaluatedProperties / unevaluatedItems ----------------------------------------------------
+
+    def evaluated(self, node: Node, kind: str, *, top: bool = False) -> str:
+        """A ``_seen_N(v) -> set`` function: the keys (``kind`` "properties") or indices ("items") of
+        ``v`` that ``node`` and its valid in-place subschemas evaluate (JSON Schema's annotations).
+        ``top``: for the node whose own ``unevaluated*`` keyword asks (which then does not count)."""
+        key = (id(node), kind, top)
+        if key in self._seen_names:
+            return self._seen_names[key]
+        name = self._name("seen_")
+        self._seen_names[key] = name
+        body = self._evaluated_body(node, kind, top)
+        lines = [f"def {name}(v: Any) -> set[Any]:"] + [INDENT + line for line in body]
+        self.functions.append(lines)
+        return name
+
+    def _evaluated_body(self, node: Node, kind: str, top: bool) -> list[str]:
+        if node.ref is not None:
+            return [f"return {self.evaluated(node.ref, kind)}(v)"]
+        if kind == "properties":
+            lines = ["if not (_isinstance(v, _dict) or _v.is_mapping(v)):", INDENT + "return set()"]
+            lines.append("v = _v.as_dict(v)")
+            everything = node.additional is not None or (node.unevaluated_properties is not None and not top)
+            if everything:
+                return [*lines, "return set(v)"]
+            keys = self.constant("KEYS", f"frozenset({py_tuple(list(node.properties))})")
+            lines.append(f"s = {{k for k in v if k in {keys}}}")
+            for pattern in node.pattern_properties:
+                regex = self.constant("PATTERN", f"_re.compile({py_literal(pattern)})")
+                lines.append(f"s.update(k for k in v if {regex}.search(k) is not None)")
+        else:
+            lines = ["if not _isinstance(v, (_list, _tuple)):", INDENT + "return set()"]
+            everything = node.items is not None or (node.unevaluated_items is not None and not top)
+            if everything:
+                return [*lines, "return _v.indices(v)"]
+            lines.append(f"s = _v.indices(v, {len(node.prefix_items)})")
+            if node.contains is not None:
+                lines.append(f"s.update(_v.matching(v, {self.function(node.contains)}))")
+        for branch in node.all_of:
+            lines.append(f"s |= {self.evaluated(branch, kind)}(v)")
+        for branch in (*node.any_of, *node.one_of):
+            lines.append(f"if _v.passes({self.function(branch)}, v):")
+            lines.append(f"{INDENT}s |= {self.evaluated(branch, kind)}(v)")
+        if node.if_ is not None:
+            lines.append(f"if _v.passes({self.function(node.if_)}, v):")
+            lines.append(f"{INDENT}s |= {self.evaluated(node.if_, kind)}(v)")
+            if node.then is not None:
+                lines.append(f"{INDENT}s |= {self.evaluated(node.then, kind)}(v)")
+            if node.else_ is not None:
+                lines += ["else:", f"{INDENT}s |= {self.evaluated(node.else_, kind)}(v)"]
+        if kind == "properties":
+            for source, schema in node.dependent_schemas.items():
+                lines.append(f"if {py_literal(source)} in v:")
+                lines.append(f"{INDENT}s |= {self.evaluated(schema, kind)}(v)")
+        return [*lines, "return s"]
 
 
 def _constrains(node: Node) -> bool:
     """Whether an untyped node checks anything at all (``{}`` and annotation-only nodes do not)."""
     return bool(
         node.never or node.enum is not None or node.any_of or node.one_of or node.all_of or node.not_
+        or node.ref is not None or node.if_ is not None or node.unevaluated_properties is not None
+        or node.unevaluated_items is not None or node.dependent_schemas
         or node.minimum is not None or node.maximum is not None or node.exclusive_minimum is not None
         or node.exclusive_maximum is not None or node.multiple_of is not None
         or node.min_length is not None or node.max_length is not None or node.pattern or node.format
@@ -540,7 +636,7 @@ def _has_array_keywords(node: Node) -> bool:
     return bool(
         node.items is not None or node.prefix_items or node.min_items is not None or node.max_items is not None
         or node.unique_items or node.contains is not None
-        or node.format in ("image_uris", "video_uris", "audio_uris")
+        or node.format in MEDIA_ARRAY_FORMATS
     )  # fmt: skip
 
 
@@ -548,14 +644,14 @@ def _has_object_keywords(node: Node) -> bool:
     return bool(
         node.properties or node.required or node.additional is not None or node.pattern_properties
         or node.property_names is not None or node.min_properties is not None
-        or node.max_properties is not None or node.dependent_required
+        or node.max_properties is not None or node.dependent_required or node.dependent_schemas
     )  # fmt: skip
 
 
 def may_rebind(node: Node) -> bool:
     """Whether checking a value may replace it (int coercion, container copy, dataclass build). A local
     file turned into a data: URI writes its container itself (see ``store``)."""
-    if node.any_of or node.one_of or node.all_of:
+    if node.any_of or node.one_of or node.all_of or node.ref is not None or node.if_ is not None:
         return True
     types = node.types
     if types is None:

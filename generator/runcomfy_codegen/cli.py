@@ -31,6 +31,12 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", type=Path, default=Path("generated"), help="output directory (default: generated/)")
     gen.add_argument("--check", action="store_true", help="write nothing; exit 1 listing the files that would change")
     gen.add_argument("--full", action="store_true", help="regenerate every module (default: only changed ones)")
+    gen.add_argument(
+        "--package",
+        metavar="NAME",
+        help="generate the models into this package of yours (e.g. myapp.runcomfy_models) below --out, against "
+        "the installed runcomfy runtime (default: the runcomfy package itself)",
+    )
     diff = commands.add_parser("diff", help="the API change report between two schema sets")
     diff.add_argument("--schemas", type=Path, default=Path("schemas"), help="the new schemas (default: schemas/)")
     diff.add_argument(
@@ -145,15 +151,23 @@ def _main(argv: Sequence[str] | None) -> int:
         return _fetch(args)
     started = time.perf_counter()
     from .stamp import up_to_date
+    from .target import package_target
 
-    if not args.full and up_to_date(args.schemas, args.out):  # nothing changed since the last run: no generator needed
+    try:
+        target = package_target(args.package)
+    except ValueError as exc:
+        print(f"runcomfy-codegen: {exc}", file=sys.stderr)
+        return 2
+    if not args.full and up_to_date(
+        args.schemas, args.out, target
+    ):  # nothing changed since the last run: no generator needed
         print(f"{args.out} is up to date (inputs and files match its stamp, {time.perf_counter() - started:.2f}s).")
         return 0
     from .errors import GenerationError
     from .pipeline import generate
 
     try:
-        result = generate(args.schemas, args.out, check=args.check, full=args.full)
+        result = generate(args.schemas, args.out, check=args.check, full=args.full, target=target)
     except GenerationError as exc:
         print(f"runcomfy-codegen: {exc}", file=sys.stderr)
         return 2

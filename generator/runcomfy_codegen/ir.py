@@ -13,6 +13,17 @@ from typing import Any
 # The JSON types in the order the emitted type tests try them (integer before number).
 JSON_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
 
+# Formats the generated code asserts: RunComfy's media formats (a URL or data: URI of the kind; the
+# ``*_uris`` forms for a whole array) and the standard ones of JSON Schema's format vocabulary. Any other
+# format is an annotation (as draft 2020-12 specifies): kept in the schema, not checked.
+MEDIA_FORMATS = frozenset({"image_uri", "video_uri", "audio_uri"})
+MEDIA_ARRAY_FORMATS = frozenset({"image_uris", "video_uris", "audio_uris"})
+STANDARD_FORMATS = frozenset({
+    "date-time", "date", "time", "duration", "email", "hostname", "ipv4", "ipv6", "uri", "uri-reference", "uuid",
+    "regex",
+})  # fmt: skip
+ASSERTED_FORMATS = MEDIA_FORMATS | MEDIA_ARRAY_FORMATS | STANDARD_FORMATS
+
 
 @dataclasses.dataclass(eq=False)
 class Node:
@@ -54,11 +65,23 @@ class Node:
     min_properties: int | None = None
     max_properties: int | None = None
     dependent_required: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    dependent_schemas: dict[str, Node] = dataclasses.field(default_factory=dict)
+    # Names that keep a closed object's other keys out besides ``properties``: what its ``allOf``/
+    # ``anyOf``/``oneOf`` branches, ``$ref`` targets and conditional schemas declare (README, "Closed objects").
+    known_names: tuple[str, ...] = ()
+    unevaluated_properties: Node | None = None
+    unevaluated_items: Node | None = None
     # combinators
     any_of: tuple[Node, ...] = ()
     one_of: tuple[Node, ...] = ()
     all_of: tuple[Node, ...] = ()
     not_: Node | None = None
+    if_: Node | None = None
+    then: Node | None = None
+    else_: Node | None = None
+    # A reference back into a schema still being read (a recursive ``$ref``): the node checks a value
+    # against ``ref``, through a function, and has no keyword of its own.
+    ref: Node | None = None
     # annotations
     title: str | None = None
     description: str | None = None

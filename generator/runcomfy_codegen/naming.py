@@ -22,6 +22,7 @@ MODULE_RESERVED = frozenset(
     {*MODULE_EXPORTS, "Input", "annotations", "models", "load", "MODELS"}
     # every name the module template imports or defines
     | {"dataclasses", "typing", "overload", "TYPE_CHECKING", "Any", "ClassVar", "Final", "Literal", "Mapping"}
+    | {"Sequence"}
     | {
         "UNSET",
         "Unset",
@@ -42,7 +43,7 @@ MODULE_RESERVED = frozenset(
 # the dataclass's own members, the names its annotations use, and the module's globals. (Builtins the
 # generated __init__ calls are reached through ``_``-prefixed aliases, so a field may be called ``type``.)
 MEMBER_RESERVED = frozenset(
-    {"self", "to_dict", "from_dict", "extra", "client", "timeout", "on_update"}
+    {"self", "to_dict", "from_dict", "extra", "extra_body", "input", "client", "timeout", "on_update"}
     | {"str", "int", "float", "bool", "list", "dict", "None", "Any", "Literal", "ClassVar", "Mapping"}
     | MODULE_RESERVED
 )

@@ -21,6 +21,7 @@ from .ir import ModelSpec, OutputField
 from .loader import SchemaFile, find_schema_files, load_schema_file
 from .naming import ModelIdError, field_names, module_path
 from .resources import templates_dir
+from .target import DEFAULT, Target
 from .writer import Plan, apply_plan, plan_changes
 
 GENERIC_OUTPUT_SCHEMA: dict[str, Any] = json.loads(
@@ -85,11 +86,11 @@ def output_fields(output_schema: dict[str, Any]) -> list[OutputField]:
     return [OutputField(key, names[key], shape, doc) for key, (shape, doc) in shapes.items()]
 
 
-def build_spec(file: SchemaFile) -> tuple[ModelSpec, list[str]]:
+def build_spec(file: SchemaFile, target: Target = DEFAULT) -> tuple[ModelSpec, list[str]]:
     from .parser import SchemaParser  # datamodel-code-generator: imported only when a schema is parsed
 
     data = file.data
-    module = module_of(file)
+    module = module_of(file, target)
     input_schema = copy.deepcopy(data["input_schema"])
     parser = SchemaParser(file.path, input_schema, ("input_schema",))
     input_model, nested = parser.parse_input()
@@ -112,9 +113,9 @@ def build_spec(file: SchemaFile) -> tuple[ModelSpec, list[str]]:
     return spec, parser.notes
 
 
-def module_of(file: SchemaFile) -> str:
+def module_of(file: SchemaFile, target: Target = DEFAULT) -> str:
     try:
-        return "runcomfy.models." + ".".join(module_path(file.model_id))
+        return f"{target.package}." + ".".join(module_path(file.model_id))
     except ModelIdError as exc:
         raise SchemaError(file.path, "/model_id", str(exc)) from None
 
@@ -128,13 +129,13 @@ class Layout:
     packages: dict[str, set[str]]  # package → child names (packages holding no model of their own too)
 
 
-def plan_layout(files: list[SchemaFile]) -> tuple[Layout, list[SchemaError]]:
+def plan_layout(files: list[SchemaFile], target: Target = DEFAULT) -> tuple[Layout, list[SchemaError]]:
     modules: dict[str, str] = {}
     owners: dict[str, str] = {}
     errors: list[SchemaError] = []
     for file in files:
         try:
-            module = module_of(file)
+            module = module_of(file, target)
         except SchemaError as exc:
             errors.append(exc)
             continue
@@ -144,10 +145,10 @@ def plan_layout(files: list[SchemaFile]) -> tuple[Layout, list[SchemaError]]:
             continue
         owners[module] = file.model_id
         modules[file.model_id] = module
-    packages: dict[str, set[str]] = {"runcomfy.models": set()}
+    packages: dict[str, set[str]] = {target.package: set()}
     for module in modules.values():
         parts = module.split(".")
-        for depth in range(3, len(parts)):
+        for depth in range(target.package.count(".") + 2, len(parts)):
             packages.setdefault(".".join(parts[:depth]), set()).add(parts[depth])
     paths = {
         model_id: module.replace(".", "/") + ("/__init__.py" if module in packages else ".py")
@@ -156,11 +157,13 @@ def plan_layout(files: list[SchemaFile]) -> tuple[Layout, list[SchemaError]]:
     return Layout(modules, paths, packages), errors
 
 
-def parse_all(files: list[SchemaFile]) -> tuple[list[ModelSpec], list[str], list[SchemaError]]:
+def parse_all(
+    files: list[SchemaFile], target: Target = DEFAULT
+) -> tuple[list[ModelSpec], list[str], list[SchemaError]]:
     specs, notes, errors = [], [], []
     for file in files:
         try:
-            spec, file_notes = build_spec(file)
+            spec, file_notes = build_spec(file, target)
         except SchemaError as exc:
             errors.append(exc)
             continue
@@ -184,9 +187,11 @@ def record_of(spec: ModelSpec, file: SchemaFile, layout: Layout) -> stamp.ModelR
     return stamp.ModelRecord(file.digest, layout.files[file.model_id], spec.display_name, spec.output_type, required)
 
 
-def render_package(specs: list[ModelSpec], layout: Layout, records: dict[str, stamp.ModelRecord]) -> dict[str, str]:
+def render_package(
+    specs: list[ModelSpec], layout: Layout, records: dict[str, stamp.ModelRecord], target: Target = DEFAULT
+) -> dict[str, str]:
     """Relative path (below the output directory) → source: the modules of ``specs``, the registry of
-    every model in ``records``, and the namespace packages."""
+    every model in ``records``, the namespace packages and (for the runcomfy package) the API reference."""
     env = render.make_environment()
     sources: dict[str, str] = {}
     for spec in specs:
@@ -196,9 +201,24 @@ def render_package(specs: list[ModelSpec], layout: Layout, records: dict[str, st
     entries = [
         render.RegistryEntry(model_id, layout.modules[model_id], records[model_id]) for model_id in sorted(records)
     ]
-    sources["runcomfy/models/__init__.py"] = render.render_registry(
-        env, entries, render.header("every file in schemas/")
-    )
+    sources[target.registry] = render.render_registry(env, entries, render.header("every file in schemas/"))
+    if target.own:
+        sources.update(reference_pages(env, specs, layout, records))
+    owned = set(layout.modules.values())
+    for package, children in layout.packages.items():
+        if package in owned or package == target.package:
+            continue
+        sources[package.replace(".", "/") + "/__init__.py"] = render.render_namespace(
+            env, package, sorted(children), render.header("the model ids under this package")
+        )
+    return dict(sorted(sources.items()))
+
+
+def reference_pages(
+    env: Any, specs: list[ModelSpec], layout: Layout, records: dict[str, stamp.ModelRecord]
+) -> dict[str, str]:
+    """The API reference of the docs site: a page for each model of ``specs`` and the index of all."""
+    sources = {}
     for spec in specs:
         sources[reference.page_path(spec.model_id)] = reference.render_page(env, spec)
     sources[reference.INDEX] = reference.render_index(
@@ -209,35 +229,33 @@ def render_package(specs: list[ModelSpec], layout: Layout, records: dict[str, st
             for model_id in records
         ],
     )  # fmt: skip
-    owned = set(layout.modules.values())
-    for package, children in layout.packages.items():
-        if package in owned or package == "runcomfy.models":
-            continue
-        sources[package.replace(".", "/") + "/__init__.py"] = render.render_namespace(
-            env, package, sorted(children), render.header("the model ids under this package")
-        )
-    return dict(sorted(sources.items()))
+    return sources
 
 
 # --- the whole run ---------------------------------------------------------------------------------
 
 
-def reusable(out_dir: Path, previous: stamp.Stamp | None, toolchain: str, file: SchemaFile, target: str) -> bool:
-    """Whether the module already on disk for ``file`` is what generating it again would write."""
+def reusable(out_dir: Path, previous: stamp.Stamp | None, toolchain: str, file: SchemaFile, path: str) -> bool:
+    """Whether the module already on disk for ``file`` (at ``path``) is what generating it again would write
+    (its reference page too, when the stamp records one)."""
     if previous is None or previous.toolchain != toolchain:
         return False
     record = previous.models.get(file.model_id)
+    page = reference.page_path(file.model_id)
     return (
         record is not None
         and record.schema == file.digest
-        and record.file == target
-        and stamp.file_matches(out_dir, previous, target)
-        and stamp.file_matches(out_dir, previous, reference.page_path(file.model_id))
+        and record.file == path
+        and stamp.file_matches(out_dir, previous, path)
+        and (page not in previous.outputs or stamp.file_matches(out_dir, previous, page))
     )
 
 
-def generate(schemas_dir: Path, out_dir: Path, *, check: bool = False, full: bool = False) -> Result:
-    """Regenerate ``out_dir/runcomfy`` from ``schemas_dir``; with ``check``, only compare.
+def generate(
+    schemas_dir: Path, out_dir: Path, *, check: bool = False, full: bool = False, target: Target = DEFAULT
+) -> Result:
+    """Regenerate ``out_dir/runcomfy`` (or the ``target`` package below ``out_dir``) from ``schemas_dir``;
+    with ``check``, only compare.
 
     Modules whose schema, toolchain and file are unchanged since the last run are reused from disk
     (``full`` regenerates every one). Raises :class:`GenerationError` (nothing written) when any schema
@@ -247,51 +265,59 @@ def generate(schemas_dir: Path, out_dir: Path, *, check: bool = False, full: boo
         files, errors = load_files(schemas_dir)
     except SchemaError as exc:
         raise GenerationError([exc]) from None
-    layout, layout_errors = plan_layout(files)
+    layout, layout_errors = plan_layout(files, target)
     errors += layout_errors
     toolchain = stamp.toolchain_digest()
-    last = stamp.load(out_dir)
+    last = stamp.load(out_dir, target)
     previous = None if full else last
     placed = [file for file in files if file.model_id in layout.files]
     kept = [file for file in placed if reusable(out_dir, previous, toolchain, file, layout.files[file.model_id])]
     kept_ids = {file.model_id for file in kept}
-    specs, notes, parse_errors = parse_all([file for file in placed if file.model_id not in kept_ids])
+    specs, notes, parse_errors = parse_all([file for file in placed if file.model_id not in kept_ids], target)
     errors += parse_errors
     if errors:
         raise GenerationError(sorted(errors, key=lambda e: (e.file, e.pointer)))
     records = {file.model_id: previous.models[file.model_id] for file in kept} if previous else {}
     by_id = {file.model_id: file for file in placed}
     records.update({spec.model_id: record_of(spec, by_id[spec.model_id], layout) for spec in specs})
-    sources = format_sources(render_package(specs, layout, records))
+    sources = format_sources(render_package(specs, layout, records, target))
+    kept_pages = map(reference.page_path, sorted(kept_ids) if target.own else ())
     encoded = {
-        **runtime_files(),
+        **(runtime_files() if target.own else {}),
         **{layout.files[model_id]: (out_dir / layout.files[model_id]).read_bytes() for model_id in sorted(kept_ids)},
-        **{page: (out_dir / page).read_bytes() for page in map(reference.page_path, sorted(kept_ids))},
+        **{page: (out_dir / page).read_bytes() for page in kept_pages},
         **{path: text.encode("utf-8") for path, text in sources.items()},
     }
     encoded = dict(sorted(encoded.items()))
-    encoded[stamp.STAMP] = stamp.render(stamp.input_digest(schemas_dir, toolchain), toolchain, encoded, records)
+    inputs = stamp.input_digest(schemas_dir, toolchain)
+    encoded[target.stamp] = stamp.render(inputs, toolchain, encoded, records, target)
     digests = {model_id: record.schema for model_id, record in last.models.items()} if last else {}
-    base = history.baseline(out_dir, digests)
+    # The API change history (CHANGES.md) is kept for the runcomfy package; `runcomfy-codegen diff` serves others.
+    base = history.baseline(out_dir, digests) if target.own else None
     changes = api_changes(out_dir, base, placed)
-    plan = plan_changes(out_dir, encoded)
+    plan = plan_changes(out_dir, encoded, target.roots)
     if check:
         if changes and history.load_pending(out_dir) is not None:  # an interrupted run left them unrecorded
             plan.changed.append(history.CHANGES)
     else:
-        write_package(out_dir, encoded, plan, base, changes)
+        write_package(out_dir, encoded, plan, base, changes, target)
     return Result(plan, len(placed), notes, regenerated=len(specs), changes=changes)
 
 
 def write_package(
-    out_dir: Path, files: dict[str, bytes], plan: Plan, base: history.Baseline | None, changes: list[Change] | None
+    out_dir: Path,
+    files: dict[str, bytes],
+    plan: Plan,
+    base: history.Baseline | None,
+    changes: list[Change] | None,
+    target: Target = DEFAULT,
 ) -> None:
     """Write the package and record its API changes, so that a run killed at any point leaves a state from
     which the next run records them all: the baseline the changes are measured from is saved first, the
     stamp is written after the files it describes, ``CHANGES.md`` after them, and the baseline removed last."""
     if changes and base is not None:
         history.save_pending(out_dir, base)
-    apply_plan(out_dir, files, plan, last=stamp.STAMP)
+    apply_plan(out_dir, files, plan, last=target.stamp)
     if changes:
         history.record(out_dir, changes)
     history.finish(out_dir)

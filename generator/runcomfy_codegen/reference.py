@@ -102,15 +102,15 @@ def example_value(node: Node) -> Any:
     if kind == "string":
         text = "a cat in a garden"
         if node.min_length is not None and len(text) < node.min_length:
-            text = text + "." * (node.min_length - len(text))
-        return text[: node.max_length] if node.max_length is not None else text
+            text = text + "." * (min(int(node.min_length), 10_000) - len(text))  # bounded, whatever the schema says
+        return text[: int(node.max_length)] if node.max_length is not None else text
     if kind in ("integer", "number"):
         return _example_number(node, integer=kind == "integer")
     if kind == "boolean":
         return True
     if kind == "array":
         item = example_value(node.items) if node.items is not None else "value"
-        return [item] * max(1, node.min_items or 0)
+        return [item] * min(max(1, int(node.min_items or 0)), 100)
     return {} if kind == "object" else None
 
 

@@ -58,7 +58,6 @@ class ClassView:
     doc: str  # escaped
     fields: list[FieldView]
     names: dict[str, str]  # JSON name → Python name
-    required: list[str]  # JSON names
     same_names: bool
     is_input: bool
 
@@ -117,10 +116,24 @@ def _bounds_text(node: Node) -> str:
     return text.strip()
 
 
+def field_check(field: Field, emitter: checks.Emitter) -> list[str]:
+    """The statements validating a field's value ``_x0`` in ``__init__``.
+
+    A required field left out arrives as ``REQUIRED``, which a typed check rejects like any value that is
+    not JSON (its error is then reported as "missing" by ``_v.invalid``); an untyped field, which takes any
+    value, tests for it first."""
+    path = checks.Path((py_literal(field.json_name),))
+    body = emitter.check(field.node, "_x0", path, depth=0)
+    if not field.required or field.node.never or checks.effective_types(field.node) is not None:
+        return body
+    missing = ["if _x0 is _REQUIRED:", checks.INDENT + emitter.error(path, "_x0", "a value (required field)")]
+    return missing + (["else:", *(checks.INDENT + line for line in body)] if body else [])
+
+
 def class_view(model: ObjectModel, emitter: checks.Emitter, doc: str, *, is_input: bool = False) -> ClassView:
     fields = []
     for field in model.fields:
-        body = emitter.check(field.node, "_x0", checks.Path((py_literal(field.json_name),)), depth=0)
+        body = field_check(field, emitter)
         attribute_doc, summary = field_doc(field)
         fields.append(
             FieldView(
@@ -141,7 +154,6 @@ def class_view(model: ObjectModel, emitter: checks.Emitter, doc: str, *, is_inpu
         doc=doc_text(doc),
         fields=fields,
         names=names,
-        required=[field.json_name for field in model.fields if field.required],
         same_names=all(k == v for k, v in names.items()),
         is_input=is_input,
     )
@@ -196,6 +208,9 @@ def render_model(env: jinja2.Environment, spec: ModelSpec, header: str) -> str:
         ],
         uses_re="_re." in code,
         uses_rx="_rx." in code,
+        uses_sequence="Sequence[" in code,
+        uses_required=any(f.required for cls in classes for f in cls.fields),
+        uses_formats="_f." in code,
         uses_literal="Literal[" in code,
         uses_local="LocalMedia" in code,
         exports=sorted([*MODULE_EXPORTS, *(cls.name for cls in classes)]),
@@ -212,7 +227,19 @@ class RegistryEntry:
 
 
 def render_registry(env: jinja2.Environment, entries: list[RegistryEntry], header: str) -> str:
-    return env.get_template("models_init.py.jinja").render(header=header, entries=entries)
+    return env.get_template("models_init.py.jinja").render(header=header, entries=entries, runtime_api=runtime_api())
+
+
+def runtime_api() -> tuple[int, int]:
+    """``RUNTIME_API`` of the runtime the templates are written against (``templates/runtime/_version.py``)."""
+    import ast
+
+    tree = ast.parse((templates_dir() / "runtime" / "_version.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "RUNTIME_API" for t in node.targets):
+            major, minor = ast.literal_eval(node.value)
+            return int(major), int(minor)
+    raise LookupError("templates/runtime/_version.py defines no RUNTIME_API")
 
 
 def render_namespace(env: jinja2.Environment, package: str, children: list[str], header: str) -> str:

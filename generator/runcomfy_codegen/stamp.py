@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from .resources import templates_dir
+from .target import DEFAULT, Target
 
-STAMP = "runcomfy/.codegen-stamp.json"
+STAMP = DEFAULT.stamp
 TOOLS = ("datamodel-code-generator", "jinja2", "ruff", "jsonschema")
 _GENERATOR = Path(__file__).resolve().parent
 
@@ -100,21 +101,23 @@ def input_digest(schemas_dir: Path, toolchain: str | None = None) -> str:
     return sha256(f"{schemas}\n{toolchain or toolchain_digest()}".encode())
 
 
-def render(inputs: str, toolchain: str, files: dict[str, bytes], models: dict[str, ModelRecord]) -> bytes:
+def render(
+    inputs: str, toolchain: str, files: dict[str, bytes], models: dict[str, ModelRecord], target: Target = DEFAULT
+) -> bytes:
     """The stamp's bytes for generated ``files`` (relative path → content) made from ``inputs``."""
     stamp = {
         "inputs": inputs,
         "toolchain": toolchain,
-        "outputs": {path: sha256(data) for path, data in sorted(files.items()) if path != STAMP},
+        "outputs": {path: sha256(data) for path, data in sorted(files.items()) if path != target.stamp},
         "models": {model_id: models[model_id].as_json() for model_id in sorted(models)},
     }
     return (json.dumps(stamp, indent=1, sort_keys=True) + "\n").encode()
 
 
-def load(out_dir: Path) -> Stamp | None:
+def load(out_dir: Path, target: Target = DEFAULT) -> Stamp | None:
     """The stamp in ``out_dir``, or ``None`` when there is none or it cannot be read."""
     try:
-        data = json.loads((out_dir / STAMP).read_bytes())
+        data = json.loads((out_dir / target.stamp).read_bytes())
         models = {str(key): ModelRecord.from_json(value) for key, value in data.get("models", {}).items()}
         return Stamp(str(data["inputs"]), str(data.get("toolchain", "")), dict(data["outputs"]), models)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -129,9 +132,9 @@ def file_matches(out_dir: Path, stamp: Stamp, path: str) -> bool:
         return False
 
 
-def up_to_date(schemas_dir: Path, out_dir: Path) -> bool:
+def up_to_date(schemas_dir: Path, out_dir: Path, target: Target = DEFAULT) -> bool:
     """Whether ``out_dir`` is exactly what generating ``schemas_dir`` would write (per the stamp)."""
-    stamp = load(out_dir)
+    stamp = load(out_dir, target)
     if stamp is None or stamp.inputs != input_digest(schemas_dir):
         return False
     from .history import has_pending  # light, like writer
@@ -140,6 +143,6 @@ def up_to_date(schemas_dir: Path, out_dir: Path) -> bool:
         return False
     from .writer import existing_files  # light: no parser, jinja2 or ruff
 
-    if existing_files(out_dir) != set(stamp.outputs) | {STAMP}:
+    if existing_files(out_dir, target.roots) != set(stamp.outputs) | {target.stamp}:
         return False
     return all(file_matches(out_dir, stamp, path) for path in stamp.outputs)

@@ -24,19 +24,19 @@ class Plan:
         return bool(self.added or self.changed or self.removed)
 
 
-def existing_files(out_dir: Path) -> set[str]:
-    """Files below ``out_dir/runcomfy`` and ``out_dir/reference`` that the generator owns (caches and bytecode
-    are not ours)."""
+def existing_files(out_dir: Path, roots: tuple[str, ...] = ROOTS) -> set[str]:
+    """Files below ``roots`` of ``out_dir`` (default: ``runcomfy`` and ``reference``) that the generator owns
+    (caches and bytecode are not ours)."""
     found = set()
-    for root in (out_dir / name for name in ROOTS):
+    for root in (out_dir / name for name in roots):
         for path in root.rglob("*") if root.is_dir() else ():
             if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
                 found.add(path.relative_to(out_dir).as_posix())
     return found
 
 
-def plan_changes(out_dir: Path, files: dict[str, bytes]) -> Plan:
-    present = existing_files(out_dir)
+def plan_changes(out_dir: Path, files: dict[str, bytes], roots: tuple[str, ...] = ROOTS) -> Plan:
+    present = existing_files(out_dir, roots)
     added, changed, unchanged = [], [], 0
     for path in sorted(files):
         target = out_dir / path

@@ -2,6 +2,8 @@
 
 ``UNSET`` marks an optional input field the caller did not set: it is left out of the request body, so
 the server's own default applies. It is falsy, a singleton that survives ``copy`` and ``pickle``.
+``REQUIRED`` is the default a required field shows in the run-time signatures (``help(edit.run)``): a
+call that leaves it there gets a :class:`runcomfy.ValidationError` naming the field, never a ``TypeError``.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any, ClassVar, Final, Generic, Literal, Protocol, TypeVar, Union
 
-__all__ = ["UNSET", "ImageLike", "LocalMedia", "Model", "ModelInput", "Unset"]
+__all__ = ["REQUIRED", "UNSET", "ImageLike", "LocalMedia", "Model", "ModelInput", "Unset"]
 
 O = TypeVar("O")  # noqa: E741 - the Output type of a model
 
@@ -42,6 +44,23 @@ class Unset:
 
 
 UNSET: Final[Unset] = Unset()
+
+
+class _Required:
+    """The type of :data:`REQUIRED`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+    def __reduce__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Final[Any] = _Required()
+"""The run-time default of a required field's parameter: "not given" (type checkers see no default).
+Typed ``Any`` so that ``prompt: str = REQUIRED`` type-checks; never stored in a model."""
 
 
 class Model:

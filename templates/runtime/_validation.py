@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from . import _files
 from ._files import is_local
-from ._types import Model
+from ._types import REQUIRED, UNSET, Model
 from .errors import MISSING, UNKNOWN_FIELD, ErrorDetail, ValidationError, suggest
 
 __all__ = ["BUILTINS", "MISSING", "ErrorDetail", "ValidationError", "is_local"]
@@ -37,7 +37,6 @@ MEDIA_URI = {
     )
     for kind in ("image", "video", "audio")
 }
-_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S*")
 
 
 # --- types -----------------------------------------------------------------------------------------
@@ -63,6 +62,11 @@ def is_number(value: object) -> bool:
     if isinstance(value, float):
         return value - value == 0.0
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_array(value: object) -> bool:
+    """A JSON array besides a list or tuple: any other sequence but a string (``str``, ``bytes``)."""
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray))
 
 
 def is_mapping(value: object) -> bool:
@@ -161,10 +165,6 @@ def local_media(
 MEDIA_WORDS = {"image": "an image", "video": "a video", "audio": "an audio"}
 
 
-def is_uri(value: str) -> bool:
-    return _ABSOLUTE_URI.fullmatch(value) is not None
-
-
 # --- combinators and nested objects ----------------------------------------------------------------
 
 
@@ -199,6 +199,56 @@ def not_(value: Any, path: Path, errors: list[ErrorDetail], branch: Check, expec
         errors.append(ErrorDetail(path, value, expected))
 
 
+def passes(branch: Check, value: Any) -> bool:
+    """Whether ``value`` is valid against one subschema (its errors are not kept)."""
+    trial: list[ErrorDetail] = []
+    branch(value, (), trial)
+    return not trial
+
+
+def if_then_else(
+    value: Any, path: Path, errors: list[ErrorDetail], if_: Check, then: Check | None, else_: Check | None
+) -> Any:
+    """``if``/``then``/``else``: ``then`` applies to a value valid against ``if``, ``else`` to any other."""
+    branch = then if passes(if_, value) else else_
+    return value if branch is None else branch(value, path, errors)
+
+
+def indices(items: Sequence[Any], count: int | None = None) -> set[int]:
+    """The indices of ``items`` (the first ``count`` only, when given)."""
+    return set(range(len(items) if count is None else min(len(items), count)))
+
+
+def matching(items: Sequence[Any], branch: Check) -> set[int]:
+    """The indices of the items valid against ``branch`` (what ``contains`` evaluates)."""
+    return {index for index, item in enumerate(items) if passes(branch, item)}
+
+
+def unevaluated_properties(
+    value: Any, path: Path, errors: list[ErrorDetail], seen: Callable[[Any], set[Any]], branch: Check
+) -> None:
+    """``unevaluatedProperties``: every key no keyword around it evaluated must be valid against it."""
+    if not is_mapping(value):
+        return
+    data = as_dict(value)
+    evaluated = seen(data)
+    for key, item in data.items():
+        if key not in evaluated:
+            branch(item, (*path, key), errors)
+
+
+def unevaluated_items(
+    value: Any, path: Path, errors: list[ErrorDetail], seen: Callable[[Any], set[Any]], branch: Check
+) -> None:
+    """``unevaluatedItems``: every item no keyword around it evaluated must be valid against it."""
+    if not isinstance(value, (list, tuple)):
+        return
+    evaluated = seen(value)
+    for index, item in enumerate(value):
+        if index not in evaluated:
+            branch(item, (*path, index), errors)
+
+
 def check_contains(
     items: Sequence[Any], path: Path, errors: list[ErrorDetail], branch: Check, low: int, high: int | None
 ) -> None:
@@ -227,41 +277,113 @@ def build(cls: Callable[..., _M], data: Any, path: Path, errors: list[ErrorDetai
 # --- dataclass support -----------------------------------------------------------------------------
 
 
-def from_dict(cls: type[_M], data: Any, names: Mapping[str, str], required: frozenset[str], model: str) -> _M:
-    """Build ``cls`` from its JSON form: unknown keys and missing required keys are errors, together
-    with every error the values themselves have."""
+def from_dict(cls: type[_M], data: Any, names: Mapping[str, str], model: str) -> _M:
+    """Build ``cls`` from its JSON form (``names``: JSON name → field name): unknown keys are errors,
+    reported together with those of the construction (missing required fields, bad values)."""
     if not isinstance(data, Mapping):
         raise ValidationError([ErrorDetail((), data, "an object (a dict of field values)")], model=model)
     keys = data.keys()
-    if keys <= names.keys() and required <= keys:
+    if keys <= names.keys():
         return cls(**{names[key]: value for key, value in data.items()})
-    errors: list[ErrorDetail] = []
-    for key in keys - names.keys():
-        hint = suggest(key, list(names)) if isinstance(key, str) else None
-        known = f"did you mean {hint!r}?" if hint else "known: " + ", ".join(names)
-        errors.append(ErrorDetail((key,), data[key], f"{UNKNOWN_FIELD} ({known})"))
-    for key in names:
-        if key in required and key not in keys:
-            errors.append(ErrorDetail((key,), MISSING, "a value (required field)"))
-    arguments = {names[key]: data[key] for key in keys if key in names}
-    arguments.update({names[key]: MISSING for key in required - keys})
+    errors = unknown_errors({key: data[key] for key in keys if key not in names}, list(names))
     try:
-        cls(**arguments)
+        cls(**{names[key]: data[key] for key in keys if key in names})
     except ValidationError as exc:
-        errors += [error for error in exc.errors if not (error.value is MISSING and len(error.path) == 1)]
+        errors += exc.errors
     raise ValidationError(errors, model=model)
 
 
-def input_of(cls: Callable[..., _M], given: _M | None, fields: Mapping[str, Any]) -> _M:
-    """The ``Input`` a per-model ``submit()``/``run()`` was called with: the one passed, or one built
-    (and so validated) from its keyword arguments."""
-    if given is not None:
-        if fields:
-            raise TypeError(f"pass either an Input or its fields, not both (got {', '.join(fields)})")
-        if not isinstance(given, cls):  # type: ignore[arg-type]
-            raise TypeError(f"expected {getattr(cls, '__qualname__', cls)}, got {type(given).__name__}")
+def unknown_errors(unknown: Mapping[Any, Any], known: Sequence[str]) -> list[ErrorDetail]:
+    """One error per unknown key or keyword, with the closest known name ("did you mean ...?") or,
+    when none is close, the list of known names."""
+    errors = []
+    for key, value in unknown.items():
+        hint = suggest(key, known) if isinstance(key, str) else None
+        text = f"did you mean {hint!r}?" if hint else "known: " + (", ".join(known) or "none")
+        errors.append(ErrorDetail((key,), value, f"{UNKNOWN_FIELD} ({text})"))
+    return errors
+
+
+def invalid(
+    cls: type[Any], args: tuple[Any, ...], unknown: Mapping[str, Any], errors: list[ErrorDetail], model: str
+) -> Exception:
+    """What a generated ``__init__`` raises when its call had a problem: a ``TypeError`` for positional
+    arguments, else one :class:`ValidationError` with the unknown keywords (with a did-you-mean), the
+    required fields left out (``REQUIRED``, reported as missing), then every other error."""
+    if args:
+        return TypeError(
+            f"{cls.__qualname__}() takes keyword arguments only, got {len(args)} positional "
+            f"(a dict of field values goes to {cls.__qualname__}.from_dict(data))"
+        )
+    for error in errors:
+        if error.value is REQUIRED:
+            break
+    else:
+        if not unknown:  # the usual case (bad values only): as fast as raising the errors directly
+            return ValidationError(errors, model=model)
+    missing: dict[tuple[str | int, ...], ErrorDetail] = {}
+    rest = []
+    for error in errors:
+        if error.value is REQUIRED and len(error.path) == 1:
+            missing.setdefault(error.path, ErrorDetail(error.path, MISSING, "a value (required field)"))
+        else:
+            rest.append(error)
+    return ValidationError([*unknown_errors(unknown, cls._FIELDS), *missing.values(), *rest], model=model)
+
+
+def input_of(
+    cls: type[_M],
+    given: _M | None,
+    fields: Mapping[str, Any],
+    unknown: Mapping[str, Any],
+    options: Sequence[str],
+    extra_body: Mapping[str, Any] | None = None,
+) -> _M:
+    """The ``Input`` a per-model ``submit()``/``run()`` was called with: the one passed (with ``extra_body``
+    added), or one built (and so validated) from its keyword arguments. Keywords that are neither a field
+    nor one of ``options`` (``client``, ``timeout``...) are reported with a did-you-mean, together with the
+    construction's errors."""
+    model: str | None = getattr(cls, "_model_id", None)
+    errors = unknown_errors(unknown, [*getattr(cls, "_FIELDS", ()), *options])
+    if given is None:
+        try:
+            value = cls(**fields) if extra_body is None else cls(**fields, extra_body=extra_body)  # type: ignore[call-arg]
+        except ValidationError as exc:
+            errors += exc.errors
+        if errors:
+            raise ValidationError(errors, model=model)
+        return value
+    if errors:
+        raise ValidationError(errors, model=model)
+    passed = [name for name, value in fields.items() if value is not UNSET and value is not REQUIRED]
+    if passed:
+        raise TypeError(f"pass either an Input or its fields, not both (got {', '.join(passed)})")
+    if not isinstance(given, cls):
+        raise TypeError(f"expected {cls.__qualname__}, got {type(given).__name__}")
+    if extra_body is None:
         return given
-    return cls(**fields)
+    if getattr(given, "extra_body", None) is not None:
+        raise TypeError("the Input already has an extra_body: pass it in one place")
+    import dataclasses  # every model module has imported it already
+
+    return dataclasses.replace(given, extra_body=extra_body)  # type: ignore[type-var]
+
+
+def extra_body(value: Any, names: Mapping[str, str], errors: list[ErrorDetail]) -> dict[str, Any] | None:
+    """An ``Input``'s ``extra_body``: ``None`` or a copy of a mapping of string keys that no declared
+    field has (its values are sent as they are, never checked)."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        errors.append(ErrorDetail(("extra_body",), value, "a mapping of extra body keys to values, or None"))
+        return None
+    for key in value:
+        if not isinstance(key, str):
+            errors.append(ErrorDetail(("extra_body", key), value[key], "a string key (a JSON object key)"))
+        elif key in names:
+            field = f"the field {names[key]!r}" if names[key] != key else "that field"
+            errors.append(ErrorDetail(("extra_body", key), value[key], f"a key no declared field has (use {field})"))
+    return dict(value)
 
 
 def to_json(value: Any) -> Any:
@@ -278,7 +400,5 @@ def to_json(value: Any) -> Any:
 
 def fields_repr(obj: Any, names: Sequence[str]) -> str:
     """``Input(prompt='...', num_images=2)``: the fields that are set, in declaration order."""
-    from ._types import UNSET
-
     shown = ", ".join(f"{name}={getattr(obj, name)!r}" for name in names if getattr(obj, name) is not UNSET)
     return f"{type(obj).__name__}({shown})"

@@ -11,7 +11,27 @@ import importlib
 from types import ModuleType
 from typing import Final, NamedTuple
 
-__all__ = ["CATALOG", "MODELS", "ModelInfo", "load"]
+__all__ = ["CATALOG", "MODELS", "RUNTIME_API", "ModelInfo", "load"]
+
+RUNTIME_API: Final = (1, 0)
+"""The runcomfy runtime API these modules are generated against: they import on an installed runcomfy
+whose ``RUNTIME_API`` has the same major number and at least this minor one."""
+
+
+def _check_runtime() -> None:
+    try:
+        from runcomfy._version import RUNTIME_API as installed  # noqa: N811
+    except ImportError:  # a runtime from before the API version existed
+        installed = (0, 0)
+    if installed[0] != RUNTIME_API[0] or installed[1] < RUNTIME_API[1]:
+        raise ImportError(
+            f"{__name__} was generated for the runcomfy runtime API {RUNTIME_API[0]}.{RUNTIME_API[1]}, and the "
+            f"installed runcomfy provides {installed[0]}.{installed[1]}: install a matching runcomfy "
+            "(pip install --upgrade runcomfy) or regenerate these modules with the runcomfy-codegen of your runcomfy"
+        )
+
+
+_check_runtime()
 
 
 class ModelInfo(NamedTuple):

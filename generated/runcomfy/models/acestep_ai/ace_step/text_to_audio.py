@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
+from runcomfy._types import REQUIRED as _REQUIRED
 from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
@@ -117,67 +118,89 @@ class Input(ModelInput["Output"]):
     """Comma-separated list of genre, mood, and instrument tags to steer the style of the generated track.
 
     Required. Accepts a string. Example: ''"""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
-    def __init__(
-        self,
-        *,
-        duration: int | Unset = UNSET,
-        lyrics: str | Unset = UNSET,
-        seed: int | Unset = UNSET,
-        tags: str,
-    ) -> None:
-        """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+    if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
-        Args:
-            duration: Audio length in seconds. Optional: not sent when unset. The server's default: 60. Accepts an integer. Value >= 5 and <= 240.
-            lyrics: Optional vocal content for the track. Leave blank for AI-generated lyrics, or use [inst] / [instrumental] for no vocals. Optional: not sent when unset. The server's default: ''. Accepts a string.
-            seed: Optional: not sent when unset. The server's default: -1. Accepts an integer. Value >= -1 and <= 2147483647.
-            tags: Comma-separated list of genre, mood, and instrument tags to steer the style of the generated track. Required. Accepts a string. Example: ''
+        def __init__(
+            self,
+            *,
+            duration: int | Unset = UNSET,
+            lyrics: str | Unset = UNSET,
+            seed: int | Unset = UNSET,
+            tags: str,
+            extra_body: Mapping[str, Any] | None = None,
+        ) -> None: ...
 
-        """
-        _e: list[_E] = []
-        _x0: Any
-        _x0 = duration
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-                if _x0 < 5 or _x0 > 240:
-                    _e.append(_E(("duration",), _x0, "an integer >= 5 and <= 240"))
-            else:
-                _e.append(_E(("duration",), _x0, "an integer"))
-        self.duration = _x0
-        _x0 = lyrics
-        if _x0 is not UNSET:
+    else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
+
+        def __init__(
+            self,
+            /,
+            *_args: Any,
+            duration: int | Unset = UNSET,
+            lyrics: str | Unset = UNSET,
+            seed: int | Unset = UNSET,
+            tags: str = _REQUIRED,
+            extra_body: Mapping[str, Any] | None = None,
+            **_unknown: Any,
+        ) -> None:
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
+
+            Args:
+                duration: Audio length in seconds. Optional: not sent when unset. The server's default: 60. Accepts an integer. Value >= 5 and <= 240.
+                lyrics: Optional vocal content for the track. Leave blank for AI-generated lyrics, or use [inst] / [instrumental] for no vocals. Optional: not sent when unset. The server's default: ''. Accepts a string.
+                seed: Optional: not sent when unset. The server's default: -1. Accepts an integer. Value >= -1 and <= 2147483647.
+                tags: Comma-separated list of genre, mood, and instrument tags to steer the style of the generated track. Required. Accepts a string. Example: ''
+
+            """
+            _e: list[_E] = []
+            _x0: Any
+            _x0 = duration
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                    if _x0 < 5 or _x0 > 240:
+                        _e.append(_E(("duration",), _x0, "an integer >= 5 and <= 240"))
+                else:
+                    _e.append(_E(("duration",), _x0, "an integer"))
+            self.duration = _x0
+            _x0 = lyrics
+            if _x0 is not UNSET:
+                if not (_isinstance(_x0, _str)):
+                    _e.append(_E(("lyrics",), _x0, "a string"))
+            self.lyrics = _x0
+            _x0 = seed
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                    if _x0 < -1 or _x0 > 2147483647:
+                        _e.append(_E(("seed",), _x0, "an integer >= -1 and <= 2147483647"))
+                else:
+                    _e.append(_E(("seed",), _x0, "an integer"))
+            self.seed = _x0
+            _x0 = tags
             if not (_isinstance(_x0, _str)):
-                _e.append(_E(("lyrics",), _x0, "a string"))
-        self.lyrics = _x0
-        _x0 = seed
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-                if _x0 < -1 or _x0 > 2147483647:
-                    _e.append(_E(("seed",), _x0, "an integer >= -1 and <= 2147483647"))
-            else:
-                _e.append(_E(("seed",), _x0, "an integer"))
-        self.seed = _x0
-        _x0 = tags
-        if not (_isinstance(_x0, _str)):
-            _e.append(_E(("tags",), _x0, "a string"))
-        self.tags = _x0
-        if _e:
-            raise _v.ValidationError(_e, model=MODEL_ID)
+                _e.append(_E(("tags",), _x0, "a string"))
+            self.tags = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
+            if _e or _unknown or _args:
+                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
-            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+            except TypeError:  # a key that is not a str: explained below
                 pass
-        return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
+        return _v.from_dict(cls, data, cls._NAMES, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON request body: every field that is set, under its API name; unset fields left out."""
@@ -189,6 +212,8 @@ class Input(ModelInput["Output"]):
         if self.seed is not UNSET:
             data["seed"] = self.seed
         data["tags"] = self.tags
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -201,7 +226,6 @@ class Input(ModelInput["Output"]):
         "seed": "seed",
         "tags": "tags",
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(["tags"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 
 
@@ -242,7 +266,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -251,18 +277,50 @@ def submit(
     seed: int | Unset = UNSET,
     tags: str,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    duration: int | Unset = UNSET,
+    lyrics: str | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    tags: str = _REQUIRED,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'acestep-ai/ace-step/text-to-audio' job and return at once with its :class:`RequestHandle`.
 
-    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
+    problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
+
+    Args:
+        duration: Audio length in seconds. Optional: not sent when unset. The server's default: 60. Accepts an integer. Value >= 5 and <= 240.
+        lyrics: Optional vocal content for the track. Leave blank for AI-generated lyrics, or use [inst] / [instrumental] for no vocals. Optional: not sent when unset. The server's default: ''. Accepts a string.
+        seed: Optional: not sent when unset. The server's default: -1. Accepts an integer. Value >= -1 and <= 2147483647.
+        tags: Comma-separated list of genre, mood, and instrument tags to steer the style of the generated track. Required. Accepts a string. Example: ''
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "duration": duration,
+            "lyrics": lyrics,
+            "seed": seed,
+            "tags": tags,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(value)
 
 
 @overload
@@ -273,6 +331,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -284,21 +343,29 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
     /,
     *,
+    duration: int | Unset = UNSET,
+    lyrics: str | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    tags: str = _REQUIRED,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'acestep-ai/ace-step/text-to-audio' job: submit it, wait for it, return its typed :class:`Result`.
 
+    Pass an :class:`Input`, or its fields as keyword arguments (validated as by :func:`submit`).
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -309,16 +376,27 @@ def run(
         tags: Comma-separated list of genre, mood, and instrument tags to steer the style of the generated track. Required. Accepts a string. Example: ''
 
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "duration": duration,
+            "lyrics": lyrics,
+            "seed": seed,
+            "tags": tags,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return (client or default_client()).run(value, timeout=timeout, on_update=on_update)
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -328,18 +406,48 @@ async def submit_async(
     seed: int | Unset = UNSET,
     tags: str,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    duration: int | Unset = UNSET,
+    lyrics: str | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    tags: str = _REQUIRED,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``).
+
+    Args:
+        duration: Audio length in seconds. Optional: not sent when unset. The server's default: 60. Accepts an integer. Value >= 5 and <= 240.
+        lyrics: Optional vocal content for the track. Leave blank for AI-generated lyrics, or use [inst] / [instrumental] for no vocals. Optional: not sent when unset. The server's default: ''. Accepts a string.
+        seed: Optional: not sent when unset. The server's default: -1. Accepts an integer. Value >= -1 and <= 2147483647.
+        tags: Comma-separated list of genre, mood, and instrument tags to steer the style of the generated track. Required. Accepts a string. Example: ''
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "duration": duration,
+            "lyrics": lyrics,
+            "seed": seed,
+            "tags": tags,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(value)
 
 
 @overload
@@ -350,6 +458,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -361,23 +470,47 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
     /,
     *,
+    duration: int | Unset = UNSET,
+    lyrics: str | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    tags: str = _REQUIRED,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``); ``on_update`` may be a function or a coroutine function.
+
+    Args:
+        duration: Audio length in seconds. Optional: not sent when unset. The server's default: 60. Accepts an integer. Value >= 5 and <= 240.
+        lyrics: Optional vocal content for the track. Leave blank for AI-generated lyrics, or use [inst] / [instrumental] for no vocals. Optional: not sent when unset. The server's default: ''. Accepts a string.
+        seed: Optional: not sent when unset. The server's default: -1. Accepts an integer. Value >= -1 and <= 2147483647.
+        tags: Comma-separated list of genre, mood, and instrument tags to steer the style of the generated track. Required. Accepts a string. Example: ''
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "duration": duration,
+            "lyrics": lyrics,
+            "seed": seed,
+            "tags": tags,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return await (client or default_async_client()).run(value, timeout=timeout, on_update=on_update)

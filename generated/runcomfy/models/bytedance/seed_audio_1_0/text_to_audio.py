@@ -8,11 +8,12 @@ Build an :class:`Input` with keyword arguments (or :meth:`Input.from_dict`); rea
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
+from runcomfy._types import REQUIRED as _REQUIRED
 from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
@@ -251,75 +252,133 @@ class Input(ModelInput["Output"]):
     """Output loudness. 1.0 is normal, 0.5 is half, 2.0 is double.
 
     Optional: not sent when unset. The server's default: 1. Accepts a number. Value >= 0.5 and <= 2."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
-    def __init__(
-        self,
-        *,
-        audio_urls: list[str | LocalMedia] | Unset = UNSET,
-        image_url: str | LocalMedia | Unset = UNSET,
-        output_format: Literal["wav", "mp3", "ogg_opus"] | Unset = UNSET,
-        pitch: int | Unset = UNSET,
-        prompt: str,
-        sample_rate: Literal[8000, 16000, 24000, 32000, 44100, 48000] | Unset = UNSET,
-        speed: float | Unset = UNSET,
-        voice: Literal[
-            "vivi_mixed_en_zh_ja_es_id",
-            "mindy_en_es_id_pt_zh",
-            "kian_en_zh",
-            "cedric_en_zh",
-            "sophie_en_zh",
-            "jean_en_zh",
-            "magnus_en_zh",
-            "mabel_en_zh",
-            "nadia_en_zh",
-            "opal_en_zh",
-            "pearl_en_zh",
-            "quentin_en_zh",
-            "corinne_mixed_en_zh",
-            "esther_mixed_en_zh",
-            "lyla_mixed_en_zh",
-            "tracy_es_zh",
-            "sandy_es_mixed_en_zh",
-            "felix_zh",
-            "celeste_zh",
-            "monkey_king_zh",
-        ]
-        | Unset = UNSET,
-        volume: float | Unset = UNSET,
-    ) -> None:
-        """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+    if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
-        Args:
-            audio_urls: Up to 3 reference clips, cited in the prompt as @Audio1, @Audio2, @Audio3. Each clip up to 30s, 10MB, wav/mp3/pcm/ogg_opus. Optional: not sent when unset. Accepts an array. 0 to 3 items.
-            image_url: A single reference image (jpeg/png/webp, up to 10MB). Cannot be combined with audio references. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
-            output_format: Output audio container. Optional: not sent when unset. The server's default: 'mp3'. Accepts one of 'wav', 'mp3', 'ogg_opus'.
-            pitch: Voice pitch shift in semitones. 0 is normal, -12 lowers by one octave, 12 raises by one octave. Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= -12 and <= 12.
-            prompt: Text to synthesize. Cite reference clips in order with @Audio1, @Audio2, @Audio3. Required. Accepts a string. Example: ''
-            sample_rate: Sample rate of the output audio in Hz. Optional: not sent when unset. The server's default: 24000. Accepts one of 8000, 16000, 24000, 32000, 44100, 48000.
-            speed: Read speed. 1.0 is normal, 0.5 is half speed, 2.0 is double speed. Optional: not sent when unset. The server's default: 1. Accepts a number. Value >= 0.5 and <= 2.
-            voice: Preset voice used for synthesis. Optional: not sent when unset. The server's default: 'vivi_mixed_en_zh_ja_es_id'. Accepts one of 'vivi_mixed_en_zh_ja_es_id', 'mindy_en_es_id_pt_zh', 'kian_en_zh', 'cedric_en_zh', 'sophie_en_zh', 'jean_en_zh', 'magnus_en_zh', 'mabel_en_zh', 'nadia_en_zh', 'opal_en_zh', 'pearl_en_zh', 'quentin_en_zh', ... (8 more).
-            volume: Output loudness. 1.0 is normal, 0.5 is half, 2.0 is double. Optional: not sent when unset. The server's default: 1. Accepts a number. Value >= 0.5 and <= 2.
+        def __init__(
+            self,
+            *,
+            audio_urls: Sequence[str | LocalMedia] | Unset = UNSET,
+            image_url: str | LocalMedia | Unset = UNSET,
+            output_format: Literal["wav", "mp3", "ogg_opus"] | Unset = UNSET,
+            pitch: int | Unset = UNSET,
+            prompt: str,
+            sample_rate: Literal[8000, 16000, 24000, 32000, 44100, 48000] | Unset = UNSET,
+            speed: float | Unset = UNSET,
+            voice: Literal[
+                "vivi_mixed_en_zh_ja_es_id",
+                "mindy_en_es_id_pt_zh",
+                "kian_en_zh",
+                "cedric_en_zh",
+                "sophie_en_zh",
+                "jean_en_zh",
+                "magnus_en_zh",
+                "mabel_en_zh",
+                "nadia_en_zh",
+                "opal_en_zh",
+                "pearl_en_zh",
+                "quentin_en_zh",
+                "corinne_mixed_en_zh",
+                "esther_mixed_en_zh",
+                "lyla_mixed_en_zh",
+                "tracy_es_zh",
+                "sandy_es_mixed_en_zh",
+                "felix_zh",
+                "celeste_zh",
+                "monkey_king_zh",
+            ]
+            | Unset = UNSET,
+            volume: float | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+        ) -> None: ...
 
-        """
-        _e: list[_E] = []
-        _x0: Any
-        _x0 = audio_urls
-        if _x0 is not UNSET:
-            if _isinstance(_x0, (_list, _tuple)):
-                _x0 = _list(_x0)
-                if _len(_x0) > 3:
-                    _e.append(_E(("audio_urls",), _x0, "an array of at most 3 items"))
-                for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is _str:
-                        if (
-                            not (
-                                _x1[:8] == "https://"
-                                and _x1[8:9] not in "/?#"
-                                and _x1.isprintable()
-                                and " " not in _x1
-                            )
-                            and _MEDIA_1(_x1) is None
-                        ):
+    else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
+
+        def __init__(
+            self,
+            /,
+            *_args: Any,
+            audio_urls: Sequence[str | LocalMedia] | Unset = UNSET,
+            image_url: str | LocalMedia | Unset = UNSET,
+            output_format: Literal["wav", "mp3", "ogg_opus"] | Unset = UNSET,
+            pitch: int | Unset = UNSET,
+            prompt: str = _REQUIRED,
+            sample_rate: Literal[8000, 16000, 24000, 32000, 44100, 48000] | Unset = UNSET,
+            speed: float | Unset = UNSET,
+            voice: Literal[
+                "vivi_mixed_en_zh_ja_es_id",
+                "mindy_en_es_id_pt_zh",
+                "kian_en_zh",
+                "cedric_en_zh",
+                "sophie_en_zh",
+                "jean_en_zh",
+                "magnus_en_zh",
+                "mabel_en_zh",
+                "nadia_en_zh",
+                "opal_en_zh",
+                "pearl_en_zh",
+                "quentin_en_zh",
+                "corinne_mixed_en_zh",
+                "esther_mixed_en_zh",
+                "lyla_mixed_en_zh",
+                "tracy_es_zh",
+                "sandy_es_mixed_en_zh",
+                "felix_zh",
+                "celeste_zh",
+                "monkey_king_zh",
+            ]
+            | Unset = UNSET,
+            volume: float | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+            **_unknown: Any,
+        ) -> None:
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
+
+            Args:
+                audio_urls: Up to 3 reference clips, cited in the prompt as @Audio1, @Audio2, @Audio3. Each clip up to 30s, 10MB, wav/mp3/pcm/ogg_opus. Optional: not sent when unset. Accepts an array. 0 to 3 items.
+                image_url: A single reference image (jpeg/png/webp, up to 10MB). Cannot be combined with audio references. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+                output_format: Output audio container. Optional: not sent when unset. The server's default: 'mp3'. Accepts one of 'wav', 'mp3', 'ogg_opus'.
+                pitch: Voice pitch shift in semitones. 0 is normal, -12 lowers by one octave, 12 raises by one octave. Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= -12 and <= 12.
+                prompt: Text to synthesize. Cite reference clips in order with @Audio1, @Audio2, @Audio3. Required. Accepts a string. Example: ''
+                sample_rate: Sample rate of the output audio in Hz. Optional: not sent when unset. The server's default: 24000. Accepts one of 8000, 16000, 24000, 32000, 44100, 48000.
+                speed: Read speed. 1.0 is normal, 0.5 is half speed, 2.0 is double speed. Optional: not sent when unset. The server's default: 1. Accepts a number. Value >= 0.5 and <= 2.
+                voice: Preset voice used for synthesis. Optional: not sent when unset. The server's default: 'vivi_mixed_en_zh_ja_es_id'. Accepts one of 'vivi_mixed_en_zh_ja_es_id', 'mindy_en_es_id_pt_zh', 'kian_en_zh', 'cedric_en_zh', 'sophie_en_zh', 'jean_en_zh', 'magnus_en_zh', 'mabel_en_zh', 'nadia_en_zh', 'opal_en_zh', 'pearl_en_zh', 'quentin_en_zh', ... (8 more).
+                volume: Output loudness. 1.0 is normal, 0.5 is half, 2.0 is double. Optional: not sent when unset. The server's default: 1. Accepts a number. Value >= 0.5 and <= 2.
+
+            """
+            _e: list[_E] = []
+            _x0: Any
+            _x0 = audio_urls
+            if _x0 is not UNSET:
+                if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+                    _x0 = _list(_x0)
+                    if _len(_x0) > 3:
+                        _e.append(_E(("audio_urls",), _x0, "an array of at most 3 items"))
+                    for _i1, _x1 in _enumerate(_x0):
+                        if _type(_x1) is _str:
+                            if (
+                                not (
+                                    _x1[:8] == "https://"
+                                    and _x1[8:9] not in "/?#"
+                                    and _x1.isprintable()
+                                    and " " not in _x1
+                                )
+                                and _MEDIA_1(_x1) is None
+                            ):
+                                _e.append(
+                                    _E(
+                                        ("audio_urls", _i1),
+                                        _x1,
+                                        "an audio URL (https://, http://) or data:audio/...;base64, URI",
+                                    )
+                                )
+                        elif _v.is_local(_x1):
+                            _x0[_i1] = _v.local_media(_x1, "audio", (), ("audio_urls", _i1), _e)
+                        else:
                             _e.append(
                                 _E(
                                     ("audio_urls", _i1),
@@ -327,27 +386,27 @@ class Input(ModelInput["Output"]):
                                     "an audio URL (https://, http://) or data:audio/...;base64, URI",
                                 )
                             )
-                    elif _v.is_local(_x1):
-                        _x0[_i1] = _v.local_media(_x1, "audio", (), ("audio_urls", _i1), _e)
-                    else:
-                        _e.append(
-                            _E(
-                                ("audio_urls", _i1),
-                                _x1,
-                                "an audio URL (https://, http://) or data:audio/...;base64, URI",
-                            )
-                        )
-                for _i1, _x1 in _enumerate(_x0):
-                    if _isinstance(_x1, _str):
-                        if (
-                            not (
-                                _x1[:8] == "https://"
-                                and _x1[8:9] not in "/?#"
-                                and _x1.isprintable()
-                                and " " not in _x1
-                            )
-                            and _MEDIA_1(_x1) is None
-                        ):
+                    for _i1, _x1 in _enumerate(_x0):
+                        if _isinstance(_x1, _str):
+                            if (
+                                not (
+                                    _x1[:8] == "https://"
+                                    and _x1[8:9] not in "/?#"
+                                    and _x1.isprintable()
+                                    and " " not in _x1
+                                )
+                                and _MEDIA_1(_x1) is None
+                            ):
+                                _e.append(
+                                    _E(
+                                        ("audio_urls", _i1),
+                                        _x1,
+                                        "an audio URL (https://, http://) or data:audio/...;base64, URI",
+                                    )
+                                )
+                        elif _v.is_local(_x1):
+                            _x1 = _x0[_i1] = _v.local_media(_x1, "audio", (), ("audio_urls", _i1), _e)
+                        else:
                             _e.append(
                                 _E(
                                     ("audio_urls", _i1),
@@ -355,31 +414,31 @@ class Input(ModelInput["Output"]):
                                     "an audio URL (https://, http://) or data:audio/...;base64, URI",
                                 )
                             )
-                    elif _v.is_local(_x1):
-                        _x1 = _x0[_i1] = _v.local_media(_x1, "audio", (), ("audio_urls", _i1), _e)
-                    else:
+                else:
+                    _e.append(_E(("audio_urls",), _x0, "an array"))
+            self.audio_urls = _x0
+            _x0 = image_url
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if (
+                        not (
+                            _x0[:8] == "https://"
+                            and _x0[8:9] not in "/?#"
+                            and _x0.isprintable()
+                            and " " not in _x0
+                        )
+                        and _MEDIA_2(_x0) is None
+                    ):
                         _e.append(
                             _E(
-                                ("audio_urls", _i1),
-                                _x1,
-                                "an audio URL (https://, http://) or data:audio/...;base64, URI",
+                                ("image_url",),
+                                _x0,
+                                "an image URL (https://, http://) or data:image/...;base64, URI",
                             )
                         )
-            else:
-                _e.append(_E(("audio_urls",), _x0, "an array"))
-        self.audio_urls = _x0
-        _x0 = image_url
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if (
-                    not (
-                        _x0[:8] == "https://"
-                        and _x0[8:9] not in "/?#"
-                        and _x0.isprintable()
-                        and " " not in _x0
-                    )
-                    and _MEDIA_2(_x0) is None
-                ):
+                elif _v.is_local(_x0):
+                    _x0 = _v.local_media(_x0, "image", (), ("image_url",), _e)
+                else:
                     _e.append(
                         _E(
                             ("image_url",),
@@ -387,87 +446,82 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
-            elif _v.is_local(_x0):
-                _x0 = _v.local_media(_x0, "image", (), ("image_url",), _e)
-            else:
-                _e.append(
-                    _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
-                )
-        self.image_url = _x0
-        _x0 = output_format
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM4:
-                    _e.append(_E(("output_format",), _x0, choices=_ENUM3))
-            else:
-                _e.append(_E(("output_format",), _x0, "one of 'wav', 'mp3', 'ogg_opus'"))
-        self.output_format = _x0
-        _x0 = pitch
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-                if _x0 < -12 or _x0 > 12:
-                    _e.append(_E(("pitch",), _x0, "an integer >= -12 and <= 12"))
-            else:
-                _e.append(_E(("pitch",), _x0, "an integer"))
-        self.pitch = _x0
-        _x0 = prompt
-        if not (_isinstance(_x0, _str)):
-            _e.append(_E(("prompt",), _x0, "a string"))
-        self.prompt = _x0
-        _x0 = sample_rate
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _x0 not in _ENUM6:
-                    _e.append(_E(("sample_rate",), _x0, choices=_ENUM5))
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-            else:
-                _e.append(_E(("sample_rate",), _x0, "one of 8000, 16000, 24000, 32000, 44100, 48000"))
-        self.sample_rate = _x0
-        _x0 = speed
-        if _x0 is not UNSET:
-            if (_type(_x0) is _float and _x0 - _x0 == 0.0) or _type(_x0) is _int or _v.is_number(_x0):
-                if _x0 < 0.5 or _x0 > 2:
-                    _e.append(_E(("speed",), _x0, "a number >= 0.5 and <= 2"))
-            else:
-                _e.append(_E(("speed",), _x0, "a number"))
-        self.speed = _x0
-        _x0 = voice
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM8:
-                    _e.append(_E(("voice",), _x0, choices=_ENUM7))
-            else:
-                _e.append(
-                    _E(
-                        ("voice",),
-                        _x0,
-                        "one of 'vivi_mixed_en_zh_ja_es_id', 'mindy_en_es_id_pt_zh', 'kian_en_zh', 'cedric_en_zh', 'sophie_en_zh', 'jean_en_zh', 'magnus_en_zh', 'mabel_en_zh', 'nadia_en_zh', 'opal_en_zh', 'pearl_en_zh', 'quentin_en_zh', ... (8 more)",
+            self.image_url = _x0
+            _x0 = output_format
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM4:
+                        _e.append(_E(("output_format",), _x0, choices=_ENUM3))
+                else:
+                    _e.append(_E(("output_format",), _x0, "one of 'wav', 'mp3', 'ogg_opus'"))
+            self.output_format = _x0
+            _x0 = pitch
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                    if _x0 < -12 or _x0 > 12:
+                        _e.append(_E(("pitch",), _x0, "an integer >= -12 and <= 12"))
+                else:
+                    _e.append(_E(("pitch",), _x0, "an integer"))
+            self.pitch = _x0
+            _x0 = prompt
+            if not (_isinstance(_x0, _str)):
+                _e.append(_E(("prompt",), _x0, "a string"))
+            self.prompt = _x0
+            _x0 = sample_rate
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _x0 not in _ENUM6:
+                        _e.append(_E(("sample_rate",), _x0, choices=_ENUM5))
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                else:
+                    _e.append(_E(("sample_rate",), _x0, "one of 8000, 16000, 24000, 32000, 44100, 48000"))
+            self.sample_rate = _x0
+            _x0 = speed
+            if _x0 is not UNSET:
+                if (_type(_x0) is _float and _x0 - _x0 == 0.0) or _type(_x0) is _int or _v.is_number(_x0):
+                    if _x0 < 0.5 or _x0 > 2:
+                        _e.append(_E(("speed",), _x0, "a number >= 0.5 and <= 2"))
+                else:
+                    _e.append(_E(("speed",), _x0, "a number"))
+            self.speed = _x0
+            _x0 = voice
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM8:
+                        _e.append(_E(("voice",), _x0, choices=_ENUM7))
+                else:
+                    _e.append(
+                        _E(
+                            ("voice",),
+                            _x0,
+                            "one of 'vivi_mixed_en_zh_ja_es_id', 'mindy_en_es_id_pt_zh', 'kian_en_zh', 'cedric_en_zh', 'sophie_en_zh', 'jean_en_zh', 'magnus_en_zh', 'mabel_en_zh', 'nadia_en_zh', 'opal_en_zh', 'pearl_en_zh', 'quentin_en_zh', ... (8 more)",
+                        )
                     )
-                )
-        self.voice = _x0
-        _x0 = volume
-        if _x0 is not UNSET:
-            if (_type(_x0) is _float and _x0 - _x0 == 0.0) or _type(_x0) is _int or _v.is_number(_x0):
-                if _x0 < 0.5 or _x0 > 2:
-                    _e.append(_E(("volume",), _x0, "a number >= 0.5 and <= 2"))
-            else:
-                _e.append(_E(("volume",), _x0, "a number"))
-        self.volume = _x0
-        if _e:
-            raise _v.ValidationError(_e, model=MODEL_ID)
+            self.voice = _x0
+            _x0 = volume
+            if _x0 is not UNSET:
+                if (_type(_x0) is _float and _x0 - _x0 == 0.0) or _type(_x0) is _int or _v.is_number(_x0):
+                    if _x0 < 0.5 or _x0 > 2:
+                        _e.append(_E(("volume",), _x0, "a number >= 0.5 and <= 2"))
+                else:
+                    _e.append(_E(("volume",), _x0, "a number"))
+            self.volume = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
+            if _e or _unknown or _args:
+                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
-            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+            except TypeError:  # a key that is not a str: explained below
                 pass
-        return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
+        return _v.from_dict(cls, data, cls._NAMES, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON request body: every field that is set, under its API name; unset fields left out."""
@@ -489,6 +543,8 @@ class Input(ModelInput["Output"]):
             data["voice"] = self.voice
         if self.volume is not UNSET:
             data["volume"] = self.volume
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -506,7 +562,6 @@ class Input(ModelInput["Output"]):
         "voice": "voice",
         "volume": "volume",
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 
 
@@ -547,11 +602,13 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
-    audio_urls: list[str | LocalMedia] | Unset = UNSET,
+    audio_urls: Sequence[str | LocalMedia] | Unset = UNSET,
     image_url: str | LocalMedia | Unset = UNSET,
     output_format: Literal["wav", "mp3", "ogg_opus"] | Unset = UNSET,
     pitch: int | Unset = UNSET,
@@ -583,18 +640,87 @@ def submit(
     | Unset = UNSET,
     volume: float | Unset = UNSET,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    audio_urls: Sequence[str | LocalMedia] | Unset = UNSET,
+    image_url: str | LocalMedia | Unset = UNSET,
+    output_format: Literal["wav", "mp3", "ogg_opus"] | Unset = UNSET,
+    pitch: int | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    sample_rate: Literal[8000, 16000, 24000, 32000, 44100, 48000] | Unset = UNSET,
+    speed: float | Unset = UNSET,
+    voice: Literal[
+        "vivi_mixed_en_zh_ja_es_id",
+        "mindy_en_es_id_pt_zh",
+        "kian_en_zh",
+        "cedric_en_zh",
+        "sophie_en_zh",
+        "jean_en_zh",
+        "magnus_en_zh",
+        "mabel_en_zh",
+        "nadia_en_zh",
+        "opal_en_zh",
+        "pearl_en_zh",
+        "quentin_en_zh",
+        "corinne_mixed_en_zh",
+        "esther_mixed_en_zh",
+        "lyla_mixed_en_zh",
+        "tracy_es_zh",
+        "sandy_es_mixed_en_zh",
+        "felix_zh",
+        "celeste_zh",
+        "monkey_king_zh",
+    ]
+    | Unset = UNSET,
+    volume: float | Unset = UNSET,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'bytedance/seed-audio-1.0/text-to-audio' job and return at once with its :class:`RequestHandle`.
 
-    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
+    problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
+
+    Args:
+        audio_urls: Up to 3 reference clips, cited in the prompt as @Audio1, @Audio2, @Audio3. Each clip up to 30s, 10MB, wav/mp3/pcm/ogg_opus. Optional: not sent when unset. Accepts an array. 0 to 3 items.
+        image_url: A single reference image (jpeg/png/webp, up to 10MB). Cannot be combined with audio references. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        output_format: Output audio container. Optional: not sent when unset. The server's default: 'mp3'. Accepts one of 'wav', 'mp3', 'ogg_opus'.
+        pitch: Voice pitch shift in semitones. 0 is normal, -12 lowers by one octave, 12 raises by one octave. Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= -12 and <= 12.
+        prompt: Text to synthesize. Cite reference clips in order with @Audio1, @Audio2, @Audio3. Required. Accepts a string. Example: ''
+        sample_rate: Sample rate of the output audio in Hz. Optional: not sent when unset. The server's default: 24000. Accepts one of 8000, 16000, 24000, 32000, 44100, 48000.
+        speed: Read speed. 1.0 is normal, 0.5 is half speed, 2.0 is double speed. Optional: not sent when unset. The server's default: 1. Accepts a number. Value >= 0.5 and <= 2.
+        voice: Preset voice used for synthesis. Optional: not sent when unset. The server's default: 'vivi_mixed_en_zh_ja_es_id'. Accepts one of 'vivi_mixed_en_zh_ja_es_id', 'mindy_en_es_id_pt_zh', 'kian_en_zh', 'cedric_en_zh', 'sophie_en_zh', 'jean_en_zh', 'magnus_en_zh', 'mabel_en_zh', 'nadia_en_zh', 'opal_en_zh', 'pearl_en_zh', 'quentin_en_zh', ... (8 more).
+        volume: Output loudness. 1.0 is normal, 0.5 is half, 2.0 is double. Optional: not sent when unset. The server's default: 1. Accepts a number. Value >= 0.5 and <= 2.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "audio_urls": audio_urls,
+            "image_url": image_url,
+            "output_format": output_format,
+            "pitch": pitch,
+            "prompt": prompt,
+            "sample_rate": sample_rate,
+            "speed": speed,
+            "voice": voice,
+            "volume": volume,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(value)
 
 
 @overload
@@ -605,11 +731,12 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
     *,
-    audio_urls: list[str | LocalMedia] | Unset = UNSET,
+    audio_urls: Sequence[str | LocalMedia] | Unset = UNSET,
     image_url: str | LocalMedia | Unset = UNSET,
     output_format: Literal["wav", "mp3", "ogg_opus"] | Unset = UNSET,
     pitch: int | Unset = UNSET,
@@ -643,21 +770,56 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
     /,
     *,
+    audio_urls: Sequence[str | LocalMedia] | Unset = UNSET,
+    image_url: str | LocalMedia | Unset = UNSET,
+    output_format: Literal["wav", "mp3", "ogg_opus"] | Unset = UNSET,
+    pitch: int | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    sample_rate: Literal[8000, 16000, 24000, 32000, 44100, 48000] | Unset = UNSET,
+    speed: float | Unset = UNSET,
+    voice: Literal[
+        "vivi_mixed_en_zh_ja_es_id",
+        "mindy_en_es_id_pt_zh",
+        "kian_en_zh",
+        "cedric_en_zh",
+        "sophie_en_zh",
+        "jean_en_zh",
+        "magnus_en_zh",
+        "mabel_en_zh",
+        "nadia_en_zh",
+        "opal_en_zh",
+        "pearl_en_zh",
+        "quentin_en_zh",
+        "corinne_mixed_en_zh",
+        "esther_mixed_en_zh",
+        "lyla_mixed_en_zh",
+        "tracy_es_zh",
+        "sandy_es_mixed_en_zh",
+        "felix_zh",
+        "celeste_zh",
+        "monkey_king_zh",
+    ]
+    | Unset = UNSET,
+    volume: float | Unset = UNSET,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'bytedance/seed-audio-1.0/text-to-audio' job: submit it, wait for it, return its typed :class:`Result`.
 
+    Pass an :class:`Input`, or its fields as keyword arguments (validated as by :func:`submit`).
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -673,21 +835,37 @@ def run(
         volume: Output loudness. 1.0 is normal, 0.5 is half, 2.0 is double. Optional: not sent when unset. The server's default: 1. Accepts a number. Value >= 0.5 and <= 2.
 
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "audio_urls": audio_urls,
+            "image_url": image_url,
+            "output_format": output_format,
+            "pitch": pitch,
+            "prompt": prompt,
+            "sample_rate": sample_rate,
+            "speed": speed,
+            "voice": voice,
+            "volume": volume,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return (client or default_client()).run(value, timeout=timeout, on_update=on_update)
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
     *,
-    audio_urls: list[str | LocalMedia] | Unset = UNSET,
+    audio_urls: Sequence[str | LocalMedia] | Unset = UNSET,
     image_url: str | LocalMedia | Unset = UNSET,
     output_format: Literal["wav", "mp3", "ogg_opus"] | Unset = UNSET,
     pitch: int | Unset = UNSET,
@@ -719,18 +897,85 @@ async def submit_async(
     | Unset = UNSET,
     volume: float | Unset = UNSET,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    audio_urls: Sequence[str | LocalMedia] | Unset = UNSET,
+    image_url: str | LocalMedia | Unset = UNSET,
+    output_format: Literal["wav", "mp3", "ogg_opus"] | Unset = UNSET,
+    pitch: int | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    sample_rate: Literal[8000, 16000, 24000, 32000, 44100, 48000] | Unset = UNSET,
+    speed: float | Unset = UNSET,
+    voice: Literal[
+        "vivi_mixed_en_zh_ja_es_id",
+        "mindy_en_es_id_pt_zh",
+        "kian_en_zh",
+        "cedric_en_zh",
+        "sophie_en_zh",
+        "jean_en_zh",
+        "magnus_en_zh",
+        "mabel_en_zh",
+        "nadia_en_zh",
+        "opal_en_zh",
+        "pearl_en_zh",
+        "quentin_en_zh",
+        "corinne_mixed_en_zh",
+        "esther_mixed_en_zh",
+        "lyla_mixed_en_zh",
+        "tracy_es_zh",
+        "sandy_es_mixed_en_zh",
+        "felix_zh",
+        "celeste_zh",
+        "monkey_king_zh",
+    ]
+    | Unset = UNSET,
+    volume: float | Unset = UNSET,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``).
+
+    Args:
+        audio_urls: Up to 3 reference clips, cited in the prompt as @Audio1, @Audio2, @Audio3. Each clip up to 30s, 10MB, wav/mp3/pcm/ogg_opus. Optional: not sent when unset. Accepts an array. 0 to 3 items.
+        image_url: A single reference image (jpeg/png/webp, up to 10MB). Cannot be combined with audio references. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        output_format: Output audio container. Optional: not sent when unset. The server's default: 'mp3'. Accepts one of 'wav', 'mp3', 'ogg_opus'.
+        pitch: Voice pitch shift in semitones. 0 is normal, -12 lowers by one octave, 12 raises by one octave. Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= -12 and <= 12.
+        prompt: Text to synthesize. Cite reference clips in order with @Audio1, @Audio2, @Audio3. Required. Accepts a string. Example: ''
+        sample_rate: Sample rate of the output audio in Hz. Optional: not sent when unset. The server's default: 24000. Accepts one of 8000, 16000, 24000, 32000, 44100, 48000.
+        speed: Read speed. 1.0 is normal, 0.5 is half speed, 2.0 is double speed. Optional: not sent when unset. The server's default: 1. Accepts a number. Value >= 0.5 and <= 2.
+        voice: Preset voice used for synthesis. Optional: not sent when unset. The server's default: 'vivi_mixed_en_zh_ja_es_id'. Accepts one of 'vivi_mixed_en_zh_ja_es_id', 'mindy_en_es_id_pt_zh', 'kian_en_zh', 'cedric_en_zh', 'sophie_en_zh', 'jean_en_zh', 'magnus_en_zh', 'mabel_en_zh', 'nadia_en_zh', 'opal_en_zh', 'pearl_en_zh', 'quentin_en_zh', ... (8 more).
+        volume: Output loudness. 1.0 is normal, 0.5 is half, 2.0 is double. Optional: not sent when unset. The server's default: 1. Accepts a number. Value >= 0.5 and <= 2.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "audio_urls": audio_urls,
+            "image_url": image_url,
+            "output_format": output_format,
+            "pitch": pitch,
+            "prompt": prompt,
+            "sample_rate": sample_rate,
+            "speed": speed,
+            "voice": voice,
+            "volume": volume,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(value)
 
 
 @overload
@@ -741,11 +986,12 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
     *,
-    audio_urls: list[str | LocalMedia] | Unset = UNSET,
+    audio_urls: Sequence[str | LocalMedia] | Unset = UNSET,
     image_url: str | LocalMedia | Unset = UNSET,
     output_format: Literal["wav", "mp3", "ogg_opus"] | Unset = UNSET,
     pitch: int | Unset = UNSET,
@@ -779,23 +1025,84 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
     /,
     *,
+    audio_urls: Sequence[str | LocalMedia] | Unset = UNSET,
+    image_url: str | LocalMedia | Unset = UNSET,
+    output_format: Literal["wav", "mp3", "ogg_opus"] | Unset = UNSET,
+    pitch: int | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    sample_rate: Literal[8000, 16000, 24000, 32000, 44100, 48000] | Unset = UNSET,
+    speed: float | Unset = UNSET,
+    voice: Literal[
+        "vivi_mixed_en_zh_ja_es_id",
+        "mindy_en_es_id_pt_zh",
+        "kian_en_zh",
+        "cedric_en_zh",
+        "sophie_en_zh",
+        "jean_en_zh",
+        "magnus_en_zh",
+        "mabel_en_zh",
+        "nadia_en_zh",
+        "opal_en_zh",
+        "pearl_en_zh",
+        "quentin_en_zh",
+        "corinne_mixed_en_zh",
+        "esther_mixed_en_zh",
+        "lyla_mixed_en_zh",
+        "tracy_es_zh",
+        "sandy_es_mixed_en_zh",
+        "felix_zh",
+        "celeste_zh",
+        "monkey_king_zh",
+    ]
+    | Unset = UNSET,
+    volume: float | Unset = UNSET,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``); ``on_update`` may be a function or a coroutine function.
+
+    Args:
+        audio_urls: Up to 3 reference clips, cited in the prompt as @Audio1, @Audio2, @Audio3. Each clip up to 30s, 10MB, wav/mp3/pcm/ogg_opus. Optional: not sent when unset. Accepts an array. 0 to 3 items.
+        image_url: A single reference image (jpeg/png/webp, up to 10MB). Cannot be combined with audio references. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        output_format: Output audio container. Optional: not sent when unset. The server's default: 'mp3'. Accepts one of 'wav', 'mp3', 'ogg_opus'.
+        pitch: Voice pitch shift in semitones. 0 is normal, -12 lowers by one octave, 12 raises by one octave. Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= -12 and <= 12.
+        prompt: Text to synthesize. Cite reference clips in order with @Audio1, @Audio2, @Audio3. Required. Accepts a string. Example: ''
+        sample_rate: Sample rate of the output audio in Hz. Optional: not sent when unset. The server's default: 24000. Accepts one of 8000, 16000, 24000, 32000, 44100, 48000.
+        speed: Read speed. 1.0 is normal, 0.5 is half speed, 2.0 is double speed. Optional: not sent when unset. The server's default: 1. Accepts a number. Value >= 0.5 and <= 2.
+        voice: Preset voice used for synthesis. Optional: not sent when unset. The server's default: 'vivi_mixed_en_zh_ja_es_id'. Accepts one of 'vivi_mixed_en_zh_ja_es_id', 'mindy_en_es_id_pt_zh', 'kian_en_zh', 'cedric_en_zh', 'sophie_en_zh', 'jean_en_zh', 'magnus_en_zh', 'mabel_en_zh', 'nadia_en_zh', 'opal_en_zh', 'pearl_en_zh', 'quentin_en_zh', ... (8 more).
+        volume: Output loudness. 1.0 is normal, 0.5 is half, 2.0 is double. Optional: not sent when unset. The server's default: 1. Accepts a number. Value >= 0.5 and <= 2.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "audio_urls": audio_urls,
+            "image_url": image_url,
+            "output_format": output_format,
+            "pitch": pitch,
+            "prompt": prompt,
+            "sample_rate": sample_rate,
+            "speed": speed,
+            "voice": voice,
+            "volume": volume,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return await (client or default_async_client()).run(value, timeout=timeout, on_update=on_update)

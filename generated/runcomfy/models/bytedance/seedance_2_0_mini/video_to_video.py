@@ -8,11 +8,12 @@ Build an :class:`Input` with keyword arguments (or :meth:`Input.from_dict`); rea
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
+from runcomfy._types import REQUIRED as _REQUIRED
 from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
@@ -181,85 +182,123 @@ class Input(ModelInput["Output"]):
     """Public URL of the video you want to edit. Clips longer than 15 seconds are trimmed to the first 15 seconds.
 
     Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
-    def __init__(
-        self,
-        *,
-        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | Unset = UNSET,
-        duration: int | Unset = UNSET,
-        enable_web_search: bool | Unset = UNSET,
-        generate_audio: bool | Unset = UNSET,
-        prompt: str,
-        reference_audios: list[Any] | Unset = UNSET,
-        reference_images: list[Any] | Unset = UNSET,
-        resolution: Literal["480p", "720p"] | Unset = UNSET,
-        video: str | LocalMedia,
-    ) -> None:
-        """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+    if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
-        Args:
-            aspect_ratio: Output aspect ratio. Leave on the default or pick a framing; the output adapts to the input when this is not set. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'.
-            duration: Length of the edited video in seconds. Auto-detected from the input video when left at the default. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 4 and <= 15.
-            enable_web_search: Allow the model to pull in real-time information when the prompt needs it. Optional: not sent when unset. The server's default: False. Accepts a boolean.
-            generate_audio: Generate native audio for the edited output. Turn off to keep the input video's original audio track. Optional: not sent when unset. The server's default: True. Accepts a boolean.
-            prompt: Describe the change you want applied to the source video, such as a new look, lighting, weather, or background. Required. Accepts a string. Example: ''
-            reference_audios: Optional audio URLs that guide the generated audio track. Optional: not sent when unset. Accepts an array. 0 to 16 items.
-            reference_images: Optional image URLs that steer subject identity, style, or visual direction for the edit. Optional: not sent when unset. Accepts an array. 0 to 16 items.
-            resolution: Output video resolution tier. Optional: not sent when unset. The server's default: '720p'. Accepts one of '480p', '720p'.
-            video: Public URL of the video you want to edit. Clips longer than 15 seconds are trimmed to the first 15 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+        def __init__(
+            self,
+            *,
+            aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | Unset = UNSET,
+            duration: int | Unset = UNSET,
+            enable_web_search: bool | Unset = UNSET,
+            generate_audio: bool | Unset = UNSET,
+            prompt: str,
+            reference_audios: Sequence[Any] | Unset = UNSET,
+            reference_images: Sequence[Any] | Unset = UNSET,
+            resolution: Literal["480p", "720p"] | Unset = UNSET,
+            video: str | LocalMedia,
+            extra_body: Mapping[str, Any] | None = None,
+        ) -> None: ...
 
-        """
-        _e: list[_E] = []
-        _x0: Any
-        _x0 = aspect_ratio
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
-            else:
-                _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'"))
-        self.aspect_ratio = _x0
-        _x0 = duration
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-                if _x0 < 4 or _x0 > 15:
-                    _e.append(_E(("duration",), _x0, "an integer >= 4 and <= 15"))
-            else:
-                _e.append(_E(("duration",), _x0, "an integer"))
-        self.duration = _x0
-        _x0 = enable_web_search
-        if _x0 is not UNSET:
-            if not (_x0 is True or _x0 is False):
-                _e.append(_E(("enable_web_search",), _x0, "a boolean"))
-        self.enable_web_search = _x0
-        _x0 = generate_audio
-        if _x0 is not UNSET:
-            if not (_x0 is True or _x0 is False):
-                _e.append(_E(("generate_audio",), _x0, "a boolean"))
-        self.generate_audio = _x0
-        _x0 = prompt
-        if not (_isinstance(_x0, _str)):
-            _e.append(_E(("prompt",), _x0, "a string"))
-        self.prompt = _x0
-        _x0 = reference_audios
-        if _x0 is not UNSET:
-            if _isinstance(_x0, (_list, _tuple)):
-                _x0 = _list(_x0)
-                if _len(_x0) < 0 or _len(_x0) > 16:
-                    _e.append(_E(("reference_audios",), _x0, "an array of 0 to 16 items"))
-                for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is _str:
-                        if (
-                            not (
-                                _x1[:8] == "https://"
-                                and _x1[8:9] not in "/?#"
-                                and _x1.isprintable()
-                                and " " not in _x1
-                            )
-                            and _MEDIA_3(_x1) is None
-                        ):
+    else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
+
+        def __init__(
+            self,
+            /,
+            *_args: Any,
+            aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | Unset = UNSET,
+            duration: int | Unset = UNSET,
+            enable_web_search: bool | Unset = UNSET,
+            generate_audio: bool | Unset = UNSET,
+            prompt: str = _REQUIRED,
+            reference_audios: Sequence[Any] | Unset = UNSET,
+            reference_images: Sequence[Any] | Unset = UNSET,
+            resolution: Literal["480p", "720p"] | Unset = UNSET,
+            video: str | LocalMedia = _REQUIRED,
+            extra_body: Mapping[str, Any] | None = None,
+            **_unknown: Any,
+        ) -> None:
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
+
+            Args:
+                aspect_ratio: Output aspect ratio. Leave on the default or pick a framing; the output adapts to the input when this is not set. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'.
+                duration: Length of the edited video in seconds. Auto-detected from the input video when left at the default. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 4 and <= 15.
+                enable_web_search: Allow the model to pull in real-time information when the prompt needs it. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+                generate_audio: Generate native audio for the edited output. Turn off to keep the input video's original audio track. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+                prompt: Describe the change you want applied to the source video, such as a new look, lighting, weather, or background. Required. Accepts a string. Example: ''
+                reference_audios: Optional audio URLs that guide the generated audio track. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+                reference_images: Optional image URLs that steer subject identity, style, or visual direction for the edit. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+                resolution: Output video resolution tier. Optional: not sent when unset. The server's default: '720p'. Accepts one of '480p', '720p'.
+                video: Public URL of the video you want to edit. Clips longer than 15 seconds are trimmed to the first 15 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
+            """
+            _e: list[_E] = []
+            _x0: Any
+            _x0 = aspect_ratio
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM2:
+                        _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
+                else:
+                    _e.append(
+                        _E(("aspect_ratio",), _x0, "one of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'")
+                    )
+            self.aspect_ratio = _x0
+            _x0 = duration
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                    if _x0 < 4 or _x0 > 15:
+                        _e.append(_E(("duration",), _x0, "an integer >= 4 and <= 15"))
+                else:
+                    _e.append(_E(("duration",), _x0, "an integer"))
+            self.duration = _x0
+            _x0 = enable_web_search
+            if _x0 is not UNSET:
+                if not (_x0 is True or _x0 is False):
+                    _e.append(_E(("enable_web_search",), _x0, "a boolean"))
+            self.enable_web_search = _x0
+            _x0 = generate_audio
+            if _x0 is not UNSET:
+                if not (_x0 is True or _x0 is False):
+                    _e.append(_E(("generate_audio",), _x0, "a boolean"))
+            self.generate_audio = _x0
+            _x0 = prompt
+            if not (_isinstance(_x0, _str)):
+                _e.append(_E(("prompt",), _x0, "a string"))
+            self.prompt = _x0
+            _x0 = reference_audios
+            if _x0 is not UNSET:
+                if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+                    _x0 = _list(_x0)
+                    if not (0 <= _len(_x0) <= 16):
+                        _e.append(_E(("reference_audios",), _x0, "an array of 0 to 16 items"))
+                    for _i1, _x1 in _enumerate(_x0):
+                        if _type(_x1) is _str:
+                            if (
+                                not (
+                                    _x1[:8] == "https://"
+                                    and _x1[8:9] not in "/?#"
+                                    and _x1.isprintable()
+                                    and " " not in _x1
+                                )
+                                and _MEDIA_3(_x1) is None
+                            ):
+                                _e.append(
+                                    _E(
+                                        ("reference_audios", _i1),
+                                        _x1,
+                                        "an audio URL (https://, http://) or data:audio/...;base64, URI",
+                                    )
+                                )
+                        elif _v.is_local(_x1):
+                            _x0[_i1] = _v.local_media(_x1, "audio", (), ("reference_audios", _i1), _e)
+                        else:
                             _e.append(
                                 _E(
                                     ("reference_audios", _i1),
@@ -267,36 +306,36 @@ class Input(ModelInput["Output"]):
                                     "an audio URL (https://, http://) or data:audio/...;base64, URI",
                                 )
                             )
-                    elif _v.is_local(_x1):
-                        _x0[_i1] = _v.local_media(_x1, "audio", (), ("reference_audios", _i1), _e)
-                    else:
-                        _e.append(
-                            _E(
-                                ("reference_audios", _i1),
-                                _x1,
-                                "an audio URL (https://, http://) or data:audio/...;base64, URI",
-                            )
-                        )
-            else:
-                _e.append(_E(("reference_audios",), _x0, "an array"))
-        self.reference_audios = _x0
-        _x0 = reference_images
-        if _x0 is not UNSET:
-            if _isinstance(_x0, (_list, _tuple)):
-                _x0 = _list(_x0)
-                if _len(_x0) < 0 or _len(_x0) > 16:
-                    _e.append(_E(("reference_images",), _x0, "an array of 0 to 16 items"))
-                for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is _str:
-                        if (
-                            not (
-                                _x1[:8] == "https://"
-                                and _x1[8:9] not in "/?#"
-                                and _x1.isprintable()
-                                and " " not in _x1
-                            )
-                            and _MEDIA_4(_x1) is None
-                        ):
+                else:
+                    _e.append(_E(("reference_audios",), _x0, "an array"))
+            self.reference_audios = _x0
+            _x0 = reference_images
+            if _x0 is not UNSET:
+                if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+                    _x0 = _list(_x0)
+                    if not (0 <= _len(_x0) <= 16):
+                        _e.append(_E(("reference_images",), _x0, "an array of 0 to 16 items"))
+                    for _i1, _x1 in _enumerate(_x0):
+                        if _type(_x1) is _str:
+                            if (
+                                not (
+                                    _x1[:8] == "https://"
+                                    and _x1[8:9] not in "/?#"
+                                    and _x1.isprintable()
+                                    and " " not in _x1
+                                )
+                                and _MEDIA_4(_x1) is None
+                            ):
+                                _e.append(
+                                    _E(
+                                        ("reference_images", _i1),
+                                        _x1,
+                                        "an image URL (https://, http://) or data:image/...;base64, URI",
+                                    )
+                                )
+                        elif _v.is_local(_x1):
+                            _x0[_i1] = _v.local_media(_x1, "image", (), ("reference_images", _i1), _e)
+                        else:
                             _e.append(
                                 _E(
                                     ("reference_images", _i1),
@@ -304,53 +343,51 @@ class Input(ModelInput["Output"]):
                                     "an image URL (https://, http://) or data:image/...;base64, URI",
                                 )
                             )
-                    elif _v.is_local(_x1):
-                        _x0[_i1] = _v.local_media(_x1, "image", (), ("reference_images", _i1), _e)
-                    else:
-                        _e.append(
-                            _E(
-                                ("reference_images", _i1),
-                                _x1,
-                                "an image URL (https://, http://) or data:image/...;base64, URI",
-                            )
-                        )
-            else:
-                _e.append(_E(("reference_images",), _x0, "an array"))
-        self.reference_images = _x0
-        _x0 = resolution
-        if _x0 is not UNSET:
+                else:
+                    _e.append(_E(("reference_images",), _x0, "an array"))
+            self.reference_images = _x0
+            _x0 = resolution
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM6:
+                        _e.append(_E(("resolution",), _x0, choices=_ENUM5))
+                else:
+                    _e.append(_E(("resolution",), _x0, "one of '480p', '720p'"))
+            self.resolution = _x0
+            _x0 = video
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM6:
-                    _e.append(_E(("resolution",), _x0, choices=_ENUM5))
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_7(_x0) is None
+                ):
+                    _e.append(
+                        _E(("video",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
+                    )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "video", (), ("video",), _e)
             else:
-                _e.append(_E(("resolution",), _x0, "one of '480p', '720p'"))
-        self.resolution = _x0
-        _x0 = video
-        if _isinstance(_x0, _str):
-            if (
-                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
-                and _MEDIA_7(_x0) is None
-            ):
                 _e.append(
                     _E(("video",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
                 )
-        elif _v.is_local(_x0):
-            _x0 = _v.local_media(_x0, "video", (), ("video",), _e)
-        else:
-            _e.append(_E(("video",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI"))
-        self.video = _x0
-        if _e:
-            raise _v.ValidationError(_e, model=MODEL_ID)
+            self.video = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
+            if _e or _unknown or _args:
+                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
-            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+            except TypeError:  # a key that is not a str: explained below
                 pass
-        return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
+        return _v.from_dict(cls, data, cls._NAMES, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON request body: every field that is set, under its API name; unset fields left out."""
@@ -371,6 +408,8 @@ class Input(ModelInput["Output"]):
         if self.resolution is not UNSET:
             data["resolution"] = self.resolution
         data["video"] = self.video
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -388,7 +427,6 @@ class Input(ModelInput["Output"]):
         "resolution": "resolution",
         "video": "video",
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt", "video"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 
 
@@ -429,7 +467,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -438,23 +478,70 @@ def submit(
     enable_web_search: bool | Unset = UNSET,
     generate_audio: bool | Unset = UNSET,
     prompt: str,
-    reference_audios: list[Any] | Unset = UNSET,
-    reference_images: list[Any] | Unset = UNSET,
+    reference_audios: Sequence[Any] | Unset = UNSET,
+    reference_images: Sequence[Any] | Unset = UNSET,
     resolution: Literal["480p", "720p"] | Unset = UNSET,
     video: str | LocalMedia,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    enable_web_search: bool | Unset = UNSET,
+    generate_audio: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    reference_audios: Sequence[Any] | Unset = UNSET,
+    reference_images: Sequence[Any] | Unset = UNSET,
+    resolution: Literal["480p", "720p"] | Unset = UNSET,
+    video: str | LocalMedia = _REQUIRED,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'bytedance/seedance-2.0-mini/video-to-video' job and return at once with its :class:`RequestHandle`.
 
-    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
+    problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
+
+    Args:
+        aspect_ratio: Output aspect ratio. Leave on the default or pick a framing; the output adapts to the input when this is not set. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'.
+        duration: Length of the edited video in seconds. Auto-detected from the input video when left at the default. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 4 and <= 15.
+        enable_web_search: Allow the model to pull in real-time information when the prompt needs it. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        generate_audio: Generate native audio for the edited output. Turn off to keep the input video's original audio track. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Describe the change you want applied to the source video, such as a new look, lighting, weather, or background. Required. Accepts a string. Example: ''
+        reference_audios: Optional audio URLs that guide the generated audio track. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+        reference_images: Optional image URLs that steer subject identity, style, or visual direction for the edit. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+        resolution: Output video resolution tier. Optional: not sent when unset. The server's default: '720p'. Accepts one of '480p', '720p'.
+        video: Public URL of the video you want to edit. Clips longer than 15 seconds are trimmed to the first 15 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "enable_web_search": enable_web_search,
+            "generate_audio": generate_audio,
+            "prompt": prompt,
+            "reference_audios": reference_audios,
+            "reference_images": reference_images,
+            "resolution": resolution,
+            "video": video,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(value)
 
 
 @overload
@@ -465,6 +552,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -474,28 +562,41 @@ def run(
     enable_web_search: bool | Unset = UNSET,
     generate_audio: bool | Unset = UNSET,
     prompt: str,
-    reference_audios: list[Any] | Unset = UNSET,
-    reference_images: list[Any] | Unset = UNSET,
+    reference_audios: Sequence[Any] | Unset = UNSET,
+    reference_images: Sequence[Any] | Unset = UNSET,
     resolution: Literal["480p", "720p"] | Unset = UNSET,
     video: str | LocalMedia,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
     /,
     *,
+    aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    enable_web_search: bool | Unset = UNSET,
+    generate_audio: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    reference_audios: Sequence[Any] | Unset = UNSET,
+    reference_images: Sequence[Any] | Unset = UNSET,
+    resolution: Literal["480p", "720p"] | Unset = UNSET,
+    video: str | LocalMedia = _REQUIRED,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'bytedance/seedance-2.0-mini/video-to-video' job: submit it, wait for it, return its typed :class:`Result`.
 
+    Pass an :class:`Input`, or its fields as keyword arguments (validated as by :func:`submit`).
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -511,16 +612,32 @@ def run(
         video: Public URL of the video you want to edit. Clips longer than 15 seconds are trimmed to the first 15 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
 
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "enable_web_search": enable_web_search,
+            "generate_audio": generate_audio,
+            "prompt": prompt,
+            "reference_audios": reference_audios,
+            "reference_images": reference_images,
+            "resolution": resolution,
+            "video": video,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return (client or default_client()).run(value, timeout=timeout, on_update=on_update)
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -530,23 +647,68 @@ async def submit_async(
     enable_web_search: bool | Unset = UNSET,
     generate_audio: bool | Unset = UNSET,
     prompt: str,
-    reference_audios: list[Any] | Unset = UNSET,
-    reference_images: list[Any] | Unset = UNSET,
+    reference_audios: Sequence[Any] | Unset = UNSET,
+    reference_images: Sequence[Any] | Unset = UNSET,
     resolution: Literal["480p", "720p"] | Unset = UNSET,
     video: str | LocalMedia,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    enable_web_search: bool | Unset = UNSET,
+    generate_audio: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    reference_audios: Sequence[Any] | Unset = UNSET,
+    reference_images: Sequence[Any] | Unset = UNSET,
+    resolution: Literal["480p", "720p"] | Unset = UNSET,
+    video: str | LocalMedia = _REQUIRED,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``).
+
+    Args:
+        aspect_ratio: Output aspect ratio. Leave on the default or pick a framing; the output adapts to the input when this is not set. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'.
+        duration: Length of the edited video in seconds. Auto-detected from the input video when left at the default. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 4 and <= 15.
+        enable_web_search: Allow the model to pull in real-time information when the prompt needs it. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        generate_audio: Generate native audio for the edited output. Turn off to keep the input video's original audio track. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Describe the change you want applied to the source video, such as a new look, lighting, weather, or background. Required. Accepts a string. Example: ''
+        reference_audios: Optional audio URLs that guide the generated audio track. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+        reference_images: Optional image URLs that steer subject identity, style, or visual direction for the edit. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+        resolution: Output video resolution tier. Optional: not sent when unset. The server's default: '720p'. Accepts one of '480p', '720p'.
+        video: Public URL of the video you want to edit. Clips longer than 15 seconds are trimmed to the first 15 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "enable_web_search": enable_web_search,
+            "generate_audio": generate_audio,
+            "prompt": prompt,
+            "reference_audios": reference_audios,
+            "reference_images": reference_images,
+            "resolution": resolution,
+            "video": video,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(value)
 
 
 @overload
@@ -557,6 +719,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -566,30 +729,69 @@ async def run_async(
     enable_web_search: bool | Unset = UNSET,
     generate_audio: bool | Unset = UNSET,
     prompt: str,
-    reference_audios: list[Any] | Unset = UNSET,
-    reference_images: list[Any] | Unset = UNSET,
+    reference_audios: Sequence[Any] | Unset = UNSET,
+    reference_images: Sequence[Any] | Unset = UNSET,
     resolution: Literal["480p", "720p"] | Unset = UNSET,
     video: str | LocalMedia,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
     /,
     *,
+    aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    enable_web_search: bool | Unset = UNSET,
+    generate_audio: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    reference_audios: Sequence[Any] | Unset = UNSET,
+    reference_images: Sequence[Any] | Unset = UNSET,
+    resolution: Literal["480p", "720p"] | Unset = UNSET,
+    video: str | LocalMedia = _REQUIRED,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``); ``on_update`` may be a function or a coroutine function.
+
+    Args:
+        aspect_ratio: Output aspect ratio. Leave on the default or pick a framing; the output adapts to the input when this is not set. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'.
+        duration: Length of the edited video in seconds. Auto-detected from the input video when left at the default. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 4 and <= 15.
+        enable_web_search: Allow the model to pull in real-time information when the prompt needs it. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        generate_audio: Generate native audio for the edited output. Turn off to keep the input video's original audio track. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Describe the change you want applied to the source video, such as a new look, lighting, weather, or background. Required. Accepts a string. Example: ''
+        reference_audios: Optional audio URLs that guide the generated audio track. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+        reference_images: Optional image URLs that steer subject identity, style, or visual direction for the edit. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+        resolution: Output video resolution tier. Optional: not sent when unset. The server's default: '720p'. Accepts one of '480p', '720p'.
+        video: Public URL of the video you want to edit. Clips longer than 15 seconds are trimmed to the first 15 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "enable_web_search": enable_web_search,
+            "generate_audio": generate_audio,
+            "prompt": prompt,
+            "reference_audios": reference_audios,
+            "reference_images": reference_images,
+            "resolution": resolution,
+            "video": video,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return await (client or default_async_client()).run(value, timeout=timeout, on_update=on_update)

@@ -8,11 +8,12 @@ Build an :class:`Input` with keyword arguments (or :meth:`Input.from_dict`); rea
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
+from runcomfy._types import REQUIRED as _REQUIRED
 from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
@@ -208,59 +209,101 @@ class Input(ModelInput["Output"]):
     """Enable web search for latest information in generation.
 
     Optional: not sent when unset. The server's default: False. Accepts a boolean."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
-    def __init__(
-        self,
-        *,
-        prompt: str,
-        image_urls: list[str | LocalMedia],
-        num_images: int | Unset = UNSET,
-        seed: int | Unset = UNSET,
-        aspect_ratio: Literal["auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16"]
-        | Unset = UNSET,
-        resolution: Literal["0.5K", "1K", "2K", "4K"] | Unset = UNSET,
-        output_format: Literal["jpeg", "png", "webp"] | Unset = UNSET,
-        safety_tolerance: Literal[1, 2, 3, 4, 5, 6] | Unset = UNSET,
-        limit_generations: bool | Unset = UNSET,
-        enable_web_search: bool | Unset = UNSET,
-    ) -> None:
-        """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+    if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
-        Args:
-            prompt: The prompt for image editing. Required. Accepts a string. Example: 'Keep the subject identity unchanged, convert the backgro...
-            image_urls: The URLs of the images to use for image-to-image generation or image editing. Required. Accepts an array. 1 to 20 items. Example: ['https://playgrounds-storage-public.runcomfy.net/tools/7...
-            num_images: The number of images to generate. Optional: not sent when unset. The server's default: 1. Accepts an integer. Value >= 1 and <= 4.
-            seed: The seed for the random number generator. Optional: not sent when unset. The server's default: 0. Accepts an integer.
-            aspect_ratio: The aspect ratio of the generated image. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '21:9', '16:9', '3:2', '4:3', '5:4', '1:1', '4:5', '3:4', '2:3', '9:16'.
-            resolution: The resolution of the image to generate. Optional: not sent when unset. The server's default: '1K'. Accepts one of '0.5K', '1K', '2K', '4K'.
-            output_format: The format of the generated image. Optional: not sent when unset. The server's default: 'png'. Accepts one of 'jpeg', 'png', 'webp'.
-            safety_tolerance: The safety tolerance level for content moderation. 1 is the most strict and 6 is the least strict. Optional: not sent when unset. The server's default: 4. Accepts one of 1, 2, 3, 4, 5, 6.
-            limit_generations: If true, limits each round of prompting to one generation. Optional: not sent when unset. The server's default: True. Accepts a boolean.
-            enable_web_search: Enable web search for latest information in generation. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        def __init__(
+            self,
+            *,
+            prompt: str,
+            image_urls: Sequence[str | LocalMedia],
+            num_images: int | Unset = UNSET,
+            seed: int | Unset = UNSET,
+            aspect_ratio: Literal[
+                "auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16"
+            ]
+            | Unset = UNSET,
+            resolution: Literal["0.5K", "1K", "2K", "4K"] | Unset = UNSET,
+            output_format: Literal["jpeg", "png", "webp"] | Unset = UNSET,
+            safety_tolerance: Literal[1, 2, 3, 4, 5, 6] | Unset = UNSET,
+            limit_generations: bool | Unset = UNSET,
+            enable_web_search: bool | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+        ) -> None: ...
 
-        """
-        _e: list[_E] = []
-        _x0: Any
-        _x0 = prompt
-        if not (_isinstance(_x0, _str)):
-            _e.append(_E(("prompt",), _x0, "a string"))
-        self.prompt = _x0
-        _x0 = image_urls
-        if _isinstance(_x0, (_list, _tuple)):
-            _x0 = _list(_x0)
-            if _len(_x0) < 1 or _len(_x0) > 20:
-                _e.append(_E(("image_urls",), _x0, "an array of 1 to 20 items"))
-            for _i1, _x1 in _enumerate(_x0):
-                if _isinstance(_x1, _str):
-                    if (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
-                        )
-                        and _MEDIA_1(_x1) is None
-                    ):
+    else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
+
+        def __init__(
+            self,
+            /,
+            *_args: Any,
+            prompt: str = _REQUIRED,
+            image_urls: Sequence[str | LocalMedia] = _REQUIRED,
+            num_images: int | Unset = UNSET,
+            seed: int | Unset = UNSET,
+            aspect_ratio: Literal[
+                "auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16"
+            ]
+            | Unset = UNSET,
+            resolution: Literal["0.5K", "1K", "2K", "4K"] | Unset = UNSET,
+            output_format: Literal["jpeg", "png", "webp"] | Unset = UNSET,
+            safety_tolerance: Literal[1, 2, 3, 4, 5, 6] | Unset = UNSET,
+            limit_generations: bool | Unset = UNSET,
+            enable_web_search: bool | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+            **_unknown: Any,
+        ) -> None:
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
+
+            Args:
+                prompt: The prompt for image editing. Required. Accepts a string. Example: 'Keep the subject identity unchanged, convert the backgro...
+                image_urls: The URLs of the images to use for image-to-image generation or image editing. Required. Accepts an array. 1 to 20 items. Example: ['https://playgrounds-storage-public.runcomfy.net/tools/7...
+                num_images: The number of images to generate. Optional: not sent when unset. The server's default: 1. Accepts an integer. Value >= 1 and <= 4.
+                seed: The seed for the random number generator. Optional: not sent when unset. The server's default: 0. Accepts an integer.
+                aspect_ratio: The aspect ratio of the generated image. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '21:9', '16:9', '3:2', '4:3', '5:4', '1:1', '4:5', '3:4', '2:3', '9:16'.
+                resolution: The resolution of the image to generate. Optional: not sent when unset. The server's default: '1K'. Accepts one of '0.5K', '1K', '2K', '4K'.
+                output_format: The format of the generated image. Optional: not sent when unset. The server's default: 'png'. Accepts one of 'jpeg', 'png', 'webp'.
+                safety_tolerance: The safety tolerance level for content moderation. 1 is the most strict and 6 is the least strict. Optional: not sent when unset. The server's default: 4. Accepts one of 1, 2, 3, 4, 5, 6.
+                limit_generations: If true, limits each round of prompting to one generation. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+                enable_web_search: Enable web search for latest information in generation. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+
+            """
+            _e: list[_E] = []
+            _x0: Any
+            _x0 = prompt
+            if not (_isinstance(_x0, _str)):
+                _e.append(_E(("prompt",), _x0, "a string"))
+            self.prompt = _x0
+            _x0 = image_urls
+            if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+                _x0 = _list(_x0)
+                if not (1 <= _len(_x0) <= 20):
+                    _e.append(_E(("image_urls",), _x0, "an array of 1 to 20 items"))
+                for _i1, _x1 in _enumerate(_x0):
+                    if _isinstance(_x1, _str):
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_1(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("image_urls", _i1),
+                                    _x1,
+                                    "an image URL (https://, http://) or data:image/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x1 = _x0[_i1] = _v.local_media(_x1, "image", (), ("image_urls", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("image_urls", _i1),
@@ -268,99 +311,90 @@ class Input(ModelInput["Output"]):
                                 "an image URL (https://, http://) or data:image/...;base64, URI",
                             )
                         )
-                elif _v.is_local(_x1):
-                    _x1 = _x0[_i1] = _v.local_media(_x1, "image", (), ("image_urls", _i1), _e)
+            else:
+                _e.append(_E(("image_urls",), _x0, "an array"))
+            self.image_urls = _x0
+            _x0 = num_images
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                    if _x0 < 1 or _x0 > 4:
+                        _e.append(_E(("num_images",), _x0, "an integer >= 1 and <= 4"))
+                else:
+                    _e.append(_E(("num_images",), _x0, "an integer"))
+            self.num_images = _x0
+            _x0 = seed
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                else:
+                    _e.append(_E(("seed",), _x0, "an integer"))
+            self.seed = _x0
+            _x0 = aspect_ratio
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM3:
+                        _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM2))
                 else:
                     _e.append(
                         _E(
-                            ("image_urls", _i1),
-                            _x1,
-                            "an image URL (https://, http://) or data:image/...;base64, URI",
+                            ("aspect_ratio",),
+                            _x0,
+                            "one of 'auto', '21:9', '16:9', '3:2', '4:3', '5:4', '1:1', '4:5', '3:4', '2:3', '9:16'",
                         )
                     )
-        else:
-            _e.append(_E(("image_urls",), _x0, "an array"))
-        self.image_urls = _x0
-        _x0 = num_images
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-                if _x0 < 1 or _x0 > 4:
-                    _e.append(_E(("num_images",), _x0, "an integer >= 1 and <= 4"))
-            else:
-                _e.append(_E(("num_images",), _x0, "an integer"))
-        self.num_images = _x0
-        _x0 = seed
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-            else:
-                _e.append(_E(("seed",), _x0, "an integer"))
-        self.seed = _x0
-        _x0 = aspect_ratio
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM3:
-                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM2))
-            else:
-                _e.append(
-                    _E(
-                        ("aspect_ratio",),
-                        _x0,
-                        "one of 'auto', '21:9', '16:9', '3:2', '4:3', '5:4', '1:1', '4:5', '3:4', '2:3', '9:16'",
-                    )
-                )
-        self.aspect_ratio = _x0
-        _x0 = resolution
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM5:
-                    _e.append(_E(("resolution",), _x0, choices=_ENUM4))
-            else:
-                _e.append(_E(("resolution",), _x0, "one of '0.5K', '1K', '2K', '4K'"))
-        self.resolution = _x0
-        _x0 = output_format
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM7:
-                    _e.append(_E(("output_format",), _x0, choices=_ENUM6))
-            else:
-                _e.append(_E(("output_format",), _x0, "one of 'jpeg', 'png', 'webp'"))
-        self.output_format = _x0
-        _x0 = safety_tolerance
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _x0 not in _ENUM9:
-                    _e.append(_E(("safety_tolerance",), _x0, choices=_ENUM8))
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-            else:
-                _e.append(_E(("safety_tolerance",), _x0, "one of 1, 2, 3, 4, 5, 6"))
-        self.safety_tolerance = _x0
-        _x0 = limit_generations
-        if _x0 is not UNSET:
-            if not (_x0 is True or _x0 is False):
-                _e.append(_E(("limit_generations",), _x0, "a boolean"))
-        self.limit_generations = _x0
-        _x0 = enable_web_search
-        if _x0 is not UNSET:
-            if not (_x0 is True or _x0 is False):
-                _e.append(_E(("enable_web_search",), _x0, "a boolean"))
-        self.enable_web_search = _x0
-        if _e:
-            raise _v.ValidationError(_e, model=MODEL_ID)
+            self.aspect_ratio = _x0
+            _x0 = resolution
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM5:
+                        _e.append(_E(("resolution",), _x0, choices=_ENUM4))
+                else:
+                    _e.append(_E(("resolution",), _x0, "one of '0.5K', '1K', '2K', '4K'"))
+            self.resolution = _x0
+            _x0 = output_format
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM7:
+                        _e.append(_E(("output_format",), _x0, choices=_ENUM6))
+                else:
+                    _e.append(_E(("output_format",), _x0, "one of 'jpeg', 'png', 'webp'"))
+            self.output_format = _x0
+            _x0 = safety_tolerance
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _x0 not in _ENUM9:
+                        _e.append(_E(("safety_tolerance",), _x0, choices=_ENUM8))
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                else:
+                    _e.append(_E(("safety_tolerance",), _x0, "one of 1, 2, 3, 4, 5, 6"))
+            self.safety_tolerance = _x0
+            _x0 = limit_generations
+            if _x0 is not UNSET:
+                if not (_x0 is True or _x0 is False):
+                    _e.append(_E(("limit_generations",), _x0, "a boolean"))
+            self.limit_generations = _x0
+            _x0 = enable_web_search
+            if _x0 is not UNSET:
+                if not (_x0 is True or _x0 is False):
+                    _e.append(_E(("enable_web_search",), _x0, "a boolean"))
+            self.enable_web_search = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
+            if _e or _unknown or _args:
+                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
-            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+            except TypeError:  # a key that is not a str: explained below
                 pass
-        return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
+        return _v.from_dict(cls, data, cls._NAMES, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON request body: every field that is set, under its API name; unset fields left out."""
@@ -383,6 +417,8 @@ class Input(ModelInput["Output"]):
             data["limit_generations"] = self.limit_generations
         if self.enable_web_search is not UNSET:
             data["enable_web_search"] = self.enable_web_search
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -401,7 +437,6 @@ class Input(ModelInput["Output"]):
         "limit_generations": "limit_generations",
         "enable_web_search": "enable_web_search",
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt", "image_urls"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 
 
@@ -442,12 +477,14 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
     prompt: str,
-    image_urls: list[str | LocalMedia],
+    image_urls: Sequence[str | LocalMedia],
     num_images: int | Unset = UNSET,
     seed: int | Unset = UNSET,
     aspect_ratio: Literal["auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16"]
@@ -458,18 +495,69 @@ def submit(
     limit_generations: bool | Unset = UNSET,
     enable_web_search: bool | Unset = UNSET,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    prompt: str = _REQUIRED,
+    image_urls: Sequence[str | LocalMedia] = _REQUIRED,
+    num_images: int | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    aspect_ratio: Literal["auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16"]
+    | Unset = UNSET,
+    resolution: Literal["0.5K", "1K", "2K", "4K"] | Unset = UNSET,
+    output_format: Literal["jpeg", "png", "webp"] | Unset = UNSET,
+    safety_tolerance: Literal[1, 2, 3, 4, 5, 6] | Unset = UNSET,
+    limit_generations: bool | Unset = UNSET,
+    enable_web_search: bool | Unset = UNSET,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'google/nano-banana-2/edit' job and return at once with its :class:`RequestHandle`.
 
-    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
+    problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
+
+    Args:
+        prompt: The prompt for image editing. Required. Accepts a string. Example: 'Keep the subject identity unchanged, convert the backgro...
+        image_urls: The URLs of the images to use for image-to-image generation or image editing. Required. Accepts an array. 1 to 20 items. Example: ['https://playgrounds-storage-public.runcomfy.net/tools/7...
+        num_images: The number of images to generate. Optional: not sent when unset. The server's default: 1. Accepts an integer. Value >= 1 and <= 4.
+        seed: The seed for the random number generator. Optional: not sent when unset. The server's default: 0. Accepts an integer.
+        aspect_ratio: The aspect ratio of the generated image. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '21:9', '16:9', '3:2', '4:3', '5:4', '1:1', '4:5', '3:4', '2:3', '9:16'.
+        resolution: The resolution of the image to generate. Optional: not sent when unset. The server's default: '1K'. Accepts one of '0.5K', '1K', '2K', '4K'.
+        output_format: The format of the generated image. Optional: not sent when unset. The server's default: 'png'. Accepts one of 'jpeg', 'png', 'webp'.
+        safety_tolerance: The safety tolerance level for content moderation. 1 is the most strict and 6 is the least strict. Optional: not sent when unset. The server's default: 4. Accepts one of 1, 2, 3, 4, 5, 6.
+        limit_generations: If true, limits each round of prompting to one generation. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        enable_web_search: Enable web search for latest information in generation. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "prompt": prompt,
+            "image_urls": image_urls,
+            "num_images": num_images,
+            "seed": seed,
+            "aspect_ratio": aspect_ratio,
+            "resolution": resolution,
+            "output_format": output_format,
+            "safety_tolerance": safety_tolerance,
+            "limit_generations": limit_generations,
+            "enable_web_search": enable_web_search,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(value)
 
 
 @overload
@@ -480,12 +568,13 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
     *,
     prompt: str,
-    image_urls: list[str | LocalMedia],
+    image_urls: Sequence[str | LocalMedia],
     num_images: int | Unset = UNSET,
     seed: int | Unset = UNSET,
     aspect_ratio: Literal["auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16"]
@@ -498,21 +587,36 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
     /,
     *,
+    prompt: str = _REQUIRED,
+    image_urls: Sequence[str | LocalMedia] = _REQUIRED,
+    num_images: int | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    aspect_ratio: Literal["auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16"]
+    | Unset = UNSET,
+    resolution: Literal["0.5K", "1K", "2K", "4K"] | Unset = UNSET,
+    output_format: Literal["jpeg", "png", "webp"] | Unset = UNSET,
+    safety_tolerance: Literal[1, 2, 3, 4, 5, 6] | Unset = UNSET,
+    limit_generations: bool | Unset = UNSET,
+    enable_web_search: bool | Unset = UNSET,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'google/nano-banana-2/edit' job: submit it, wait for it, return its typed :class:`Result`.
 
+    Pass an :class:`Input`, or its fields as keyword arguments (validated as by :func:`submit`).
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -529,22 +633,39 @@ def run(
         enable_web_search: Enable web search for latest information in generation. Optional: not sent when unset. The server's default: False. Accepts a boolean.
 
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "prompt": prompt,
+            "image_urls": image_urls,
+            "num_images": num_images,
+            "seed": seed,
+            "aspect_ratio": aspect_ratio,
+            "resolution": resolution,
+            "output_format": output_format,
+            "safety_tolerance": safety_tolerance,
+            "limit_generations": limit_generations,
+            "enable_web_search": enable_web_search,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return (client or default_client()).run(value, timeout=timeout, on_update=on_update)
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
     *,
     prompt: str,
-    image_urls: list[str | LocalMedia],
+    image_urls: Sequence[str | LocalMedia],
     num_images: int | Unset = UNSET,
     seed: int | Unset = UNSET,
     aspect_ratio: Literal["auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16"]
@@ -555,18 +676,67 @@ async def submit_async(
     limit_generations: bool | Unset = UNSET,
     enable_web_search: bool | Unset = UNSET,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    prompt: str = _REQUIRED,
+    image_urls: Sequence[str | LocalMedia] = _REQUIRED,
+    num_images: int | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    aspect_ratio: Literal["auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16"]
+    | Unset = UNSET,
+    resolution: Literal["0.5K", "1K", "2K", "4K"] | Unset = UNSET,
+    output_format: Literal["jpeg", "png", "webp"] | Unset = UNSET,
+    safety_tolerance: Literal[1, 2, 3, 4, 5, 6] | Unset = UNSET,
+    limit_generations: bool | Unset = UNSET,
+    enable_web_search: bool | Unset = UNSET,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``).
+
+    Args:
+        prompt: The prompt for image editing. Required. Accepts a string. Example: 'Keep the subject identity unchanged, convert the backgro...
+        image_urls: The URLs of the images to use for image-to-image generation or image editing. Required. Accepts an array. 1 to 20 items. Example: ['https://playgrounds-storage-public.runcomfy.net/tools/7...
+        num_images: The number of images to generate. Optional: not sent when unset. The server's default: 1. Accepts an integer. Value >= 1 and <= 4.
+        seed: The seed for the random number generator. Optional: not sent when unset. The server's default: 0. Accepts an integer.
+        aspect_ratio: The aspect ratio of the generated image. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '21:9', '16:9', '3:2', '4:3', '5:4', '1:1', '4:5', '3:4', '2:3', '9:16'.
+        resolution: The resolution of the image to generate. Optional: not sent when unset. The server's default: '1K'. Accepts one of '0.5K', '1K', '2K', '4K'.
+        output_format: The format of the generated image. Optional: not sent when unset. The server's default: 'png'. Accepts one of 'jpeg', 'png', 'webp'.
+        safety_tolerance: The safety tolerance level for content moderation. 1 is the most strict and 6 is the least strict. Optional: not sent when unset. The server's default: 4. Accepts one of 1, 2, 3, 4, 5, 6.
+        limit_generations: If true, limits each round of prompting to one generation. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        enable_web_search: Enable web search for latest information in generation. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "prompt": prompt,
+            "image_urls": image_urls,
+            "num_images": num_images,
+            "seed": seed,
+            "aspect_ratio": aspect_ratio,
+            "resolution": resolution,
+            "output_format": output_format,
+            "safety_tolerance": safety_tolerance,
+            "limit_generations": limit_generations,
+            "enable_web_search": enable_web_search,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(value)
 
 
 @overload
@@ -577,12 +747,13 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
     *,
     prompt: str,
-    image_urls: list[str | LocalMedia],
+    image_urls: Sequence[str | LocalMedia],
     num_images: int | Unset = UNSET,
     seed: int | Unset = UNSET,
     aspect_ratio: Literal["auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16"]
@@ -595,23 +766,66 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
     /,
     *,
+    prompt: str = _REQUIRED,
+    image_urls: Sequence[str | LocalMedia] = _REQUIRED,
+    num_images: int | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    aspect_ratio: Literal["auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16"]
+    | Unset = UNSET,
+    resolution: Literal["0.5K", "1K", "2K", "4K"] | Unset = UNSET,
+    output_format: Literal["jpeg", "png", "webp"] | Unset = UNSET,
+    safety_tolerance: Literal[1, 2, 3, 4, 5, 6] | Unset = UNSET,
+    limit_generations: bool | Unset = UNSET,
+    enable_web_search: bool | Unset = UNSET,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``); ``on_update`` may be a function or a coroutine function.
+
+    Args:
+        prompt: The prompt for image editing. Required. Accepts a string. Example: 'Keep the subject identity unchanged, convert the backgro...
+        image_urls: The URLs of the images to use for image-to-image generation or image editing. Required. Accepts an array. 1 to 20 items. Example: ['https://playgrounds-storage-public.runcomfy.net/tools/7...
+        num_images: The number of images to generate. Optional: not sent when unset. The server's default: 1. Accepts an integer. Value >= 1 and <= 4.
+        seed: The seed for the random number generator. Optional: not sent when unset. The server's default: 0. Accepts an integer.
+        aspect_ratio: The aspect ratio of the generated image. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '21:9', '16:9', '3:2', '4:3', '5:4', '1:1', '4:5', '3:4', '2:3', '9:16'.
+        resolution: The resolution of the image to generate. Optional: not sent when unset. The server's default: '1K'. Accepts one of '0.5K', '1K', '2K', '4K'.
+        output_format: The format of the generated image. Optional: not sent when unset. The server's default: 'png'. Accepts one of 'jpeg', 'png', 'webp'.
+        safety_tolerance: The safety tolerance level for content moderation. 1 is the most strict and 6 is the least strict. Optional: not sent when unset. The server's default: 4. Accepts one of 1, 2, 3, 4, 5, 6.
+        limit_generations: If true, limits each round of prompting to one generation. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        enable_web_search: Enable web search for latest information in generation. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "prompt": prompt,
+            "image_urls": image_urls,
+            "num_images": num_images,
+            "seed": seed,
+            "aspect_ratio": aspect_ratio,
+            "resolution": resolution,
+            "output_format": output_format,
+            "safety_tolerance": safety_tolerance,
+            "limit_generations": limit_generations,
+            "enable_web_search": enable_web_search,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return await (client or default_async_client()).run(value, timeout=timeout, on_update=on_update)

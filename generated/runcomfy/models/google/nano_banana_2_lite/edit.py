@@ -8,11 +8,12 @@ Build an :class:`Input` with keyword arguments (or :meth:`Input.from_dict`); rea
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
+from runcomfy._types import REQUIRED as _REQUIRED
 from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
@@ -152,75 +153,122 @@ class Input(ModelInput["Output"]):
     """Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '21:9', '16:9', '3:2', '4:3', '5:4', '1:1', '4:5', '3:4', '2:3', '9:16', '4:1', ... (3 more)."""
     image_urls: list[Any]
     """Required. Accepts an array. 1 to 10 items."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
-    def __init__(
-        self,
-        *,
-        prompt: str,
-        aspect_ratio: Literal[
-            "auto",
-            "21:9",
-            "16:9",
-            "3:2",
-            "4:3",
-            "5:4",
-            "1:1",
-            "4:5",
-            "3:4",
-            "2:3",
-            "9:16",
-            "4:1",
-            "1:4",
-            "8:1",
-            "1:8",
-        ]
-        | Unset = UNSET,
-        image_urls: list[Any],
-    ) -> None:
-        """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+    if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
-        Args:
-            prompt: Required. Accepts a string. Example: ''
-            aspect_ratio: Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '21:9', '16:9', '3:2', '4:3', '5:4', '1:1', '4:5', '3:4', '2:3', '9:16', '4:1', ... (3 more).
-            image_urls: Required. Accepts an array. 1 to 10 items.
+        def __init__(
+            self,
+            *,
+            prompt: str,
+            aspect_ratio: Literal[
+                "auto",
+                "21:9",
+                "16:9",
+                "3:2",
+                "4:3",
+                "5:4",
+                "1:1",
+                "4:5",
+                "3:4",
+                "2:3",
+                "9:16",
+                "4:1",
+                "1:4",
+                "8:1",
+                "1:8",
+            ]
+            | Unset = UNSET,
+            image_urls: Sequence[Any],
+            extra_body: Mapping[str, Any] | None = None,
+        ) -> None: ...
 
-        """
-        _e: list[_E] = []
-        _x0: Any
-        _x0 = prompt
-        if not (_isinstance(_x0, _str)):
-            _e.append(_E(("prompt",), _x0, "a string"))
-        self.prompt = _x0
-        _x0 = aspect_ratio
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
-            else:
-                _e.append(
-                    _E(
-                        ("aspect_ratio",),
-                        _x0,
-                        "one of 'auto', '21:9', '16:9', '3:2', '4:3', '5:4', '1:1', '4:5', '3:4', '2:3', '9:16', '4:1', ... (3 more)",
-                    )
-                )
-        self.aspect_ratio = _x0
-        _x0 = image_urls
-        if _isinstance(_x0, (_list, _tuple)):
-            _x0 = _list(_x0)
-            if _len(_x0) < 1 or _len(_x0) > 10:
-                _e.append(_E(("image_urls",), _x0, "an array of 1 to 10 items"))
-            for _i1, _x1 in _enumerate(_x0):
-                if _type(_x1) is _str:
-                    if (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
+    else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
+
+        def __init__(
+            self,
+            /,
+            *_args: Any,
+            prompt: str = _REQUIRED,
+            aspect_ratio: Literal[
+                "auto",
+                "21:9",
+                "16:9",
+                "3:2",
+                "4:3",
+                "5:4",
+                "1:1",
+                "4:5",
+                "3:4",
+                "2:3",
+                "9:16",
+                "4:1",
+                "1:4",
+                "8:1",
+                "1:8",
+            ]
+            | Unset = UNSET,
+            image_urls: Sequence[Any] = _REQUIRED,
+            extra_body: Mapping[str, Any] | None = None,
+            **_unknown: Any,
+        ) -> None:
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
+
+            Args:
+                prompt: Required. Accepts a string. Example: ''
+                aspect_ratio: Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '21:9', '16:9', '3:2', '4:3', '5:4', '1:1', '4:5', '3:4', '2:3', '9:16', '4:1', ... (3 more).
+                image_urls: Required. Accepts an array. 1 to 10 items.
+
+            """
+            _e: list[_E] = []
+            _x0: Any
+            _x0 = prompt
+            if not (_isinstance(_x0, _str)):
+                _e.append(_E(("prompt",), _x0, "a string"))
+            self.prompt = _x0
+            _x0 = aspect_ratio
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM2:
+                        _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
+                else:
+                    _e.append(
+                        _E(
+                            ("aspect_ratio",),
+                            _x0,
+                            "one of 'auto', '21:9', '16:9', '3:2', '4:3', '5:4', '1:1', '4:5', '3:4', '2:3', '9:16', '4:1', ... (3 more)",
                         )
-                        and _MEDIA_3(_x1) is None
-                    ):
+                    )
+            self.aspect_ratio = _x0
+            _x0 = image_urls
+            if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+                _x0 = _list(_x0)
+                if not (1 <= _len(_x0) <= 10):
+                    _e.append(_E(("image_urls",), _x0, "an array of 1 to 10 items"))
+                for _i1, _x1 in _enumerate(_x0):
+                    if _type(_x1) is _str:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_3(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("image_urls", _i1),
+                                    _x1,
+                                    "an image URL (https://, http://) or data:image/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x0[_i1] = _v.local_media(_x1, "image", (), ("image_urls", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("image_urls", _i1),
@@ -228,31 +276,22 @@ class Input(ModelInput["Output"]):
                                 "an image URL (https://, http://) or data:image/...;base64, URI",
                             )
                         )
-                elif _v.is_local(_x1):
-                    _x0[_i1] = _v.local_media(_x1, "image", (), ("image_urls", _i1), _e)
-                else:
-                    _e.append(
-                        _E(
-                            ("image_urls", _i1),
-                            _x1,
-                            "an image URL (https://, http://) or data:image/...;base64, URI",
-                        )
-                    )
-        else:
-            _e.append(_E(("image_urls",), _x0, "an array"))
-        self.image_urls = _x0
-        if _e:
-            raise _v.ValidationError(_e, model=MODEL_ID)
+            else:
+                _e.append(_E(("image_urls",), _x0, "an array"))
+            self.image_urls = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
+            if _e or _unknown or _args:
+                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
-            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+            except TypeError:  # a key that is not a str: explained below
                 pass
-        return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
+        return _v.from_dict(cls, data, cls._NAMES, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON request body: every field that is set, under its API name; unset fields left out."""
@@ -261,6 +300,8 @@ class Input(ModelInput["Output"]):
         if self.aspect_ratio is not UNSET:
             data["aspect_ratio"] = self.aspect_ratio
         data["image_urls"] = _v.to_json(self.image_urls)
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -272,7 +313,6 @@ class Input(ModelInput["Output"]):
         "aspect_ratio": "aspect_ratio",
         "image_urls": "image_urls",
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt", "image_urls"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 
 
@@ -313,7 +353,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -336,20 +378,66 @@ def submit(
         "1:8",
     ]
     | Unset = UNSET,
-    image_urls: list[Any],
+    image_urls: Sequence[Any],
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    prompt: str = _REQUIRED,
+    aspect_ratio: Literal[
+        "auto",
+        "21:9",
+        "16:9",
+        "3:2",
+        "4:3",
+        "5:4",
+        "1:1",
+        "4:5",
+        "3:4",
+        "2:3",
+        "9:16",
+        "4:1",
+        "1:4",
+        "8:1",
+        "1:8",
+    ]
+    | Unset = UNSET,
+    image_urls: Sequence[Any] = _REQUIRED,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'google/nano-banana-2-lite/edit' job and return at once with its :class:`RequestHandle`.
 
-    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
+    problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
+
+    Args:
+        prompt: Required. Accepts a string. Example: ''
+        aspect_ratio: Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '21:9', '16:9', '3:2', '4:3', '5:4', '1:1', '4:5', '3:4', '2:3', '9:16', '4:1', ... (3 more).
+        image_urls: Required. Accepts an array. 1 to 10 items.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "prompt": prompt,
+            "aspect_ratio": aspect_ratio,
+            "image_urls": image_urls,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(value)
 
 
 @overload
@@ -360,6 +448,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -383,25 +472,49 @@ def run(
         "1:8",
     ]
     | Unset = UNSET,
-    image_urls: list[Any],
+    image_urls: Sequence[Any],
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
     /,
     *,
+    prompt: str = _REQUIRED,
+    aspect_ratio: Literal[
+        "auto",
+        "21:9",
+        "16:9",
+        "3:2",
+        "4:3",
+        "5:4",
+        "1:1",
+        "4:5",
+        "3:4",
+        "2:3",
+        "9:16",
+        "4:1",
+        "1:4",
+        "8:1",
+        "1:8",
+    ]
+    | Unset = UNSET,
+    image_urls: Sequence[Any] = _REQUIRED,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'google/nano-banana-2-lite/edit' job: submit it, wait for it, return its typed :class:`Result`.
 
+    Pass an :class:`Input`, or its fields as keyword arguments (validated as by :func:`submit`).
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -411,16 +524,26 @@ def run(
         image_urls: Required. Accepts an array. 1 to 10 items.
 
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "prompt": prompt,
+            "aspect_ratio": aspect_ratio,
+            "image_urls": image_urls,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return (client or default_client()).run(value, timeout=timeout, on_update=on_update)
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -444,20 +567,64 @@ async def submit_async(
         "1:8",
     ]
     | Unset = UNSET,
-    image_urls: list[Any],
+    image_urls: Sequence[Any],
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    prompt: str = _REQUIRED,
+    aspect_ratio: Literal[
+        "auto",
+        "21:9",
+        "16:9",
+        "3:2",
+        "4:3",
+        "5:4",
+        "1:1",
+        "4:5",
+        "3:4",
+        "2:3",
+        "9:16",
+        "4:1",
+        "1:4",
+        "8:1",
+        "1:8",
+    ]
+    | Unset = UNSET,
+    image_urls: Sequence[Any] = _REQUIRED,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``).
+
+    Args:
+        prompt: Required. Accepts a string. Example: ''
+        aspect_ratio: Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '21:9', '16:9', '3:2', '4:3', '5:4', '1:1', '4:5', '3:4', '2:3', '9:16', '4:1', ... (3 more).
+        image_urls: Required. Accepts an array. 1 to 10 items.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "prompt": prompt,
+            "aspect_ratio": aspect_ratio,
+            "image_urls": image_urls,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(value)
 
 
 @overload
@@ -468,6 +635,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -491,27 +659,65 @@ async def run_async(
         "1:8",
     ]
     | Unset = UNSET,
-    image_urls: list[Any],
+    image_urls: Sequence[Any],
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
     /,
     *,
+    prompt: str = _REQUIRED,
+    aspect_ratio: Literal[
+        "auto",
+        "21:9",
+        "16:9",
+        "3:2",
+        "4:3",
+        "5:4",
+        "1:1",
+        "4:5",
+        "3:4",
+        "2:3",
+        "9:16",
+        "4:1",
+        "1:4",
+        "8:1",
+        "1:8",
+    ]
+    | Unset = UNSET,
+    image_urls: Sequence[Any] = _REQUIRED,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``); ``on_update`` may be a function or a coroutine function.
+
+    Args:
+        prompt: Required. Accepts a string. Example: ''
+        aspect_ratio: Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '21:9', '16:9', '3:2', '4:3', '5:4', '1:1', '4:5', '3:4', '2:3', '9:16', '4:1', ... (3 more).
+        image_urls: Required. Accepts an array. 1 to 10 items.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "prompt": prompt,
+            "aspect_ratio": aspect_ratio,
+            "image_urls": image_urls,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return await (client or default_async_client()).run(value, timeout=timeout, on_update=on_update)

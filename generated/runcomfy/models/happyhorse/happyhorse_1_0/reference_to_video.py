@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
+from runcomfy._types import REQUIRED as _REQUIRED
 from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
@@ -233,74 +234,121 @@ class Input(ModelInput["Output"]):
     """Whether to keep the provider watermark on the generated video.
 
     Optional: not sent when unset. The server's default: False. Accepts a boolean."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
-    def __init__(
-        self,
-        *,
-        aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
-        duration: Literal[3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] | Unset = UNSET,
-        image_url_1: str | LocalMedia,
-        image_url_2: str | LocalMedia | Unset = UNSET,
-        image_url_3: str | LocalMedia | Unset = UNSET,
-        image_url_4: str | LocalMedia | Unset = UNSET,
-        image_url_5: str | LocalMedia | Unset = UNSET,
-        image_url_6: str | LocalMedia | Unset = UNSET,
-        image_url_7: str | LocalMedia | Unset = UNSET,
-        image_url_8: str | LocalMedia | Unset = UNSET,
-        image_url_9: str | LocalMedia | Unset = UNSET,
-        prompt: str,
-        resolution: Literal["720P", "1080P"] | Unset = UNSET,
-        seed: int | Unset = UNSET,
-        watermark: bool | Unset = UNSET,
-    ) -> None:
-        """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+    if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
-        Args:
-            aspect_ratio: Output video aspect ratio. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '1:1', '4:3', '3:4'.
-            duration: Output video duration in seconds. Allowed values: 3–15. Optional: not sent when unset. The server's default: 5. Accepts one of 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, ... (1 more).
-            image_url_1: First reference image. Tag this subject in the prompt as character1. Format: JPEG, JPG, PNG, or WEBP. Short side ≥ 400px, recommended 720P or higher, max 10MB. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
-            image_url_2: Optional second reference image. Tag this subject in the prompt as character2. Format: JPEG, JPG, PNG, or WEBP. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
-            image_url_3: Optional third reference image. Tag this subject in the prompt as character3. Format: JPEG, JPG, PNG, or WEBP. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
-            image_url_4: Optional fourth reference image. Tag this subject in the prompt as character4. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
-            image_url_5: Optional fifth reference image. Tag this subject in the prompt as character5. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
-            image_url_6: Optional sixth reference image. Tag this subject in the prompt as character6. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
-            image_url_7: Optional seventh reference image. Tag this subject in the prompt as character7. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
-            image_url_8: Optional eighth reference image. Tag this subject in the prompt as character8. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
-            image_url_9: Optional ninth reference image. Tag this subject in the prompt as character9. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
-            prompt: Describe the scene, motion, camera, and lighting. Refer to each reference image with character1, character2, character3 … in the order they appear above. Max 2500 Chinese / 5000 non-Chinese characters. Required. Accepts a string. 0 to 5000 characters. Example: ''
-            resolution: Output video resolution. The model supports 720P or 1080P. Optional: not sent when unset. The server's default: '1080P'. Accepts one of '720P', '1080P'.
-            seed: Optional seed for reproducible generations. Use 0 to let the provider randomize. Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
-            watermark: Whether to keep the provider watermark on the generated video. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        def __init__(
+            self,
+            *,
+            aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+            duration: Literal[3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] | Unset = UNSET,
+            image_url_1: str | LocalMedia,
+            image_url_2: str | LocalMedia | Unset = UNSET,
+            image_url_3: str | LocalMedia | Unset = UNSET,
+            image_url_4: str | LocalMedia | Unset = UNSET,
+            image_url_5: str | LocalMedia | Unset = UNSET,
+            image_url_6: str | LocalMedia | Unset = UNSET,
+            image_url_7: str | LocalMedia | Unset = UNSET,
+            image_url_8: str | LocalMedia | Unset = UNSET,
+            image_url_9: str | LocalMedia | Unset = UNSET,
+            prompt: str,
+            resolution: Literal["720P", "1080P"] | Unset = UNSET,
+            seed: int | Unset = UNSET,
+            watermark: bool | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+        ) -> None: ...
 
-        """
-        _e: list[_E] = []
-        _x0: Any
-        _x0 = aspect_ratio
-        if _x0 is not UNSET:
+    else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
+
+        def __init__(
+            self,
+            /,
+            *_args: Any,
+            aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+            duration: Literal[3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] | Unset = UNSET,
+            image_url_1: str | LocalMedia = _REQUIRED,
+            image_url_2: str | LocalMedia | Unset = UNSET,
+            image_url_3: str | LocalMedia | Unset = UNSET,
+            image_url_4: str | LocalMedia | Unset = UNSET,
+            image_url_5: str | LocalMedia | Unset = UNSET,
+            image_url_6: str | LocalMedia | Unset = UNSET,
+            image_url_7: str | LocalMedia | Unset = UNSET,
+            image_url_8: str | LocalMedia | Unset = UNSET,
+            image_url_9: str | LocalMedia | Unset = UNSET,
+            prompt: str = _REQUIRED,
+            resolution: Literal["720P", "1080P"] | Unset = UNSET,
+            seed: int | Unset = UNSET,
+            watermark: bool | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+            **_unknown: Any,
+        ) -> None:
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
+
+            Args:
+                aspect_ratio: Output video aspect ratio. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '1:1', '4:3', '3:4'.
+                duration: Output video duration in seconds. Allowed values: 3–15. Optional: not sent when unset. The server's default: 5. Accepts one of 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, ... (1 more).
+                image_url_1: First reference image. Tag this subject in the prompt as character1. Format: JPEG, JPG, PNG, or WEBP. Short side ≥ 400px, recommended 720P or higher, max 10MB. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+                image_url_2: Optional second reference image. Tag this subject in the prompt as character2. Format: JPEG, JPG, PNG, or WEBP. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+                image_url_3: Optional third reference image. Tag this subject in the prompt as character3. Format: JPEG, JPG, PNG, or WEBP. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+                image_url_4: Optional fourth reference image. Tag this subject in the prompt as character4. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+                image_url_5: Optional fifth reference image. Tag this subject in the prompt as character5. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+                image_url_6: Optional sixth reference image. Tag this subject in the prompt as character6. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+                image_url_7: Optional seventh reference image. Tag this subject in the prompt as character7. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+                image_url_8: Optional eighth reference image. Tag this subject in the prompt as character8. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+                image_url_9: Optional ninth reference image. Tag this subject in the prompt as character9. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+                prompt: Describe the scene, motion, camera, and lighting. Refer to each reference image with character1, character2, character3 … in the order they appear above. Max 2500 Chinese / 5000 non-Chinese characters. Required. Accepts a string. 0 to 5000 characters. Example: ''
+                resolution: Output video resolution. The model supports 720P or 1080P. Optional: not sent when unset. The server's default: '1080P'. Accepts one of '720P', '1080P'.
+                seed: Optional seed for reproducible generations. Use 0 to let the provider randomize. Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
+                watermark: Whether to keep the provider watermark on the generated video. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+
+            """
+            _e: list[_E] = []
+            _x0: Any
+            _x0 = aspect_ratio
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM2:
+                        _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
+                else:
+                    _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16', '1:1', '4:3', '3:4'"))
+            self.aspect_ratio = _x0
+            _x0 = duration
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _x0 not in _ENUM4:
+                        _e.append(_E(("duration",), _x0, choices=_ENUM3))
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                else:
+                    _e.append(
+                        _E(("duration",), _x0, "one of 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, ... (1 more)")
+                    )
+            self.duration = _x0
+            _x0 = image_url_1
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_5(_x0) is None
+                ):
+                    _e.append(
+                        _E(
+                            ("image_url_1",),
+                            _x0,
+                            "an image URL (https://, http://) or data:image/...;base64, URI",
+                        )
+                    )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("image_url_1",), _e)
             else:
-                _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16', '1:1', '4:3', '3:4'"))
-        self.aspect_ratio = _x0
-        _x0 = duration
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _x0 not in _ENUM4:
-                    _e.append(_E(("duration",), _x0, choices=_ENUM3))
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-            else:
-                _e.append(
-                    _E(("duration",), _x0, "one of 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, ... (1 more)")
-                )
-        self.duration = _x0
-        _x0 = image_url_1
-        if _isinstance(_x0, _str):
-            if (
-                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
-                and _MEDIA_5(_x0) is None
-            ):
                 _e.append(
                     _E(
                         ("image_url_1",),
@@ -308,25 +356,29 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
-        elif _v.is_local(_x0):
-            _x0 = _v.local_media(_x0, "image", (), ("image_url_1",), _e)
-        else:
-            _e.append(
-                _E(("image_url_1",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
-            )
-        self.image_url_1 = _x0
-        _x0 = image_url_2
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if (
-                    not (
-                        _x0[:8] == "https://"
-                        and _x0[8:9] not in "/?#"
-                        and _x0.isprintable()
-                        and " " not in _x0
-                    )
-                    and _MEDIA_5(_x0) is None
-                ):
+            self.image_url_1 = _x0
+            _x0 = image_url_2
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if (
+                        not (
+                            _x0[:8] == "https://"
+                            and _x0[8:9] not in "/?#"
+                            and _x0.isprintable()
+                            and " " not in _x0
+                        )
+                        and _MEDIA_5(_x0) is None
+                    ):
+                        _e.append(
+                            _E(
+                                ("image_url_2",),
+                                _x0,
+                                "an image URL (https://, http://) or data:image/...;base64, URI",
+                            )
+                        )
+                elif _v.is_local(_x0):
+                    _x0 = _v.local_media(_x0, "image", (), ("image_url_2",), _e)
+                else:
                     _e.append(
                         _E(
                             ("image_url_2",),
@@ -334,29 +386,29 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
-            elif _v.is_local(_x0):
-                _x0 = _v.local_media(_x0, "image", (), ("image_url_2",), _e)
-            else:
-                _e.append(
-                    _E(
-                        ("image_url_2",),
-                        _x0,
-                        "an image URL (https://, http://) or data:image/...;base64, URI",
-                    )
-                )
-        self.image_url_2 = _x0
-        _x0 = image_url_3
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if (
-                    not (
-                        _x0[:8] == "https://"
-                        and _x0[8:9] not in "/?#"
-                        and _x0.isprintable()
-                        and " " not in _x0
-                    )
-                    and _MEDIA_5(_x0) is None
-                ):
+            self.image_url_2 = _x0
+            _x0 = image_url_3
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if (
+                        not (
+                            _x0[:8] == "https://"
+                            and _x0[8:9] not in "/?#"
+                            and _x0.isprintable()
+                            and " " not in _x0
+                        )
+                        and _MEDIA_5(_x0) is None
+                    ):
+                        _e.append(
+                            _E(
+                                ("image_url_3",),
+                                _x0,
+                                "an image URL (https://, http://) or data:image/...;base64, URI",
+                            )
+                        )
+                elif _v.is_local(_x0):
+                    _x0 = _v.local_media(_x0, "image", (), ("image_url_3",), _e)
+                else:
                     _e.append(
                         _E(
                             ("image_url_3",),
@@ -364,29 +416,29 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
-            elif _v.is_local(_x0):
-                _x0 = _v.local_media(_x0, "image", (), ("image_url_3",), _e)
-            else:
-                _e.append(
-                    _E(
-                        ("image_url_3",),
-                        _x0,
-                        "an image URL (https://, http://) or data:image/...;base64, URI",
-                    )
-                )
-        self.image_url_3 = _x0
-        _x0 = image_url_4
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if (
-                    not (
-                        _x0[:8] == "https://"
-                        and _x0[8:9] not in "/?#"
-                        and _x0.isprintable()
-                        and " " not in _x0
-                    )
-                    and _MEDIA_5(_x0) is None
-                ):
+            self.image_url_3 = _x0
+            _x0 = image_url_4
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if (
+                        not (
+                            _x0[:8] == "https://"
+                            and _x0[8:9] not in "/?#"
+                            and _x0.isprintable()
+                            and " " not in _x0
+                        )
+                        and _MEDIA_5(_x0) is None
+                    ):
+                        _e.append(
+                            _E(
+                                ("image_url_4",),
+                                _x0,
+                                "an image URL (https://, http://) or data:image/...;base64, URI",
+                            )
+                        )
+                elif _v.is_local(_x0):
+                    _x0 = _v.local_media(_x0, "image", (), ("image_url_4",), _e)
+                else:
                     _e.append(
                         _E(
                             ("image_url_4",),
@@ -394,29 +446,29 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
-            elif _v.is_local(_x0):
-                _x0 = _v.local_media(_x0, "image", (), ("image_url_4",), _e)
-            else:
-                _e.append(
-                    _E(
-                        ("image_url_4",),
-                        _x0,
-                        "an image URL (https://, http://) or data:image/...;base64, URI",
-                    )
-                )
-        self.image_url_4 = _x0
-        _x0 = image_url_5
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if (
-                    not (
-                        _x0[:8] == "https://"
-                        and _x0[8:9] not in "/?#"
-                        and _x0.isprintable()
-                        and " " not in _x0
-                    )
-                    and _MEDIA_5(_x0) is None
-                ):
+            self.image_url_4 = _x0
+            _x0 = image_url_5
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if (
+                        not (
+                            _x0[:8] == "https://"
+                            and _x0[8:9] not in "/?#"
+                            and _x0.isprintable()
+                            and " " not in _x0
+                        )
+                        and _MEDIA_5(_x0) is None
+                    ):
+                        _e.append(
+                            _E(
+                                ("image_url_5",),
+                                _x0,
+                                "an image URL (https://, http://) or data:image/...;base64, URI",
+                            )
+                        )
+                elif _v.is_local(_x0):
+                    _x0 = _v.local_media(_x0, "image", (), ("image_url_5",), _e)
+                else:
                     _e.append(
                         _E(
                             ("image_url_5",),
@@ -424,29 +476,29 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
-            elif _v.is_local(_x0):
-                _x0 = _v.local_media(_x0, "image", (), ("image_url_5",), _e)
-            else:
-                _e.append(
-                    _E(
-                        ("image_url_5",),
-                        _x0,
-                        "an image URL (https://, http://) or data:image/...;base64, URI",
-                    )
-                )
-        self.image_url_5 = _x0
-        _x0 = image_url_6
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if (
-                    not (
-                        _x0[:8] == "https://"
-                        and _x0[8:9] not in "/?#"
-                        and _x0.isprintable()
-                        and " " not in _x0
-                    )
-                    and _MEDIA_5(_x0) is None
-                ):
+            self.image_url_5 = _x0
+            _x0 = image_url_6
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if (
+                        not (
+                            _x0[:8] == "https://"
+                            and _x0[8:9] not in "/?#"
+                            and _x0.isprintable()
+                            and " " not in _x0
+                        )
+                        and _MEDIA_5(_x0) is None
+                    ):
+                        _e.append(
+                            _E(
+                                ("image_url_6",),
+                                _x0,
+                                "an image URL (https://, http://) or data:image/...;base64, URI",
+                            )
+                        )
+                elif _v.is_local(_x0):
+                    _x0 = _v.local_media(_x0, "image", (), ("image_url_6",), _e)
+                else:
                     _e.append(
                         _E(
                             ("image_url_6",),
@@ -454,29 +506,29 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
-            elif _v.is_local(_x0):
-                _x0 = _v.local_media(_x0, "image", (), ("image_url_6",), _e)
-            else:
-                _e.append(
-                    _E(
-                        ("image_url_6",),
-                        _x0,
-                        "an image URL (https://, http://) or data:image/...;base64, URI",
-                    )
-                )
-        self.image_url_6 = _x0
-        _x0 = image_url_7
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if (
-                    not (
-                        _x0[:8] == "https://"
-                        and _x0[8:9] not in "/?#"
-                        and _x0.isprintable()
-                        and " " not in _x0
-                    )
-                    and _MEDIA_5(_x0) is None
-                ):
+            self.image_url_6 = _x0
+            _x0 = image_url_7
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if (
+                        not (
+                            _x0[:8] == "https://"
+                            and _x0[8:9] not in "/?#"
+                            and _x0.isprintable()
+                            and " " not in _x0
+                        )
+                        and _MEDIA_5(_x0) is None
+                    ):
+                        _e.append(
+                            _E(
+                                ("image_url_7",),
+                                _x0,
+                                "an image URL (https://, http://) or data:image/...;base64, URI",
+                            )
+                        )
+                elif _v.is_local(_x0):
+                    _x0 = _v.local_media(_x0, "image", (), ("image_url_7",), _e)
+                else:
                     _e.append(
                         _E(
                             ("image_url_7",),
@@ -484,29 +536,29 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
-            elif _v.is_local(_x0):
-                _x0 = _v.local_media(_x0, "image", (), ("image_url_7",), _e)
-            else:
-                _e.append(
-                    _E(
-                        ("image_url_7",),
-                        _x0,
-                        "an image URL (https://, http://) or data:image/...;base64, URI",
-                    )
-                )
-        self.image_url_7 = _x0
-        _x0 = image_url_8
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if (
-                    not (
-                        _x0[:8] == "https://"
-                        and _x0[8:9] not in "/?#"
-                        and _x0.isprintable()
-                        and " " not in _x0
-                    )
-                    and _MEDIA_5(_x0) is None
-                ):
+            self.image_url_7 = _x0
+            _x0 = image_url_8
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if (
+                        not (
+                            _x0[:8] == "https://"
+                            and _x0[8:9] not in "/?#"
+                            and _x0.isprintable()
+                            and " " not in _x0
+                        )
+                        and _MEDIA_5(_x0) is None
+                    ):
+                        _e.append(
+                            _E(
+                                ("image_url_8",),
+                                _x0,
+                                "an image URL (https://, http://) or data:image/...;base64, URI",
+                            )
+                        )
+                elif _v.is_local(_x0):
+                    _x0 = _v.local_media(_x0, "image", (), ("image_url_8",), _e)
+                else:
                     _e.append(
                         _E(
                             ("image_url_8",),
@@ -514,29 +566,29 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
-            elif _v.is_local(_x0):
-                _x0 = _v.local_media(_x0, "image", (), ("image_url_8",), _e)
-            else:
-                _e.append(
-                    _E(
-                        ("image_url_8",),
-                        _x0,
-                        "an image URL (https://, http://) or data:image/...;base64, URI",
-                    )
-                )
-        self.image_url_8 = _x0
-        _x0 = image_url_9
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if (
-                    not (
-                        _x0[:8] == "https://"
-                        and _x0[8:9] not in "/?#"
-                        and _x0.isprintable()
-                        and " " not in _x0
-                    )
-                    and _MEDIA_5(_x0) is None
-                ):
+            self.image_url_8 = _x0
+            _x0 = image_url_9
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if (
+                        not (
+                            _x0[:8] == "https://"
+                            and _x0[8:9] not in "/?#"
+                            and _x0.isprintable()
+                            and " " not in _x0
+                        )
+                        and _MEDIA_5(_x0) is None
+                    ):
+                        _e.append(
+                            _E(
+                                ("image_url_9",),
+                                _x0,
+                                "an image URL (https://, http://) or data:image/...;base64, URI",
+                            )
+                        )
+                elif _v.is_local(_x0):
+                    _x0 = _v.local_media(_x0, "image", (), ("image_url_9",), _e)
+                else:
                     _e.append(
                         _E(
                             ("image_url_9",),
@@ -544,59 +596,50 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
-            elif _v.is_local(_x0):
-                _x0 = _v.local_media(_x0, "image", (), ("image_url_9",), _e)
-            else:
-                _e.append(
-                    _E(
-                        ("image_url_9",),
-                        _x0,
-                        "an image URL (https://, http://) or data:image/...;base64, URI",
-                    )
-                )
-        self.image_url_9 = _x0
-        _x0 = prompt
-        if _isinstance(_x0, _str):
-            if _len(_x0) > 5000:
-                _e.append(_E(("prompt",), _x0, "a string of at most 5000 characters"))
-        else:
-            _e.append(_E(("prompt",), _x0, "a string"))
-        self.prompt = _x0
-        _x0 = resolution
-        if _x0 is not UNSET:
+            self.image_url_9 = _x0
+            _x0 = prompt
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM7:
-                    _e.append(_E(("resolution",), _x0, choices=_ENUM6))
+                if _len(_x0) > 5000:
+                    _e.append(_E(("prompt",), _x0, "a string of at most 5000 characters"))
             else:
-                _e.append(_E(("resolution",), _x0, "one of '720P', '1080P'"))
-        self.resolution = _x0
-        _x0 = seed
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-                if _x0 < 0 or _x0 > 2147483647:
-                    _e.append(_E(("seed",), _x0, "an integer >= 0 and <= 2147483647"))
-            else:
-                _e.append(_E(("seed",), _x0, "an integer"))
-        self.seed = _x0
-        _x0 = watermark
-        if _x0 is not UNSET:
-            if not (_x0 is True or _x0 is False):
-                _e.append(_E(("watermark",), _x0, "a boolean"))
-        self.watermark = _x0
-        if _e:
-            raise _v.ValidationError(_e, model=MODEL_ID)
+                _e.append(_E(("prompt",), _x0, "a string"))
+            self.prompt = _x0
+            _x0 = resolution
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM7:
+                        _e.append(_E(("resolution",), _x0, choices=_ENUM6))
+                else:
+                    _e.append(_E(("resolution",), _x0, "one of '720P', '1080P'"))
+            self.resolution = _x0
+            _x0 = seed
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                    if _x0 < 0 or _x0 > 2147483647:
+                        _e.append(_E(("seed",), _x0, "an integer >= 0 and <= 2147483647"))
+                else:
+                    _e.append(_E(("seed",), _x0, "an integer"))
+            self.seed = _x0
+            _x0 = watermark
+            if _x0 is not UNSET:
+                if not (_x0 is True or _x0 is False):
+                    _e.append(_E(("watermark",), _x0, "a boolean"))
+            self.watermark = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
+            if _e or _unknown or _args:
+                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
-            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+            except TypeError:  # a key that is not a str: explained below
                 pass
-        return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
+        return _v.from_dict(cls, data, cls._NAMES, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON request body: every field that is set, under its API name; unset fields left out."""
@@ -629,6 +672,8 @@ class Input(ModelInput["Output"]):
             data["seed"] = self.seed
         if self.watermark is not UNSET:
             data["watermark"] = self.watermark
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -652,7 +697,6 @@ class Input(ModelInput["Output"]):
         "seed": "seed",
         "watermark": "watermark",
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(["image_url_1", "prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 
 
@@ -693,7 +737,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -713,18 +759,83 @@ def submit(
     seed: int | Unset = UNSET,
     watermark: bool | Unset = UNSET,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+    duration: Literal[3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] | Unset = UNSET,
+    image_url_1: str | LocalMedia = _REQUIRED,
+    image_url_2: str | LocalMedia | Unset = UNSET,
+    image_url_3: str | LocalMedia | Unset = UNSET,
+    image_url_4: str | LocalMedia | Unset = UNSET,
+    image_url_5: str | LocalMedia | Unset = UNSET,
+    image_url_6: str | LocalMedia | Unset = UNSET,
+    image_url_7: str | LocalMedia | Unset = UNSET,
+    image_url_8: str | LocalMedia | Unset = UNSET,
+    image_url_9: str | LocalMedia | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    resolution: Literal["720P", "1080P"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    watermark: bool | Unset = UNSET,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'happyhorse/happyhorse-1.0/reference-to-video' job and return at once with its :class:`RequestHandle`.
 
-    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
+    problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
+
+    Args:
+        aspect_ratio: Output video aspect ratio. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '1:1', '4:3', '3:4'.
+        duration: Output video duration in seconds. Allowed values: 3–15. Optional: not sent when unset. The server's default: 5. Accepts one of 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, ... (1 more).
+        image_url_1: First reference image. Tag this subject in the prompt as character1. Format: JPEG, JPG, PNG, or WEBP. Short side ≥ 400px, recommended 720P or higher, max 10MB. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_2: Optional second reference image. Tag this subject in the prompt as character2. Format: JPEG, JPG, PNG, or WEBP. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_3: Optional third reference image. Tag this subject in the prompt as character3. Format: JPEG, JPG, PNG, or WEBP. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_4: Optional fourth reference image. Tag this subject in the prompt as character4. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_5: Optional fifth reference image. Tag this subject in the prompt as character5. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_6: Optional sixth reference image. Tag this subject in the prompt as character6. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_7: Optional seventh reference image. Tag this subject in the prompt as character7. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_8: Optional eighth reference image. Tag this subject in the prompt as character8. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_9: Optional ninth reference image. Tag this subject in the prompt as character9. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        prompt: Describe the scene, motion, camera, and lighting. Refer to each reference image with character1, character2, character3 … in the order they appear above. Max 2500 Chinese / 5000 non-Chinese characters. Required. Accepts a string. 0 to 5000 characters. Example: ''
+        resolution: Output video resolution. The model supports 720P or 1080P. Optional: not sent when unset. The server's default: '1080P'. Accepts one of '720P', '1080P'.
+        seed: Optional seed for reproducible generations. Use 0 to let the provider randomize. Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
+        watermark: Whether to keep the provider watermark on the generated video. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "image_url_1": image_url_1,
+            "image_url_2": image_url_2,
+            "image_url_3": image_url_3,
+            "image_url_4": image_url_4,
+            "image_url_5": image_url_5,
+            "image_url_6": image_url_6,
+            "image_url_7": image_url_7,
+            "image_url_8": image_url_8,
+            "image_url_9": image_url_9,
+            "prompt": prompt,
+            "resolution": resolution,
+            "seed": seed,
+            "watermark": watermark,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(value)
 
 
 @overload
@@ -735,6 +846,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -757,21 +869,40 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
     /,
     *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+    duration: Literal[3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] | Unset = UNSET,
+    image_url_1: str | LocalMedia = _REQUIRED,
+    image_url_2: str | LocalMedia | Unset = UNSET,
+    image_url_3: str | LocalMedia | Unset = UNSET,
+    image_url_4: str | LocalMedia | Unset = UNSET,
+    image_url_5: str | LocalMedia | Unset = UNSET,
+    image_url_6: str | LocalMedia | Unset = UNSET,
+    image_url_7: str | LocalMedia | Unset = UNSET,
+    image_url_8: str | LocalMedia | Unset = UNSET,
+    image_url_9: str | LocalMedia | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    resolution: Literal["720P", "1080P"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    watermark: bool | Unset = UNSET,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'happyhorse/happyhorse-1.0/reference-to-video' job: submit it, wait for it, return its typed :class:`Result`.
 
+    Pass an :class:`Input`, or its fields as keyword arguments (validated as by :func:`submit`).
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -793,16 +924,38 @@ def run(
         watermark: Whether to keep the provider watermark on the generated video. Optional: not sent when unset. The server's default: False. Accepts a boolean.
 
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "image_url_1": image_url_1,
+            "image_url_2": image_url_2,
+            "image_url_3": image_url_3,
+            "image_url_4": image_url_4,
+            "image_url_5": image_url_5,
+            "image_url_6": image_url_6,
+            "image_url_7": image_url_7,
+            "image_url_8": image_url_8,
+            "image_url_9": image_url_9,
+            "prompt": prompt,
+            "resolution": resolution,
+            "seed": seed,
+            "watermark": watermark,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return (client or default_client()).run(value, timeout=timeout, on_update=on_update)
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -823,18 +976,81 @@ async def submit_async(
     seed: int | Unset = UNSET,
     watermark: bool | Unset = UNSET,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+    duration: Literal[3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] | Unset = UNSET,
+    image_url_1: str | LocalMedia = _REQUIRED,
+    image_url_2: str | LocalMedia | Unset = UNSET,
+    image_url_3: str | LocalMedia | Unset = UNSET,
+    image_url_4: str | LocalMedia | Unset = UNSET,
+    image_url_5: str | LocalMedia | Unset = UNSET,
+    image_url_6: str | LocalMedia | Unset = UNSET,
+    image_url_7: str | LocalMedia | Unset = UNSET,
+    image_url_8: str | LocalMedia | Unset = UNSET,
+    image_url_9: str | LocalMedia | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    resolution: Literal["720P", "1080P"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    watermark: bool | Unset = UNSET,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``).
+
+    Args:
+        aspect_ratio: Output video aspect ratio. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '1:1', '4:3', '3:4'.
+        duration: Output video duration in seconds. Allowed values: 3–15. Optional: not sent when unset. The server's default: 5. Accepts one of 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, ... (1 more).
+        image_url_1: First reference image. Tag this subject in the prompt as character1. Format: JPEG, JPG, PNG, or WEBP. Short side ≥ 400px, recommended 720P or higher, max 10MB. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_2: Optional second reference image. Tag this subject in the prompt as character2. Format: JPEG, JPG, PNG, or WEBP. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_3: Optional third reference image. Tag this subject in the prompt as character3. Format: JPEG, JPG, PNG, or WEBP. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_4: Optional fourth reference image. Tag this subject in the prompt as character4. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_5: Optional fifth reference image. Tag this subject in the prompt as character5. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_6: Optional sixth reference image. Tag this subject in the prompt as character6. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_7: Optional seventh reference image. Tag this subject in the prompt as character7. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_8: Optional eighth reference image. Tag this subject in the prompt as character8. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_9: Optional ninth reference image. Tag this subject in the prompt as character9. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        prompt: Describe the scene, motion, camera, and lighting. Refer to each reference image with character1, character2, character3 … in the order they appear above. Max 2500 Chinese / 5000 non-Chinese characters. Required. Accepts a string. 0 to 5000 characters. Example: ''
+        resolution: Output video resolution. The model supports 720P or 1080P. Optional: not sent when unset. The server's default: '1080P'. Accepts one of '720P', '1080P'.
+        seed: Optional seed for reproducible generations. Use 0 to let the provider randomize. Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
+        watermark: Whether to keep the provider watermark on the generated video. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "image_url_1": image_url_1,
+            "image_url_2": image_url_2,
+            "image_url_3": image_url_3,
+            "image_url_4": image_url_4,
+            "image_url_5": image_url_5,
+            "image_url_6": image_url_6,
+            "image_url_7": image_url_7,
+            "image_url_8": image_url_8,
+            "image_url_9": image_url_9,
+            "prompt": prompt,
+            "resolution": resolution,
+            "seed": seed,
+            "watermark": watermark,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(value)
 
 
 @overload
@@ -845,6 +1061,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -867,23 +1084,80 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
     /,
     *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+    duration: Literal[3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] | Unset = UNSET,
+    image_url_1: str | LocalMedia = _REQUIRED,
+    image_url_2: str | LocalMedia | Unset = UNSET,
+    image_url_3: str | LocalMedia | Unset = UNSET,
+    image_url_4: str | LocalMedia | Unset = UNSET,
+    image_url_5: str | LocalMedia | Unset = UNSET,
+    image_url_6: str | LocalMedia | Unset = UNSET,
+    image_url_7: str | LocalMedia | Unset = UNSET,
+    image_url_8: str | LocalMedia | Unset = UNSET,
+    image_url_9: str | LocalMedia | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    resolution: Literal["720P", "1080P"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    watermark: bool | Unset = UNSET,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``); ``on_update`` may be a function or a coroutine function.
+
+    Args:
+        aspect_ratio: Output video aspect ratio. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '1:1', '4:3', '3:4'.
+        duration: Output video duration in seconds. Allowed values: 3–15. Optional: not sent when unset. The server's default: 5. Accepts one of 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, ... (1 more).
+        image_url_1: First reference image. Tag this subject in the prompt as character1. Format: JPEG, JPG, PNG, or WEBP. Short side ≥ 400px, recommended 720P or higher, max 10MB. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_2: Optional second reference image. Tag this subject in the prompt as character2. Format: JPEG, JPG, PNG, or WEBP. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_3: Optional third reference image. Tag this subject in the prompt as character3. Format: JPEG, JPG, PNG, or WEBP. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_4: Optional fourth reference image. Tag this subject in the prompt as character4. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_5: Optional fifth reference image. Tag this subject in the prompt as character5. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_6: Optional sixth reference image. Tag this subject in the prompt as character6. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_7: Optional seventh reference image. Tag this subject in the prompt as character7. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_8: Optional eighth reference image. Tag this subject in the prompt as character8. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url_9: Optional ninth reference image. Tag this subject in the prompt as character9. Leave blank to skip. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        prompt: Describe the scene, motion, camera, and lighting. Refer to each reference image with character1, character2, character3 … in the order they appear above. Max 2500 Chinese / 5000 non-Chinese characters. Required. Accepts a string. 0 to 5000 characters. Example: ''
+        resolution: Output video resolution. The model supports 720P or 1080P. Optional: not sent when unset. The server's default: '1080P'. Accepts one of '720P', '1080P'.
+        seed: Optional seed for reproducible generations. Use 0 to let the provider randomize. Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
+        watermark: Whether to keep the provider watermark on the generated video. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "image_url_1": image_url_1,
+            "image_url_2": image_url_2,
+            "image_url_3": image_url_3,
+            "image_url_4": image_url_4,
+            "image_url_5": image_url_5,
+            "image_url_6": image_url_6,
+            "image_url_7": image_url_7,
+            "image_url_8": image_url_8,
+            "image_url_9": image_url_9,
+            "prompt": prompt,
+            "resolution": resolution,
+            "seed": seed,
+            "watermark": watermark,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return await (client or default_async_client()).run(value, timeout=timeout, on_update=on_update)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
+from runcomfy._types import REQUIRED as _REQUIRED
 from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
@@ -166,51 +167,105 @@ class Input(ModelInput["Output"]):
     """Random seed. A random seed is selected when omitted. Use -1 for random.
 
     Optional: not sent when unset. The server's default: -1. Accepts an integer."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
-    def __init__(
-        self,
-        *,
-        duration: int | Unset = UNSET,
-        enable_safety_checker: bool | Unset = UNSET,
-        end_image_url: str | LocalMedia | Unset = UNSET,
-        image_url: str | LocalMedia,
-        prompt: str,
-        prompt_expansion_mode: Literal["balanced", "quality"],
-        resolution: Literal["480p", "768p"] | Unset = UNSET,
-        seed: int | Unset = UNSET,
-    ) -> None:
-        """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+    if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
-        Args:
-            duration: The duration of the video in seconds. Optional: not sent when unset. The server's default: 8. Accepts an integer. Value >= 5 and <= 15.
-            enable_safety_checker: If set to true, the safety checker will be enabled. Optional: not sent when unset. The server's default: True. Accepts a boolean.
-            end_image_url: Optional URL of the image to use as the last frame for first-to-last keyframe generation. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
-            image_url: URL of the image to use as the first frame. Output aspect ratio follows this image. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
-            prompt: Text prompt for video generation: motion, camera, lighting, style, and optional audio. Required. Accepts a string. Example: ''
-            prompt_expansion_mode: How much effort to spend rewriting the prompt before generation. balanced returns quickly; quality spends longer on a richer prompt. Required. Accepts one of 'balanced', 'quality'. Example: 'balanced'
-            resolution: The native generation resolution of the video. Optional: not sent when unset. The server's default: '768p'. Accepts one of '480p', '768p'.
-            seed: Random seed. A random seed is selected when omitted. Use -1 for random. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+        def __init__(
+            self,
+            *,
+            duration: int | Unset = UNSET,
+            enable_safety_checker: bool | Unset = UNSET,
+            end_image_url: str | LocalMedia | Unset = UNSET,
+            image_url: str | LocalMedia,
+            prompt: str,
+            prompt_expansion_mode: Literal["balanced", "quality"],
+            resolution: Literal["480p", "768p"] | Unset = UNSET,
+            seed: int | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+        ) -> None: ...
 
-        """
-        _e: list[_E] = []
-        _x0: Any
-        _x0 = duration
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-                if _x0 < 5 or _x0 > 15:
-                    _e.append(_E(("duration",), _x0, "an integer >= 5 and <= 15"))
-            else:
-                _e.append(_E(("duration",), _x0, "an integer"))
-        self.duration = _x0
-        _x0 = enable_safety_checker
-        if _x0 is not UNSET:
-            if not (_x0 is True or _x0 is False):
-                _e.append(_E(("enable_safety_checker",), _x0, "a boolean"))
-        self.enable_safety_checker = _x0
-        _x0 = end_image_url
-        if _x0 is not UNSET:
+    else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
+
+        def __init__(
+            self,
+            /,
+            *_args: Any,
+            duration: int | Unset = UNSET,
+            enable_safety_checker: bool | Unset = UNSET,
+            end_image_url: str | LocalMedia | Unset = UNSET,
+            image_url: str | LocalMedia = _REQUIRED,
+            prompt: str = _REQUIRED,
+            prompt_expansion_mode: Literal["balanced", "quality"] = _REQUIRED,
+            resolution: Literal["480p", "768p"] | Unset = UNSET,
+            seed: int | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+            **_unknown: Any,
+        ) -> None:
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
+
+            Args:
+                duration: The duration of the video in seconds. Optional: not sent when unset. The server's default: 8. Accepts an integer. Value >= 5 and <= 15.
+                enable_safety_checker: If set to true, the safety checker will be enabled. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+                end_image_url: Optional URL of the image to use as the last frame for first-to-last keyframe generation. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+                image_url: URL of the image to use as the first frame. Output aspect ratio follows this image. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+                prompt: Text prompt for video generation: motion, camera, lighting, style, and optional audio. Required. Accepts a string. Example: ''
+                prompt_expansion_mode: How much effort to spend rewriting the prompt before generation. balanced returns quickly; quality spends longer on a richer prompt. Required. Accepts one of 'balanced', 'quality'. Example: 'balanced'
+                resolution: The native generation resolution of the video. Optional: not sent when unset. The server's default: '768p'. Accepts one of '480p', '768p'.
+                seed: Random seed. A random seed is selected when omitted. Use -1 for random. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
+            """
+            _e: list[_E] = []
+            _x0: Any
+            _x0 = duration
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                    if _x0 < 5 or _x0 > 15:
+                        _e.append(_E(("duration",), _x0, "an integer >= 5 and <= 15"))
+                else:
+                    _e.append(_E(("duration",), _x0, "an integer"))
+            self.duration = _x0
+            _x0 = enable_safety_checker
+            if _x0 is not UNSET:
+                if not (_x0 is True or _x0 is False):
+                    _e.append(_E(("enable_safety_checker",), _x0, "a boolean"))
+            self.enable_safety_checker = _x0
+            _x0 = end_image_url
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if (
+                        not (
+                            _x0[:8] == "https://"
+                            and _x0[8:9] not in "/?#"
+                            and _x0.isprintable()
+                            and " " not in _x0
+                        )
+                        and _MEDIA_1(_x0) is None
+                    ):
+                        _e.append(
+                            _E(
+                                ("end_image_url",),
+                                _x0,
+                                "an image URL (https://, http://) or data:image/...;base64, URI",
+                            )
+                        )
+                elif _v.is_local(_x0):
+                    _x0 = _v.local_media(_x0, "image", (), ("end_image_url",), _e)
+                else:
+                    _e.append(
+                        _E(
+                            ("end_image_url",),
+                            _x0,
+                            "an image URL (https://, http://) or data:image/...;base64, URI",
+                        )
+                    )
+            self.end_image_url = _x0
+            _x0 = image_url
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -223,77 +278,58 @@ class Input(ModelInput["Output"]):
                 ):
                     _e.append(
                         _E(
-                            ("end_image_url",),
+                            ("image_url",),
                             _x0,
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
             elif _v.is_local(_x0):
-                _x0 = _v.local_media(_x0, "image", (), ("end_image_url",), _e)
+                _x0 = _v.local_media(_x0, "image", (), ("image_url",), _e)
             else:
-                _e.append(
-                    _E(
-                        ("end_image_url",),
-                        _x0,
-                        "an image URL (https://, http://) or data:image/...;base64, URI",
-                    )
-                )
-        self.end_image_url = _x0
-        _x0 = image_url
-        if _isinstance(_x0, _str):
-            if (
-                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
-                and _MEDIA_1(_x0) is None
-            ):
                 _e.append(
                     _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
-        elif _v.is_local(_x0):
-            _x0 = _v.local_media(_x0, "image", (), ("image_url",), _e)
-        else:
-            _e.append(
-                _E(("image_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
-            )
-        self.image_url = _x0
-        _x0 = prompt
-        if not (_isinstance(_x0, _str)):
-            _e.append(_E(("prompt",), _x0, "a string"))
-        self.prompt = _x0
-        _x0 = prompt_expansion_mode
-        if _isinstance(_x0, _str):
-            if _x0 not in _ENUM3:
-                _e.append(_E(("prompt_expansion_mode",), _x0, choices=_ENUM2))
-        else:
-            _e.append(_E(("prompt_expansion_mode",), _x0, "one of 'balanced', 'quality'"))
-        self.prompt_expansion_mode = _x0
-        _x0 = resolution
-        if _x0 is not UNSET:
+            self.image_url = _x0
+            _x0 = prompt
+            if not (_isinstance(_x0, _str)):
+                _e.append(_E(("prompt",), _x0, "a string"))
+            self.prompt = _x0
+            _x0 = prompt_expansion_mode
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM5:
-                    _e.append(_E(("resolution",), _x0, choices=_ENUM4))
+                if _x0 not in _ENUM3:
+                    _e.append(_E(("prompt_expansion_mode",), _x0, choices=_ENUM2))
             else:
-                _e.append(_E(("resolution",), _x0, "one of '480p', '768p'"))
-        self.resolution = _x0
-        _x0 = seed
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-            else:
-                _e.append(_E(("seed",), _x0, "an integer"))
-        self.seed = _x0
-        if _e:
-            raise _v.ValidationError(_e, model=MODEL_ID)
+                _e.append(_E(("prompt_expansion_mode",), _x0, "one of 'balanced', 'quality'"))
+            self.prompt_expansion_mode = _x0
+            _x0 = resolution
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM5:
+                        _e.append(_E(("resolution",), _x0, choices=_ENUM4))
+                else:
+                    _e.append(_E(("resolution",), _x0, "one of '480p', '768p'"))
+            self.resolution = _x0
+            _x0 = seed
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                else:
+                    _e.append(_E(("seed",), _x0, "an integer"))
+            self.seed = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
+            if _e or _unknown or _args:
+                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
-            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+            except TypeError:  # a key that is not a str: explained below
                 pass
-        return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
+        return _v.from_dict(cls, data, cls._NAMES, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON request body: every field that is set, under its API name; unset fields left out."""
@@ -311,6 +347,8 @@ class Input(ModelInput["Output"]):
             data["resolution"] = self.resolution
         if self.seed is not UNSET:
             data["seed"] = self.seed
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -327,7 +365,6 @@ class Input(ModelInput["Output"]):
         "resolution": "resolution",
         "seed": "seed",
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(["image_url", "prompt", "prompt_expansion_mode"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 
 
@@ -368,7 +405,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -381,18 +420,62 @@ def submit(
     resolution: Literal["480p", "768p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    duration: int | Unset = UNSET,
+    enable_safety_checker: bool | Unset = UNSET,
+    end_image_url: str | LocalMedia | Unset = UNSET,
+    image_url: str | LocalMedia = _REQUIRED,
+    prompt: str = _REQUIRED,
+    prompt_expansion_mode: Literal["balanced", "quality"] = _REQUIRED,
+    resolution: Literal["480p", "768p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'minimax/minimax-h3-max/image-to-video' job and return at once with its :class:`RequestHandle`.
 
-    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
+    problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
+
+    Args:
+        duration: The duration of the video in seconds. Optional: not sent when unset. The server's default: 8. Accepts an integer. Value >= 5 and <= 15.
+        enable_safety_checker: If set to true, the safety checker will be enabled. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        end_image_url: Optional URL of the image to use as the last frame for first-to-last keyframe generation. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url: URL of the image to use as the first frame. Output aspect ratio follows this image. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        prompt: Text prompt for video generation: motion, camera, lighting, style, and optional audio. Required. Accepts a string. Example: ''
+        prompt_expansion_mode: How much effort to spend rewriting the prompt before generation. balanced returns quickly; quality spends longer on a richer prompt. Required. Accepts one of 'balanced', 'quality'. Example: 'balanced'
+        resolution: The native generation resolution of the video. Optional: not sent when unset. The server's default: '768p'. Accepts one of '480p', '768p'.
+        seed: Random seed. A random seed is selected when omitted. Use -1 for random. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "duration": duration,
+            "enable_safety_checker": enable_safety_checker,
+            "end_image_url": end_image_url,
+            "image_url": image_url,
+            "prompt": prompt,
+            "prompt_expansion_mode": prompt_expansion_mode,
+            "resolution": resolution,
+            "seed": seed,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(value)
 
 
 @overload
@@ -403,6 +486,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -418,21 +502,33 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
     /,
     *,
+    duration: int | Unset = UNSET,
+    enable_safety_checker: bool | Unset = UNSET,
+    end_image_url: str | LocalMedia | Unset = UNSET,
+    image_url: str | LocalMedia = _REQUIRED,
+    prompt: str = _REQUIRED,
+    prompt_expansion_mode: Literal["balanced", "quality"] = _REQUIRED,
+    resolution: Literal["480p", "768p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'minimax/minimax-h3-max/image-to-video' job: submit it, wait for it, return its typed :class:`Result`.
 
+    Pass an :class:`Input`, or its fields as keyword arguments (validated as by :func:`submit`).
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -447,16 +543,31 @@ def run(
         seed: Random seed. A random seed is selected when omitted. Use -1 for random. Optional: not sent when unset. The server's default: -1. Accepts an integer.
 
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "duration": duration,
+            "enable_safety_checker": enable_safety_checker,
+            "end_image_url": end_image_url,
+            "image_url": image_url,
+            "prompt": prompt,
+            "prompt_expansion_mode": prompt_expansion_mode,
+            "resolution": resolution,
+            "seed": seed,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return (client or default_client()).run(value, timeout=timeout, on_update=on_update)
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -470,18 +581,60 @@ async def submit_async(
     resolution: Literal["480p", "768p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    duration: int | Unset = UNSET,
+    enable_safety_checker: bool | Unset = UNSET,
+    end_image_url: str | LocalMedia | Unset = UNSET,
+    image_url: str | LocalMedia = _REQUIRED,
+    prompt: str = _REQUIRED,
+    prompt_expansion_mode: Literal["balanced", "quality"] = _REQUIRED,
+    resolution: Literal["480p", "768p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``).
+
+    Args:
+        duration: The duration of the video in seconds. Optional: not sent when unset. The server's default: 8. Accepts an integer. Value >= 5 and <= 15.
+        enable_safety_checker: If set to true, the safety checker will be enabled. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        end_image_url: Optional URL of the image to use as the last frame for first-to-last keyframe generation. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url: URL of the image to use as the first frame. Output aspect ratio follows this image. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        prompt: Text prompt for video generation: motion, camera, lighting, style, and optional audio. Required. Accepts a string. Example: ''
+        prompt_expansion_mode: How much effort to spend rewriting the prompt before generation. balanced returns quickly; quality spends longer on a richer prompt. Required. Accepts one of 'balanced', 'quality'. Example: 'balanced'
+        resolution: The native generation resolution of the video. Optional: not sent when unset. The server's default: '768p'. Accepts one of '480p', '768p'.
+        seed: Random seed. A random seed is selected when omitted. Use -1 for random. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "duration": duration,
+            "enable_safety_checker": enable_safety_checker,
+            "end_image_url": end_image_url,
+            "image_url": image_url,
+            "prompt": prompt,
+            "prompt_expansion_mode": prompt_expansion_mode,
+            "resolution": resolution,
+            "seed": seed,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(value)
 
 
 @overload
@@ -492,6 +645,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -507,23 +661,59 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
     /,
     *,
+    duration: int | Unset = UNSET,
+    enable_safety_checker: bool | Unset = UNSET,
+    end_image_url: str | LocalMedia | Unset = UNSET,
+    image_url: str | LocalMedia = _REQUIRED,
+    prompt: str = _REQUIRED,
+    prompt_expansion_mode: Literal["balanced", "quality"] = _REQUIRED,
+    resolution: Literal["480p", "768p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``); ``on_update`` may be a function or a coroutine function.
+
+    Args:
+        duration: The duration of the video in seconds. Optional: not sent when unset. The server's default: 8. Accepts an integer. Value >= 5 and <= 15.
+        enable_safety_checker: If set to true, the safety checker will be enabled. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        end_image_url: Optional URL of the image to use as the last frame for first-to-last keyframe generation. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image_url: URL of the image to use as the first frame. Output aspect ratio follows this image. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        prompt: Text prompt for video generation: motion, camera, lighting, style, and optional audio. Required. Accepts a string. Example: ''
+        prompt_expansion_mode: How much effort to spend rewriting the prompt before generation. balanced returns quickly; quality spends longer on a richer prompt. Required. Accepts one of 'balanced', 'quality'. Example: 'balanced'
+        resolution: The native generation resolution of the video. Optional: not sent when unset. The server's default: '768p'. Accepts one of '480p', '768p'.
+        seed: Random seed. A random seed is selected when omitted. Use -1 for random. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "duration": duration,
+            "enable_safety_checker": enable_safety_checker,
+            "end_image_url": end_image_url,
+            "image_url": image_url,
+            "prompt": prompt,
+            "prompt_expansion_mode": prompt_expansion_mode,
+            "resolution": resolution,
+            "seed": seed,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return await (client or default_async_client()).run(value, timeout=timeout, on_update=on_update)

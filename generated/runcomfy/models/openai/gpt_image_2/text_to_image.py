@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
+from runcomfy._types import REQUIRED as _REQUIRED
 from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
@@ -138,83 +139,107 @@ class Input(ModelInput["Output"]):
     """Output resolution.
 
     Optional: not sent when unset. The server's default: '1k'. Accepts one of '1k', '2k', '4k'."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
-    def __init__(
-        self,
-        *,
-        aspect_ratio: Literal["1:1", "3:2", "2:3", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
-        | Unset = UNSET,
-        output_format: Literal["png", "jpeg", "webp"] | Unset = UNSET,
-        prompt: str,
-        quality: Literal["low", "medium", "high"] | Unset = UNSET,
-        resolution: Literal["1k", "2k", "4k"] | Unset = UNSET,
-    ) -> None:
-        """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+    if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
-        Args:
-            aspect_ratio: Aspect ratio for the generated image. Optional: not sent when unset. The server's default: '1:1'. Accepts one of '1:1', '3:2', '2:3', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'.
-            output_format: Output image format. Optional: not sent when unset. The server's default: 'png'. Accepts one of 'png', 'jpeg', 'webp'.
-            prompt: Required. Accepts a string. Example: ''
-            quality: Image quality. Optional: not sent when unset. The server's default: 'medium'. Accepts one of 'low', 'medium', 'high'.
-            resolution: Output resolution. Optional: not sent when unset. The server's default: '1k'. Accepts one of '1k', '2k', '4k'.
+        def __init__(
+            self,
+            *,
+            aspect_ratio: Literal["1:1", "3:2", "2:3", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
+            | Unset = UNSET,
+            output_format: Literal["png", "jpeg", "webp"] | Unset = UNSET,
+            prompt: str,
+            quality: Literal["low", "medium", "high"] | Unset = UNSET,
+            resolution: Literal["1k", "2k", "4k"] | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+        ) -> None: ...
 
-        """
-        _e: list[_E] = []
-        _x0: Any
-        _x0 = aspect_ratio
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
-            else:
-                _e.append(
-                    _E(
-                        ("aspect_ratio",),
-                        _x0,
-                        "one of '1:1', '3:2', '2:3', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'",
+    else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
+
+        def __init__(
+            self,
+            /,
+            *_args: Any,
+            aspect_ratio: Literal["1:1", "3:2", "2:3", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
+            | Unset = UNSET,
+            output_format: Literal["png", "jpeg", "webp"] | Unset = UNSET,
+            prompt: str = _REQUIRED,
+            quality: Literal["low", "medium", "high"] | Unset = UNSET,
+            resolution: Literal["1k", "2k", "4k"] | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+            **_unknown: Any,
+        ) -> None:
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
+
+            Args:
+                aspect_ratio: Aspect ratio for the generated image. Optional: not sent when unset. The server's default: '1:1'. Accepts one of '1:1', '3:2', '2:3', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'.
+                output_format: Output image format. Optional: not sent when unset. The server's default: 'png'. Accepts one of 'png', 'jpeg', 'webp'.
+                prompt: Required. Accepts a string. Example: ''
+                quality: Image quality. Optional: not sent when unset. The server's default: 'medium'. Accepts one of 'low', 'medium', 'high'.
+                resolution: Output resolution. Optional: not sent when unset. The server's default: '1k'. Accepts one of '1k', '2k', '4k'.
+
+            """
+            _e: list[_E] = []
+            _x0: Any
+            _x0 = aspect_ratio
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM2:
+                        _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
+                else:
+                    _e.append(
+                        _E(
+                            ("aspect_ratio",),
+                            _x0,
+                            "one of '1:1', '3:2', '2:3', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'",
+                        )
                     )
-                )
-        self.aspect_ratio = _x0
-        _x0 = output_format
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM4:
-                    _e.append(_E(("output_format",), _x0, choices=_ENUM3))
-            else:
-                _e.append(_E(("output_format",), _x0, "one of 'png', 'jpeg', 'webp'"))
-        self.output_format = _x0
-        _x0 = prompt
-        if not (_isinstance(_x0, _str)):
-            _e.append(_E(("prompt",), _x0, "a string"))
-        self.prompt = _x0
-        _x0 = quality
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM6:
-                    _e.append(_E(("quality",), _x0, choices=_ENUM5))
-            else:
-                _e.append(_E(("quality",), _x0, "one of 'low', 'medium', 'high'"))
-        self.quality = _x0
-        _x0 = resolution
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM8:
-                    _e.append(_E(("resolution",), _x0, choices=_ENUM7))
-            else:
-                _e.append(_E(("resolution",), _x0, "one of '1k', '2k', '4k'"))
-        self.resolution = _x0
-        if _e:
-            raise _v.ValidationError(_e, model=MODEL_ID)
+            self.aspect_ratio = _x0
+            _x0 = output_format
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM4:
+                        _e.append(_E(("output_format",), _x0, choices=_ENUM3))
+                else:
+                    _e.append(_E(("output_format",), _x0, "one of 'png', 'jpeg', 'webp'"))
+            self.output_format = _x0
+            _x0 = prompt
+            if not (_isinstance(_x0, _str)):
+                _e.append(_E(("prompt",), _x0, "a string"))
+            self.prompt = _x0
+            _x0 = quality
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM6:
+                        _e.append(_E(("quality",), _x0, choices=_ENUM5))
+                else:
+                    _e.append(_E(("quality",), _x0, "one of 'low', 'medium', 'high'"))
+            self.quality = _x0
+            _x0 = resolution
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM8:
+                        _e.append(_E(("resolution",), _x0, choices=_ENUM7))
+                else:
+                    _e.append(_E(("resolution",), _x0, "one of '1k', '2k', '4k'"))
+            self.resolution = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
+            if _e or _unknown or _args:
+                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
-            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+            except TypeError:  # a key that is not a str: explained below
                 pass
-        return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
+        return _v.from_dict(cls, data, cls._NAMES, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON request body: every field that is set, under its API name; unset fields left out."""
@@ -228,6 +253,8 @@ class Input(ModelInput["Output"]):
             data["quality"] = self.quality
         if self.resolution is not UNSET:
             data["resolution"] = self.resolution
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -241,7 +268,6 @@ class Input(ModelInput["Output"]):
         "quality": "quality",
         "resolution": "resolution",
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 
 
@@ -282,7 +308,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -293,18 +321,54 @@ def submit(
     quality: Literal["low", "medium", "high"] | Unset = UNSET,
     resolution: Literal["1k", "2k", "4k"] | Unset = UNSET,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    aspect_ratio: Literal["1:1", "3:2", "2:3", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
+    | Unset = UNSET,
+    output_format: Literal["png", "jpeg", "webp"] | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    quality: Literal["low", "medium", "high"] | Unset = UNSET,
+    resolution: Literal["1k", "2k", "4k"] | Unset = UNSET,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'openai/gpt-image-2/text-to-image' job and return at once with its :class:`RequestHandle`.
 
-    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
+    problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
+
+    Args:
+        aspect_ratio: Aspect ratio for the generated image. Optional: not sent when unset. The server's default: '1:1'. Accepts one of '1:1', '3:2', '2:3', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'.
+        output_format: Output image format. Optional: not sent when unset. The server's default: 'png'. Accepts one of 'png', 'jpeg', 'webp'.
+        prompt: Required. Accepts a string. Example: ''
+        quality: Image quality. Optional: not sent when unset. The server's default: 'medium'. Accepts one of 'low', 'medium', 'high'.
+        resolution: Output resolution. Optional: not sent when unset. The server's default: '1k'. Accepts one of '1k', '2k', '4k'.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "output_format": output_format,
+            "prompt": prompt,
+            "quality": quality,
+            "resolution": resolution,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(value)
 
 
 @overload
@@ -315,6 +379,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -328,21 +393,31 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
     /,
     *,
+    aspect_ratio: Literal["1:1", "3:2", "2:3", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
+    | Unset = UNSET,
+    output_format: Literal["png", "jpeg", "webp"] | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    quality: Literal["low", "medium", "high"] | Unset = UNSET,
+    resolution: Literal["1k", "2k", "4k"] | Unset = UNSET,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'openai/gpt-image-2/text-to-image' job: submit it, wait for it, return its typed :class:`Result`.
 
+    Pass an :class:`Input`, or its fields as keyword arguments (validated as by :func:`submit`).
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -354,16 +429,28 @@ def run(
         resolution: Output resolution. Optional: not sent when unset. The server's default: '1k'. Accepts one of '1k', '2k', '4k'.
 
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "output_format": output_format,
+            "prompt": prompt,
+            "quality": quality,
+            "resolution": resolution,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return (client or default_client()).run(value, timeout=timeout, on_update=on_update)
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -375,18 +462,52 @@ async def submit_async(
     quality: Literal["low", "medium", "high"] | Unset = UNSET,
     resolution: Literal["1k", "2k", "4k"] | Unset = UNSET,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    aspect_ratio: Literal["1:1", "3:2", "2:3", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
+    | Unset = UNSET,
+    output_format: Literal["png", "jpeg", "webp"] | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    quality: Literal["low", "medium", "high"] | Unset = UNSET,
+    resolution: Literal["1k", "2k", "4k"] | Unset = UNSET,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``).
+
+    Args:
+        aspect_ratio: Aspect ratio for the generated image. Optional: not sent when unset. The server's default: '1:1'. Accepts one of '1:1', '3:2', '2:3', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'.
+        output_format: Output image format. Optional: not sent when unset. The server's default: 'png'. Accepts one of 'png', 'jpeg', 'webp'.
+        prompt: Required. Accepts a string. Example: ''
+        quality: Image quality. Optional: not sent when unset. The server's default: 'medium'. Accepts one of 'low', 'medium', 'high'.
+        resolution: Output resolution. Optional: not sent when unset. The server's default: '1k'. Accepts one of '1k', '2k', '4k'.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "output_format": output_format,
+            "prompt": prompt,
+            "quality": quality,
+            "resolution": resolution,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(value)
 
 
 @overload
@@ -397,6 +518,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -410,23 +532,51 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
     /,
     *,
+    aspect_ratio: Literal["1:1", "3:2", "2:3", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
+    | Unset = UNSET,
+    output_format: Literal["png", "jpeg", "webp"] | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    quality: Literal["low", "medium", "high"] | Unset = UNSET,
+    resolution: Literal["1k", "2k", "4k"] | Unset = UNSET,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``); ``on_update`` may be a function or a coroutine function.
+
+    Args:
+        aspect_ratio: Aspect ratio for the generated image. Optional: not sent when unset. The server's default: '1:1'. Accepts one of '1:1', '3:2', '2:3', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'.
+        output_format: Output image format. Optional: not sent when unset. The server's default: 'png'. Accepts one of 'png', 'jpeg', 'webp'.
+        prompt: Required. Accepts a string. Example: ''
+        quality: Image quality. Optional: not sent when unset. The server's default: 'medium'. Accepts one of 'low', 'medium', 'high'.
+        resolution: Output resolution. Optional: not sent when unset. The server's default: '1k'. Accepts one of '1k', '2k', '4k'.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "output_format": output_format,
+            "prompt": prompt,
+            "quality": quality,
+            "resolution": resolution,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return await (client or default_async_client()).run(value, timeout=timeout, on_update=on_update)

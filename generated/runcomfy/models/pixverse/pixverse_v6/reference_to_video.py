@@ -8,11 +8,12 @@ Build an :class:`Input` with keyword arguments (or :meth:`Input.from_dict`); rea
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
+from runcomfy._types import REQUIRED as _REQUIRED
 from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
@@ -171,80 +172,115 @@ class Input(ModelInput["Output"]):
     """Optional video URLs used to guide motion or appearance; video-reference runs use the documented 2x rate.
 
     Optional: not sent when unset. Accepts an array. 0 to 16 items."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
-    def __init__(
-        self,
-        *,
-        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
-        duration: int | Unset = UNSET,
-        generate_audio_switch: bool | Unset = UNSET,
-        images: list[str | LocalMedia] | Unset = UNSET,
-        prompt: str,
-        resolution: Literal["360p", "540p", "720p", "1080p"] | Unset = UNSET,
-        seed: int | Unset = UNSET,
-        videos: list[str | LocalMedia] | Unset = UNSET,
-    ) -> None:
-        """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+    if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
-        Args:
-            aspect_ratio: Frame shape for the generated video. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '4:3', '1:1', '3:4', '9:16', '2:3', '3:2', '21:9'.
-            duration: Requested output duration in seconds, from 1 through 15. The upstream API may use 0 when video references determine timing; the UI exposes 1-15 for image-only mode. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 1 and <= 15.
-            generate_audio_switch: Generate an optional native audio track with the video. Optional: not sent when unset. The server's default: False. Accepts a boolean.
-            images: Image URLs used to guide subjects, objects, or visual identity. Optional: not sent when unset. Accepts an array. 0 to 7 items.
-            prompt: Describe the scene, action, camera movement, and how references should guide the result. Required. Accepts a string. Example: ''
-            resolution: Output quality tier shown as video resolution. Optional: not sent when unset. The server's default: '720p'. Accepts one of '360p', '540p', '720p', '1080p'.
-            seed: Seed used to reproduce or vary a generation. Optional: not sent when unset. The server's default: 0. Accepts an integer.
-            videos: Optional video URLs used to guide motion or appearance; video-reference runs use the documented 2x rate. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+        def __init__(
+            self,
+            *,
+            aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
+            duration: int | Unset = UNSET,
+            generate_audio_switch: bool | Unset = UNSET,
+            images: Sequence[str | LocalMedia] | Unset = UNSET,
+            prompt: str,
+            resolution: Literal["360p", "540p", "720p", "1080p"] | Unset = UNSET,
+            seed: int | Unset = UNSET,
+            videos: Sequence[str | LocalMedia] | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+        ) -> None: ...
 
-        """
-        _e: list[_E] = []
-        _x0: Any
-        _x0 = aspect_ratio
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
-            else:
-                _e.append(
-                    _E(
-                        ("aspect_ratio",),
-                        _x0,
-                        "one of '16:9', '4:3', '1:1', '3:4', '9:16', '2:3', '3:2', '21:9'",
+    else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
+
+        def __init__(
+            self,
+            /,
+            *_args: Any,
+            aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
+            duration: int | Unset = UNSET,
+            generate_audio_switch: bool | Unset = UNSET,
+            images: Sequence[str | LocalMedia] | Unset = UNSET,
+            prompt: str = _REQUIRED,
+            resolution: Literal["360p", "540p", "720p", "1080p"] | Unset = UNSET,
+            seed: int | Unset = UNSET,
+            videos: Sequence[str | LocalMedia] | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+            **_unknown: Any,
+        ) -> None:
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
+
+            Args:
+                aspect_ratio: Frame shape for the generated video. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '4:3', '1:1', '3:4', '9:16', '2:3', '3:2', '21:9'.
+                duration: Requested output duration in seconds, from 1 through 15. The upstream API may use 0 when video references determine timing; the UI exposes 1-15 for image-only mode. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 1 and <= 15.
+                generate_audio_switch: Generate an optional native audio track with the video. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+                images: Image URLs used to guide subjects, objects, or visual identity. Optional: not sent when unset. Accepts an array. 0 to 7 items.
+                prompt: Describe the scene, action, camera movement, and how references should guide the result. Required. Accepts a string. Example: ''
+                resolution: Output quality tier shown as video resolution. Optional: not sent when unset. The server's default: '720p'. Accepts one of '360p', '540p', '720p', '1080p'.
+                seed: Seed used to reproduce or vary a generation. Optional: not sent when unset. The server's default: 0. Accepts an integer.
+                videos: Optional video URLs used to guide motion or appearance; video-reference runs use the documented 2x rate. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+
+            """
+            _e: list[_E] = []
+            _x0: Any
+            _x0 = aspect_ratio
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM2:
+                        _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
+                else:
+                    _e.append(
+                        _E(
+                            ("aspect_ratio",),
+                            _x0,
+                            "one of '16:9', '4:3', '1:1', '3:4', '9:16', '2:3', '3:2', '21:9'",
+                        )
                     )
-                )
-        self.aspect_ratio = _x0
-        _x0 = duration
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-                if _x0 < 1 or _x0 > 15:
-                    _e.append(_E(("duration",), _x0, "an integer >= 1 and <= 15"))
-            else:
-                _e.append(_E(("duration",), _x0, "an integer"))
-        self.duration = _x0
-        _x0 = generate_audio_switch
-        if _x0 is not UNSET:
-            if not (_x0 is True or _x0 is False):
-                _e.append(_E(("generate_audio_switch",), _x0, "a boolean"))
-        self.generate_audio_switch = _x0
-        _x0 = images
-        if _x0 is not UNSET:
-            if _isinstance(_x0, (_list, _tuple)):
-                _x0 = _list(_x0)
-                if _len(_x0) > 7:
-                    _e.append(_E(("images",), _x0, "an array of at most 7 items"))
-                for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is _str:
-                        if (
-                            not (
-                                _x1[:8] == "https://"
-                                and _x1[8:9] not in "/?#"
-                                and _x1.isprintable()
-                                and " " not in _x1
-                            )
-                            and _MEDIA_3(_x1) is None
-                        ):
+            self.aspect_ratio = _x0
+            _x0 = duration
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                    if _x0 < 1 or _x0 > 15:
+                        _e.append(_E(("duration",), _x0, "an integer >= 1 and <= 15"))
+                else:
+                    _e.append(_E(("duration",), _x0, "an integer"))
+            self.duration = _x0
+            _x0 = generate_audio_switch
+            if _x0 is not UNSET:
+                if not (_x0 is True or _x0 is False):
+                    _e.append(_E(("generate_audio_switch",), _x0, "a boolean"))
+            self.generate_audio_switch = _x0
+            _x0 = images
+            if _x0 is not UNSET:
+                if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+                    _x0 = _list(_x0)
+                    if _len(_x0) > 7:
+                        _e.append(_E(("images",), _x0, "an array of at most 7 items"))
+                    for _i1, _x1 in _enumerate(_x0):
+                        if _type(_x1) is _str:
+                            if (
+                                not (
+                                    _x1[:8] == "https://"
+                                    and _x1[8:9] not in "/?#"
+                                    and _x1.isprintable()
+                                    and " " not in _x1
+                                )
+                                and _MEDIA_3(_x1) is None
+                            ):
+                                _e.append(
+                                    _E(
+                                        ("images", _i1),
+                                        _x1,
+                                        "an image URL (https://, http://) or data:image/...;base64, URI",
+                                    )
+                                )
+                        elif _v.is_local(_x1):
+                            _x0[_i1] = _v.local_media(_x1, "image", (), ("images", _i1), _e)
+                        else:
                             _e.append(
                                 _E(
                                     ("images", _i1),
@@ -252,27 +288,27 @@ class Input(ModelInput["Output"]):
                                     "an image URL (https://, http://) or data:image/...;base64, URI",
                                 )
                             )
-                    elif _v.is_local(_x1):
-                        _x0[_i1] = _v.local_media(_x1, "image", (), ("images", _i1), _e)
-                    else:
-                        _e.append(
-                            _E(
-                                ("images", _i1),
-                                _x1,
-                                "an image URL (https://, http://) or data:image/...;base64, URI",
-                            )
-                        )
-                for _i1, _x1 in _enumerate(_x0):
-                    if _isinstance(_x1, _str):
-                        if (
-                            not (
-                                _x1[:8] == "https://"
-                                and _x1[8:9] not in "/?#"
-                                and _x1.isprintable()
-                                and " " not in _x1
-                            )
-                            and _MEDIA_3(_x1) is None
-                        ):
+                    for _i1, _x1 in _enumerate(_x0):
+                        if _isinstance(_x1, _str):
+                            if (
+                                not (
+                                    _x1[:8] == "https://"
+                                    and _x1[8:9] not in "/?#"
+                                    and _x1.isprintable()
+                                    and " " not in _x1
+                                )
+                                and _MEDIA_3(_x1) is None
+                            ):
+                                _e.append(
+                                    _E(
+                                        ("images", _i1),
+                                        _x1,
+                                        "an image URL (https://, http://) or data:image/...;base64, URI",
+                                    )
+                                )
+                        elif _v.is_local(_x1):
+                            _x1 = _x0[_i1] = _v.local_media(_x1, "image", (), ("images", _i1), _e)
+                        else:
                             _e.append(
                                 _E(
                                     ("images", _i1),
@@ -280,56 +316,56 @@ class Input(ModelInput["Output"]):
                                     "an image URL (https://, http://) or data:image/...;base64, URI",
                                 )
                             )
-                    elif _v.is_local(_x1):
-                        _x1 = _x0[_i1] = _v.local_media(_x1, "image", (), ("images", _i1), _e)
-                    else:
-                        _e.append(
-                            _E(
-                                ("images", _i1),
-                                _x1,
-                                "an image URL (https://, http://) or data:image/...;base64, URI",
-                            )
-                        )
-            else:
-                _e.append(_E(("images",), _x0, "an array"))
-        self.images = _x0
-        _x0 = prompt
-        if not (_isinstance(_x0, _str)):
-            _e.append(_E(("prompt",), _x0, "a string"))
-        self.prompt = _x0
-        _x0 = resolution
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM5:
-                    _e.append(_E(("resolution",), _x0, choices=_ENUM4))
-            else:
-                _e.append(_E(("resolution",), _x0, "one of '360p', '540p', '720p', '1080p'"))
-        self.resolution = _x0
-        _x0 = seed
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-            else:
-                _e.append(_E(("seed",), _x0, "an integer"))
-        self.seed = _x0
-        _x0 = videos
-        if _x0 is not UNSET:
-            if _isinstance(_x0, (_list, _tuple)):
-                _x0 = _list(_x0)
-                if _len(_x0) > 16:
-                    _e.append(_E(("videos",), _x0, "an array of at most 16 items"))
-                for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is _str:
-                        if (
-                            not (
-                                _x1[:8] == "https://"
-                                and _x1[8:9] not in "/?#"
-                                and _x1.isprintable()
-                                and " " not in _x1
-                            )
-                            and _MEDIA_6(_x1) is None
-                        ):
+                else:
+                    _e.append(_E(("images",), _x0, "an array"))
+            self.images = _x0
+            _x0 = prompt
+            if not (_isinstance(_x0, _str)):
+                _e.append(_E(("prompt",), _x0, "a string"))
+            self.prompt = _x0
+            _x0 = resolution
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM5:
+                        _e.append(_E(("resolution",), _x0, choices=_ENUM4))
+                else:
+                    _e.append(_E(("resolution",), _x0, "one of '360p', '540p', '720p', '1080p'"))
+            self.resolution = _x0
+            _x0 = seed
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                else:
+                    _e.append(_E(("seed",), _x0, "an integer"))
+            self.seed = _x0
+            _x0 = videos
+            if _x0 is not UNSET:
+                if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+                    _x0 = _list(_x0)
+                    if _len(_x0) > 16:
+                        _e.append(_E(("videos",), _x0, "an array of at most 16 items"))
+                    for _i1, _x1 in _enumerate(_x0):
+                        if _type(_x1) is _str:
+                            if (
+                                not (
+                                    _x1[:8] == "https://"
+                                    and _x1[8:9] not in "/?#"
+                                    and _x1.isprintable()
+                                    and " " not in _x1
+                                )
+                                and _MEDIA_6(_x1) is None
+                            ):
+                                _e.append(
+                                    _E(
+                                        ("videos", _i1),
+                                        _x1,
+                                        "a video URL (https://, http://) or data:video/...;base64, URI",
+                                    )
+                                )
+                        elif _v.is_local(_x1):
+                            _x0[_i1] = _v.local_media(_x1, "video", (), ("videos", _i1), _e)
+                        else:
                             _e.append(
                                 _E(
                                     ("videos", _i1),
@@ -337,27 +373,27 @@ class Input(ModelInput["Output"]):
                                     "a video URL (https://, http://) or data:video/...;base64, URI",
                                 )
                             )
-                    elif _v.is_local(_x1):
-                        _x0[_i1] = _v.local_media(_x1, "video", (), ("videos", _i1), _e)
-                    else:
-                        _e.append(
-                            _E(
-                                ("videos", _i1),
-                                _x1,
-                                "a video URL (https://, http://) or data:video/...;base64, URI",
-                            )
-                        )
-                for _i1, _x1 in _enumerate(_x0):
-                    if _isinstance(_x1, _str):
-                        if (
-                            not (
-                                _x1[:8] == "https://"
-                                and _x1[8:9] not in "/?#"
-                                and _x1.isprintable()
-                                and " " not in _x1
-                            )
-                            and _MEDIA_6(_x1) is None
-                        ):
+                    for _i1, _x1 in _enumerate(_x0):
+                        if _isinstance(_x1, _str):
+                            if (
+                                not (
+                                    _x1[:8] == "https://"
+                                    and _x1[8:9] not in "/?#"
+                                    and _x1.isprintable()
+                                    and " " not in _x1
+                                )
+                                and _MEDIA_6(_x1) is None
+                            ):
+                                _e.append(
+                                    _E(
+                                        ("videos", _i1),
+                                        _x1,
+                                        "a video URL (https://, http://) or data:video/...;base64, URI",
+                                    )
+                                )
+                        elif _v.is_local(_x1):
+                            _x1 = _x0[_i1] = _v.local_media(_x1, "video", (), ("videos", _i1), _e)
+                        else:
                             _e.append(
                                 _E(
                                     ("videos", _i1),
@@ -365,31 +401,22 @@ class Input(ModelInput["Output"]):
                                     "a video URL (https://, http://) or data:video/...;base64, URI",
                                 )
                             )
-                    elif _v.is_local(_x1):
-                        _x1 = _x0[_i1] = _v.local_media(_x1, "video", (), ("videos", _i1), _e)
-                    else:
-                        _e.append(
-                            _E(
-                                ("videos", _i1),
-                                _x1,
-                                "a video URL (https://, http://) or data:video/...;base64, URI",
-                            )
-                        )
-            else:
-                _e.append(_E(("videos",), _x0, "an array"))
-        self.videos = _x0
-        if _e:
-            raise _v.ValidationError(_e, model=MODEL_ID)
+                else:
+                    _e.append(_E(("videos",), _x0, "an array"))
+            self.videos = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
+            if _e or _unknown or _args:
+                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
-            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+            except TypeError:  # a key that is not a str: explained below
                 pass
-        return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
+        return _v.from_dict(cls, data, cls._NAMES, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON request body: every field that is set, under its API name; unset fields left out."""
@@ -409,6 +436,8 @@ class Input(ModelInput["Output"]):
             data["seed"] = self.seed
         if self.videos is not UNSET:
             data["videos"] = _v.to_json(self.videos)
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -425,7 +454,6 @@ class Input(ModelInput["Output"]):
         "seed": "seed",
         "videos": "videos",
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 
 
@@ -466,31 +494,77 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
     aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
     duration: int | Unset = UNSET,
     generate_audio_switch: bool | Unset = UNSET,
-    images: list[str | LocalMedia] | Unset = UNSET,
+    images: Sequence[str | LocalMedia] | Unset = UNSET,
     prompt: str,
     resolution: Literal["360p", "540p", "720p", "1080p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
-    videos: list[str | LocalMedia] | Unset = UNSET,
+    videos: Sequence[str | LocalMedia] | Unset = UNSET,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    generate_audio_switch: bool | Unset = UNSET,
+    images: Sequence[str | LocalMedia] | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    resolution: Literal["360p", "540p", "720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    videos: Sequence[str | LocalMedia] | Unset = UNSET,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'pixverse/pixverse-v6/reference-to-video' job and return at once with its :class:`RequestHandle`.
 
-    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
+    problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
+
+    Args:
+        aspect_ratio: Frame shape for the generated video. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '4:3', '1:1', '3:4', '9:16', '2:3', '3:2', '21:9'.
+        duration: Requested output duration in seconds, from 1 through 15. The upstream API may use 0 when video references determine timing; the UI exposes 1-15 for image-only mode. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 1 and <= 15.
+        generate_audio_switch: Generate an optional native audio track with the video. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        images: Image URLs used to guide subjects, objects, or visual identity. Optional: not sent when unset. Accepts an array. 0 to 7 items.
+        prompt: Describe the scene, action, camera movement, and how references should guide the result. Required. Accepts a string. Example: ''
+        resolution: Output quality tier shown as video resolution. Optional: not sent when unset. The server's default: '720p'. Accepts one of '360p', '540p', '720p', '1080p'.
+        seed: Seed used to reproduce or vary a generation. Optional: not sent when unset. The server's default: 0. Accepts an integer.
+        videos: Optional video URLs used to guide motion or appearance; video-reference runs use the documented 2x rate. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "generate_audio_switch": generate_audio_switch,
+            "images": images,
+            "prompt": prompt,
+            "resolution": resolution,
+            "seed": seed,
+            "videos": videos,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(value)
 
 
 @overload
@@ -501,6 +575,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -508,29 +583,41 @@ def run(
     aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
     duration: int | Unset = UNSET,
     generate_audio_switch: bool | Unset = UNSET,
-    images: list[str | LocalMedia] | Unset = UNSET,
+    images: Sequence[str | LocalMedia] | Unset = UNSET,
     prompt: str,
     resolution: Literal["360p", "540p", "720p", "1080p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
-    videos: list[str | LocalMedia] | Unset = UNSET,
+    videos: Sequence[str | LocalMedia] | Unset = UNSET,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
     /,
     *,
+    aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    generate_audio_switch: bool | Unset = UNSET,
+    images: Sequence[str | LocalMedia] | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    resolution: Literal["360p", "540p", "720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    videos: Sequence[str | LocalMedia] | Unset = UNSET,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'pixverse/pixverse-v6/reference-to-video' job: submit it, wait for it, return its typed :class:`Result`.
 
+    Pass an :class:`Input`, or its fields as keyword arguments (validated as by :func:`submit`).
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -545,16 +632,31 @@ def run(
         videos: Optional video URLs used to guide motion or appearance; video-reference runs use the documented 2x rate. Optional: not sent when unset. Accepts an array. 0 to 16 items.
 
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "generate_audio_switch": generate_audio_switch,
+            "images": images,
+            "prompt": prompt,
+            "resolution": resolution,
+            "seed": seed,
+            "videos": videos,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return (client or default_client()).run(value, timeout=timeout, on_update=on_update)
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -562,24 +664,66 @@ async def submit_async(
     aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
     duration: int | Unset = UNSET,
     generate_audio_switch: bool | Unset = UNSET,
-    images: list[str | LocalMedia] | Unset = UNSET,
+    images: Sequence[str | LocalMedia] | Unset = UNSET,
     prompt: str,
     resolution: Literal["360p", "540p", "720p", "1080p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
-    videos: list[str | LocalMedia] | Unset = UNSET,
+    videos: Sequence[str | LocalMedia] | Unset = UNSET,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    generate_audio_switch: bool | Unset = UNSET,
+    images: Sequence[str | LocalMedia] | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    resolution: Literal["360p", "540p", "720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    videos: Sequence[str | LocalMedia] | Unset = UNSET,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``).
+
+    Args:
+        aspect_ratio: Frame shape for the generated video. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '4:3', '1:1', '3:4', '9:16', '2:3', '3:2', '21:9'.
+        duration: Requested output duration in seconds, from 1 through 15. The upstream API may use 0 when video references determine timing; the UI exposes 1-15 for image-only mode. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 1 and <= 15.
+        generate_audio_switch: Generate an optional native audio track with the video. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        images: Image URLs used to guide subjects, objects, or visual identity. Optional: not sent when unset. Accepts an array. 0 to 7 items.
+        prompt: Describe the scene, action, camera movement, and how references should guide the result. Required. Accepts a string. Example: ''
+        resolution: Output quality tier shown as video resolution. Optional: not sent when unset. The server's default: '720p'. Accepts one of '360p', '540p', '720p', '1080p'.
+        seed: Seed used to reproduce or vary a generation. Optional: not sent when unset. The server's default: 0. Accepts an integer.
+        videos: Optional video URLs used to guide motion or appearance; video-reference runs use the documented 2x rate. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "generate_audio_switch": generate_audio_switch,
+            "images": images,
+            "prompt": prompt,
+            "resolution": resolution,
+            "seed": seed,
+            "videos": videos,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(value)
 
 
 @overload
@@ -590,6 +734,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -597,31 +742,67 @@ async def run_async(
     aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
     duration: int | Unset = UNSET,
     generate_audio_switch: bool | Unset = UNSET,
-    images: list[str | LocalMedia] | Unset = UNSET,
+    images: Sequence[str | LocalMedia] | Unset = UNSET,
     prompt: str,
     resolution: Literal["360p", "540p", "720p", "1080p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
-    videos: list[str | LocalMedia] | Unset = UNSET,
+    videos: Sequence[str | LocalMedia] | Unset = UNSET,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
     /,
     *,
+    aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "2:3", "3:2", "21:9"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    generate_audio_switch: bool | Unset = UNSET,
+    images: Sequence[str | LocalMedia] | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    resolution: Literal["360p", "540p", "720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    videos: Sequence[str | LocalMedia] | Unset = UNSET,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``); ``on_update`` may be a function or a coroutine function.
+
+    Args:
+        aspect_ratio: Frame shape for the generated video. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '4:3', '1:1', '3:4', '9:16', '2:3', '3:2', '21:9'.
+        duration: Requested output duration in seconds, from 1 through 15. The upstream API may use 0 when video references determine timing; the UI exposes 1-15 for image-only mode. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 1 and <= 15.
+        generate_audio_switch: Generate an optional native audio track with the video. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        images: Image URLs used to guide subjects, objects, or visual identity. Optional: not sent when unset. Accepts an array. 0 to 7 items.
+        prompt: Describe the scene, action, camera movement, and how references should guide the result. Required. Accepts a string. Example: ''
+        resolution: Output quality tier shown as video resolution. Optional: not sent when unset. The server's default: '720p'. Accepts one of '360p', '540p', '720p', '1080p'.
+        seed: Seed used to reproduce or vary a generation. Optional: not sent when unset. The server's default: 0. Accepts an integer.
+        videos: Optional video URLs used to guide motion or appearance; video-reference runs use the documented 2x rate. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "generate_audio_switch": generate_audio_switch,
+            "images": images,
+            "prompt": prompt,
+            "resolution": resolution,
+            "seed": seed,
+            "videos": videos,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return await (client or default_async_client()).run(value, timeout=timeout, on_update=on_update)

@@ -8,11 +8,12 @@ Build an :class:`Input` with keyword arguments (or :meth:`Input.from_dict`); rea
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
+from runcomfy._types import REQUIRED as _REQUIRED
 from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
@@ -206,80 +207,117 @@ class Input(ModelInput["Output"]):
     """Random seed for reproducibility. Use -1 for a random seed each run.
 
     Optional: not sent when unset. The server's default: -1. Accepts an integer."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
-    def __init__(
-        self,
-        *,
-        aspect_ratio: Literal["auto", "1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9", "9:21"]
-        | Unset = UNSET,
-        background: Literal["opaque", "transparent"] | Unset = UNSET,
-        enhance_prompt: bool | Unset = UNSET,
-        image_urls: list[str | LocalMedia],
-        mask_url: str | LocalMedia | Unset = UNSET,
-        output_format: Literal["png", "webp", "jpeg"] | Unset = UNSET,
-        prompt: str,
-        resolution: Literal["1K", "2K"] | Unset = UNSET,
-        seed: int | Unset = UNSET,
-    ) -> None:
-        """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+    if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
-        Args:
-            aspect_ratio: Output aspect ratio. auto uses the first reference. Ignored in mask mode. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '1:1', '4:3', '3:4', '3:2', '2:3', '16:9', '9:16', '21:9', '9:21'.
-            background: opaque for a regular photo. transparent writes a real alpha channel — describe only the subject, and do not use JPEG. Cannot combine with a mask. Optional: not sent when unset. The server's default: 'opaque'. Accepts one of 'opaque', 'transparent'.
-            enhance_prompt: Rewrite a short instruction into a fuller scene before editing. Turn off when the instruction is already exact. Ignored in mask mode. Optional: not sent when unset. The server's default: True. Accepts a boolean.
-            image_urls: One to ten reference images. Order matches the prompt (the first image, the second image). JPEG, PNG, or WebP; each file up to 30MB and 25MP. Keep to four or fewer when identity must stay sharp. Required. Accepts an array. 1 to 10 items. RunComfy checks on the file: File size must be less than 30 MB.
-            mask_url: Optional black-and-white local-edit mask. White marks the area to change; black stays. Requires exactly one reference image, cannot pair with a transparent background, and ignores aspect ratio and prompt rewrite. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
-            output_format: PNG and WebP can carry an alpha channel. JPEG cannot, so it cannot be combined with a transparent background. Optional: not sent when unset. The server's default: 'png'. Accepts one of 'png', 'webp', 'jpeg'.
-            prompt: Describe the change in plain language: what to add, remove, restyle, or replace. Quote any text to render it verbatim. With a mask, describe what should appear in the white area. Required. Accepts a string. Example: ''
-            resolution: Output detail tier. 1K is faster; 2K has about four times the pixels and costs more. Optional: not sent when unset. The server's default: '1K'. Accepts one of '1K', '2K'.
-            seed: Random seed for reproducibility. Use -1 for a random seed each run. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+        def __init__(
+            self,
+            *,
+            aspect_ratio: Literal["auto", "1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9", "9:21"]
+            | Unset = UNSET,
+            background: Literal["opaque", "transparent"] | Unset = UNSET,
+            enhance_prompt: bool | Unset = UNSET,
+            image_urls: Sequence[str | LocalMedia],
+            mask_url: str | LocalMedia | Unset = UNSET,
+            output_format: Literal["png", "webp", "jpeg"] | Unset = UNSET,
+            prompt: str,
+            resolution: Literal["1K", "2K"] | Unset = UNSET,
+            seed: int | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+        ) -> None: ...
 
-        """
-        _e: list[_E] = []
-        _x0: Any
-        _x0 = aspect_ratio
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
-            else:
-                _e.append(
-                    _E(
-                        ("aspect_ratio",),
-                        _x0,
-                        "one of 'auto', '1:1', '4:3', '3:4', '3:2', '2:3', '16:9', '9:16', '21:9', '9:21'",
-                    )
-                )
-        self.aspect_ratio = _x0
-        _x0 = background
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM4:
-                    _e.append(_E(("background",), _x0, choices=_ENUM3))
-            else:
-                _e.append(_E(("background",), _x0, "one of 'opaque', 'transparent'"))
-        self.background = _x0
-        _x0 = enhance_prompt
-        if _x0 is not UNSET:
-            if not (_x0 is True or _x0 is False):
-                _e.append(_E(("enhance_prompt",), _x0, "a boolean"))
-        self.enhance_prompt = _x0
-        _x0 = image_urls
-        if _isinstance(_x0, (_list, _tuple)):
-            _x0 = _list(_x0)
-            if _len(_x0) < 1 or _len(_x0) > 10:
-                _e.append(_E(("image_urls",), _x0, "an array of 1 to 10 items"))
-            for _i1, _x1 in _enumerate(_x0):
-                if _type(_x1) is _str:
-                    if (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
+    else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
+
+        def __init__(
+            self,
+            /,
+            *_args: Any,
+            aspect_ratio: Literal["auto", "1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9", "9:21"]
+            | Unset = UNSET,
+            background: Literal["opaque", "transparent"] | Unset = UNSET,
+            enhance_prompt: bool | Unset = UNSET,
+            image_urls: Sequence[str | LocalMedia] = _REQUIRED,
+            mask_url: str | LocalMedia | Unset = UNSET,
+            output_format: Literal["png", "webp", "jpeg"] | Unset = UNSET,
+            prompt: str = _REQUIRED,
+            resolution: Literal["1K", "2K"] | Unset = UNSET,
+            seed: int | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+            **_unknown: Any,
+        ) -> None:
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
+
+            Args:
+                aspect_ratio: Output aspect ratio. auto uses the first reference. Ignored in mask mode. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '1:1', '4:3', '3:4', '3:2', '2:3', '16:9', '9:16', '21:9', '9:21'.
+                background: opaque for a regular photo. transparent writes a real alpha channel — describe only the subject, and do not use JPEG. Cannot combine with a mask. Optional: not sent when unset. The server's default: 'opaque'. Accepts one of 'opaque', 'transparent'.
+                enhance_prompt: Rewrite a short instruction into a fuller scene before editing. Turn off when the instruction is already exact. Ignored in mask mode. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+                image_urls: One to ten reference images. Order matches the prompt (the first image, the second image). JPEG, PNG, or WebP; each file up to 30MB and 25MP. Keep to four or fewer when identity must stay sharp. Required. Accepts an array. 1 to 10 items. RunComfy checks on the file: File size must be less than 30 MB.
+                mask_url: Optional black-and-white local-edit mask. White marks the area to change; black stays. Requires exactly one reference image, cannot pair with a transparent background, and ignores aspect ratio and prompt rewrite. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+                output_format: PNG and WebP can carry an alpha channel. JPEG cannot, so it cannot be combined with a transparent background. Optional: not sent when unset. The server's default: 'png'. Accepts one of 'png', 'webp', 'jpeg'.
+                prompt: Describe the change in plain language: what to add, remove, restyle, or replace. Quote any text to render it verbatim. With a mask, describe what should appear in the white area. Required. Accepts a string. Example: ''
+                resolution: Output detail tier. 1K is faster; 2K has about four times the pixels and costs more. Optional: not sent when unset. The server's default: '1K'. Accepts one of '1K', '2K'.
+                seed: Random seed for reproducibility. Use -1 for a random seed each run. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
+            """
+            _e: list[_E] = []
+            _x0: Any
+            _x0 = aspect_ratio
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM2:
+                        _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
+                else:
+                    _e.append(
+                        _E(
+                            ("aspect_ratio",),
+                            _x0,
+                            "one of 'auto', '1:1', '4:3', '3:4', '3:2', '2:3', '16:9', '9:16', '21:9', '9:21'",
                         )
-                        and _MEDIA_6(_x1) is None
-                    ):
+                    )
+            self.aspect_ratio = _x0
+            _x0 = background
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM4:
+                        _e.append(_E(("background",), _x0, choices=_ENUM3))
+                else:
+                    _e.append(_E(("background",), _x0, "one of 'opaque', 'transparent'"))
+            self.background = _x0
+            _x0 = enhance_prompt
+            if _x0 is not UNSET:
+                if not (_x0 is True or _x0 is False):
+                    _e.append(_E(("enhance_prompt",), _x0, "a boolean"))
+            self.enhance_prompt = _x0
+            _x0 = image_urls
+            if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+                _x0 = _list(_x0)
+                if not (1 <= _len(_x0) <= 10):
+                    _e.append(_E(("image_urls",), _x0, "an array of 1 to 10 items"))
+                for _i1, _x1 in _enumerate(_x0):
+                    if _type(_x1) is _str:
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_6(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("image_urls", _i1),
+                                    _x1,
+                                    "an image URL (https://, http://) or data:image/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x0[_i1] = _v.local_media(_x1, "image", _RULES5, ("image_urls", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("image_urls", _i1),
@@ -287,27 +325,27 @@ class Input(ModelInput["Output"]):
                                 "an image URL (https://, http://) or data:image/...;base64, URI",
                             )
                         )
-                elif _v.is_local(_x1):
-                    _x0[_i1] = _v.local_media(_x1, "image", _RULES5, ("image_urls", _i1), _e)
-                else:
-                    _e.append(
-                        _E(
-                            ("image_urls", _i1),
-                            _x1,
-                            "an image URL (https://, http://) or data:image/...;base64, URI",
-                        )
-                    )
-            for _i1, _x1 in _enumerate(_x0):
-                if _isinstance(_x1, _str):
-                    if (
-                        not (
-                            _x1[:8] == "https://"
-                            and _x1[8:9] not in "/?#"
-                            and _x1.isprintable()
-                            and " " not in _x1
-                        )
-                        and _MEDIA_6(_x1) is None
-                    ):
+                for _i1, _x1 in _enumerate(_x0):
+                    if _isinstance(_x1, _str):
+                        if (
+                            not (
+                                _x1[:8] == "https://"
+                                and _x1[8:9] not in "/?#"
+                                and _x1.isprintable()
+                                and " " not in _x1
+                            )
+                            and _MEDIA_6(_x1) is None
+                        ):
+                            _e.append(
+                                _E(
+                                    ("image_urls", _i1),
+                                    _x1,
+                                    "an image URL (https://, http://) or data:image/...;base64, URI",
+                                )
+                            )
+                    elif _v.is_local(_x1):
+                        _x1 = _x0[_i1] = _v.local_media(_x1, "image", (), ("image_urls", _i1), _e)
+                    else:
                         _e.append(
                             _E(
                                 ("image_urls", _i1),
@@ -315,31 +353,31 @@ class Input(ModelInput["Output"]):
                                 "an image URL (https://, http://) or data:image/...;base64, URI",
                             )
                         )
-                elif _v.is_local(_x1):
-                    _x1 = _x0[_i1] = _v.local_media(_x1, "image", (), ("image_urls", _i1), _e)
-                else:
-                    _e.append(
-                        _E(
-                            ("image_urls", _i1),
-                            _x1,
-                            "an image URL (https://, http://) or data:image/...;base64, URI",
+            else:
+                _e.append(_E(("image_urls",), _x0, "an array"))
+            self.image_urls = _x0
+            _x0 = mask_url
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if (
+                        not (
+                            _x0[:8] == "https://"
+                            and _x0[8:9] not in "/?#"
+                            and _x0.isprintable()
+                            and " " not in _x0
                         )
-                    )
-        else:
-            _e.append(_E(("image_urls",), _x0, "an array"))
-        self.image_urls = _x0
-        _x0 = mask_url
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if (
-                    not (
-                        _x0[:8] == "https://"
-                        and _x0[8:9] not in "/?#"
-                        and _x0.isprintable()
-                        and " " not in _x0
-                    )
-                    and _MEDIA_6(_x0) is None
-                ):
+                        and _MEDIA_6(_x0) is None
+                    ):
+                        _e.append(
+                            _E(
+                                ("mask_url",),
+                                _x0,
+                                "an image URL (https://, http://) or data:image/...;base64, URI",
+                            )
+                        )
+                elif _v.is_local(_x0):
+                    _x0 = _v.local_media(_x0, "image", (), ("mask_url",), _e)
+                else:
                     _e.append(
                         _E(
                             ("mask_url",),
@@ -347,53 +385,48 @@ class Input(ModelInput["Output"]):
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
-            elif _v.is_local(_x0):
-                _x0 = _v.local_media(_x0, "image", (), ("mask_url",), _e)
-            else:
-                _e.append(
-                    _E(("mask_url",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
-                )
-        self.mask_url = _x0
-        _x0 = output_format
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM8:
-                    _e.append(_E(("output_format",), _x0, choices=_ENUM7))
-            else:
-                _e.append(_E(("output_format",), _x0, "one of 'png', 'webp', 'jpeg'"))
-        self.output_format = _x0
-        _x0 = prompt
-        if not (_isinstance(_x0, _str)):
-            _e.append(_E(("prompt",), _x0, "a string"))
-        self.prompt = _x0
-        _x0 = resolution
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM10:
-                    _e.append(_E(("resolution",), _x0, choices=_ENUM9))
-            else:
-                _e.append(_E(("resolution",), _x0, "one of '1K', '2K'"))
-        self.resolution = _x0
-        _x0 = seed
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-            else:
-                _e.append(_E(("seed",), _x0, "an integer"))
-        self.seed = _x0
-        if _e:
-            raise _v.ValidationError(_e, model=MODEL_ID)
+            self.mask_url = _x0
+            _x0 = output_format
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM8:
+                        _e.append(_E(("output_format",), _x0, choices=_ENUM7))
+                else:
+                    _e.append(_E(("output_format",), _x0, "one of 'png', 'webp', 'jpeg'"))
+            self.output_format = _x0
+            _x0 = prompt
+            if not (_isinstance(_x0, _str)):
+                _e.append(_E(("prompt",), _x0, "a string"))
+            self.prompt = _x0
+            _x0 = resolution
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM10:
+                        _e.append(_E(("resolution",), _x0, choices=_ENUM9))
+                else:
+                    _e.append(_E(("resolution",), _x0, "one of '1K', '2K'"))
+            self.resolution = _x0
+            _x0 = seed
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                else:
+                    _e.append(_E(("seed",), _x0, "an integer"))
+            self.seed = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
+            if _e or _unknown or _args:
+                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
-            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+            except TypeError:  # a key that is not a str: explained below
                 pass
-        return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
+        return _v.from_dict(cls, data, cls._NAMES, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON request body: every field that is set, under its API name; unset fields left out."""
@@ -414,6 +447,8 @@ class Input(ModelInput["Output"]):
             data["resolution"] = self.resolution
         if self.seed is not UNSET:
             data["seed"] = self.seed
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -431,7 +466,6 @@ class Input(ModelInput["Output"]):
         "resolution": "resolution",
         "seed": "seed",
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(["image_urls", "prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 
 
@@ -472,7 +506,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -480,25 +516,73 @@ def submit(
     | Unset = UNSET,
     background: Literal["opaque", "transparent"] | Unset = UNSET,
     enhance_prompt: bool | Unset = UNSET,
-    image_urls: list[str | LocalMedia],
+    image_urls: Sequence[str | LocalMedia],
     mask_url: str | LocalMedia | Unset = UNSET,
     output_format: Literal["png", "webp", "jpeg"] | Unset = UNSET,
     prompt: str,
     resolution: Literal["1K", "2K"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    aspect_ratio: Literal["auto", "1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9", "9:21"]
+    | Unset = UNSET,
+    background: Literal["opaque", "transparent"] | Unset = UNSET,
+    enhance_prompt: bool | Unset = UNSET,
+    image_urls: Sequence[str | LocalMedia] = _REQUIRED,
+    mask_url: str | LocalMedia | Unset = UNSET,
+    output_format: Literal["png", "webp", "jpeg"] | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    resolution: Literal["1K", "2K"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'qwen/qwen-image-2.1/edit' job and return at once with its :class:`RequestHandle`.
 
-    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
+    problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
+
+    Args:
+        aspect_ratio: Output aspect ratio. auto uses the first reference. Ignored in mask mode. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '1:1', '4:3', '3:4', '3:2', '2:3', '16:9', '9:16', '21:9', '9:21'.
+        background: opaque for a regular photo. transparent writes a real alpha channel — describe only the subject, and do not use JPEG. Cannot combine with a mask. Optional: not sent when unset. The server's default: 'opaque'. Accepts one of 'opaque', 'transparent'.
+        enhance_prompt: Rewrite a short instruction into a fuller scene before editing. Turn off when the instruction is already exact. Ignored in mask mode. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        image_urls: One to ten reference images. Order matches the prompt (the first image, the second image). JPEG, PNG, or WebP; each file up to 30MB and 25MP. Keep to four or fewer when identity must stay sharp. Required. Accepts an array. 1 to 10 items. RunComfy checks on the file: File size must be less than 30 MB.
+        mask_url: Optional black-and-white local-edit mask. White marks the area to change; black stays. Requires exactly one reference image, cannot pair with a transparent background, and ignores aspect ratio and prompt rewrite. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        output_format: PNG and WebP can carry an alpha channel. JPEG cannot, so it cannot be combined with a transparent background. Optional: not sent when unset. The server's default: 'png'. Accepts one of 'png', 'webp', 'jpeg'.
+        prompt: Describe the change in plain language: what to add, remove, restyle, or replace. Quote any text to render it verbatim. With a mask, describe what should appear in the white area. Required. Accepts a string. Example: ''
+        resolution: Output detail tier. 1K is faster; 2K has about four times the pixels and costs more. Optional: not sent when unset. The server's default: '1K'. Accepts one of '1K', '2K'.
+        seed: Random seed for reproducibility. Use -1 for a random seed each run. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "background": background,
+            "enhance_prompt": enhance_prompt,
+            "image_urls": image_urls,
+            "mask_url": mask_url,
+            "output_format": output_format,
+            "prompt": prompt,
+            "resolution": resolution,
+            "seed": seed,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(value)
 
 
 @overload
@@ -509,6 +593,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -517,7 +602,7 @@ def run(
     | Unset = UNSET,
     background: Literal["opaque", "transparent"] | Unset = UNSET,
     enhance_prompt: bool | Unset = UNSET,
-    image_urls: list[str | LocalMedia],
+    image_urls: Sequence[str | LocalMedia],
     mask_url: str | LocalMedia | Unset = UNSET,
     output_format: Literal["png", "webp", "jpeg"] | Unset = UNSET,
     prompt: str,
@@ -526,21 +611,35 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
     /,
     *,
+    aspect_ratio: Literal["auto", "1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9", "9:21"]
+    | Unset = UNSET,
+    background: Literal["opaque", "transparent"] | Unset = UNSET,
+    enhance_prompt: bool | Unset = UNSET,
+    image_urls: Sequence[str | LocalMedia] = _REQUIRED,
+    mask_url: str | LocalMedia | Unset = UNSET,
+    output_format: Literal["png", "webp", "jpeg"] | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    resolution: Literal["1K", "2K"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'qwen/qwen-image-2.1/edit' job: submit it, wait for it, return its typed :class:`Result`.
 
+    Pass an :class:`Input`, or its fields as keyword arguments (validated as by :func:`submit`).
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -556,16 +655,32 @@ def run(
         seed: Random seed for reproducibility. Use -1 for a random seed each run. Optional: not sent when unset. The server's default: -1. Accepts an integer.
 
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "background": background,
+            "enhance_prompt": enhance_prompt,
+            "image_urls": image_urls,
+            "mask_url": mask_url,
+            "output_format": output_format,
+            "prompt": prompt,
+            "resolution": resolution,
+            "seed": seed,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return (client or default_client()).run(value, timeout=timeout, on_update=on_update)
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -574,25 +689,71 @@ async def submit_async(
     | Unset = UNSET,
     background: Literal["opaque", "transparent"] | Unset = UNSET,
     enhance_prompt: bool | Unset = UNSET,
-    image_urls: list[str | LocalMedia],
+    image_urls: Sequence[str | LocalMedia],
     mask_url: str | LocalMedia | Unset = UNSET,
     output_format: Literal["png", "webp", "jpeg"] | Unset = UNSET,
     prompt: str,
     resolution: Literal["1K", "2K"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    aspect_ratio: Literal["auto", "1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9", "9:21"]
+    | Unset = UNSET,
+    background: Literal["opaque", "transparent"] | Unset = UNSET,
+    enhance_prompt: bool | Unset = UNSET,
+    image_urls: Sequence[str | LocalMedia] = _REQUIRED,
+    mask_url: str | LocalMedia | Unset = UNSET,
+    output_format: Literal["png", "webp", "jpeg"] | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    resolution: Literal["1K", "2K"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``).
+
+    Args:
+        aspect_ratio: Output aspect ratio. auto uses the first reference. Ignored in mask mode. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '1:1', '4:3', '3:4', '3:2', '2:3', '16:9', '9:16', '21:9', '9:21'.
+        background: opaque for a regular photo. transparent writes a real alpha channel — describe only the subject, and do not use JPEG. Cannot combine with a mask. Optional: not sent when unset. The server's default: 'opaque'. Accepts one of 'opaque', 'transparent'.
+        enhance_prompt: Rewrite a short instruction into a fuller scene before editing. Turn off when the instruction is already exact. Ignored in mask mode. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        image_urls: One to ten reference images. Order matches the prompt (the first image, the second image). JPEG, PNG, or WebP; each file up to 30MB and 25MP. Keep to four or fewer when identity must stay sharp. Required. Accepts an array. 1 to 10 items. RunComfy checks on the file: File size must be less than 30 MB.
+        mask_url: Optional black-and-white local-edit mask. White marks the area to change; black stays. Requires exactly one reference image, cannot pair with a transparent background, and ignores aspect ratio and prompt rewrite. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        output_format: PNG and WebP can carry an alpha channel. JPEG cannot, so it cannot be combined with a transparent background. Optional: not sent when unset. The server's default: 'png'. Accepts one of 'png', 'webp', 'jpeg'.
+        prompt: Describe the change in plain language: what to add, remove, restyle, or replace. Quote any text to render it verbatim. With a mask, describe what should appear in the white area. Required. Accepts a string. Example: ''
+        resolution: Output detail tier. 1K is faster; 2K has about four times the pixels and costs more. Optional: not sent when unset. The server's default: '1K'. Accepts one of '1K', '2K'.
+        seed: Random seed for reproducibility. Use -1 for a random seed each run. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "background": background,
+            "enhance_prompt": enhance_prompt,
+            "image_urls": image_urls,
+            "mask_url": mask_url,
+            "output_format": output_format,
+            "prompt": prompt,
+            "resolution": resolution,
+            "seed": seed,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(value)
 
 
 @overload
@@ -603,6 +764,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -611,7 +773,7 @@ async def run_async(
     | Unset = UNSET,
     background: Literal["opaque", "transparent"] | Unset = UNSET,
     enhance_prompt: bool | Unset = UNSET,
-    image_urls: list[str | LocalMedia],
+    image_urls: Sequence[str | LocalMedia],
     mask_url: str | LocalMedia | Unset = UNSET,
     output_format: Literal["png", "webp", "jpeg"] | Unset = UNSET,
     prompt: str,
@@ -620,23 +782,63 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
     /,
     *,
+    aspect_ratio: Literal["auto", "1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9", "9:21"]
+    | Unset = UNSET,
+    background: Literal["opaque", "transparent"] | Unset = UNSET,
+    enhance_prompt: bool | Unset = UNSET,
+    image_urls: Sequence[str | LocalMedia] = _REQUIRED,
+    mask_url: str | LocalMedia | Unset = UNSET,
+    output_format: Literal["png", "webp", "jpeg"] | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    resolution: Literal["1K", "2K"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``); ``on_update`` may be a function or a coroutine function.
+
+    Args:
+        aspect_ratio: Output aspect ratio. auto uses the first reference. Ignored in mask mode. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', '1:1', '4:3', '3:4', '3:2', '2:3', '16:9', '9:16', '21:9', '9:21'.
+        background: opaque for a regular photo. transparent writes a real alpha channel — describe only the subject, and do not use JPEG. Cannot combine with a mask. Optional: not sent when unset. The server's default: 'opaque'. Accepts one of 'opaque', 'transparent'.
+        enhance_prompt: Rewrite a short instruction into a fuller scene before editing. Turn off when the instruction is already exact. Ignored in mask mode. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        image_urls: One to ten reference images. Order matches the prompt (the first image, the second image). JPEG, PNG, or WebP; each file up to 30MB and 25MP. Keep to four or fewer when identity must stay sharp. Required. Accepts an array. 1 to 10 items. RunComfy checks on the file: File size must be less than 30 MB.
+        mask_url: Optional black-and-white local-edit mask. White marks the area to change; black stays. Requires exactly one reference image, cannot pair with a transparent background, and ignores aspect ratio and prompt rewrite. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        output_format: PNG and WebP can carry an alpha channel. JPEG cannot, so it cannot be combined with a transparent background. Optional: not sent when unset. The server's default: 'png'. Accepts one of 'png', 'webp', 'jpeg'.
+        prompt: Describe the change in plain language: what to add, remove, restyle, or replace. Quote any text to render it verbatim. With a mask, describe what should appear in the white area. Required. Accepts a string. Example: ''
+        resolution: Output detail tier. 1K is faster; 2K has about four times the pixels and costs more. Optional: not sent when unset. The server's default: '1K'. Accepts one of '1K', '2K'.
+        seed: Random seed for reproducibility. Use -1 for a random seed each run. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "background": background,
+            "enhance_prompt": enhance_prompt,
+            "image_urls": image_urls,
+            "mask_url": mask_url,
+            "output_format": output_format,
+            "prompt": prompt,
+            "resolution": resolution,
+            "seed": seed,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return await (client or default_async_client()).run(value, timeout=timeout, on_update=on_update)

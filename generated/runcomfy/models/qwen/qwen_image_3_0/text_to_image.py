@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
+from runcomfy._types import REQUIRED as _REQUIRED
 from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
@@ -136,73 +137,96 @@ class Input(ModelInput["Output"]):
     """Random seed for reproducibility. Use -1 for a random seed each run.
 
     Optional: not sent when unset. The server's default: -1. Accepts an integer."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
-    def __init__(
-        self,
-        *,
-        aspect_ratio: Literal["1:1", "16:9", "9:16", "4:3", "3:4"] | Unset = UNSET,
-        enable_prompt_expansion: bool | Unset = UNSET,
-        prompt: str,
-        resolution: Literal["1k", "2k"] | Unset = UNSET,
-        seed: int | Unset = UNSET,
-    ) -> None:
-        """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+    if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
-        Args:
-            aspect_ratio: The aspect ratio of the generated image. Optional: not sent when unset. The server's default: '1:1'. Accepts one of '1:1', '16:9', '9:16', '4:3', '3:4'.
-            enable_prompt_expansion: Let the model enrich a short prompt with extra detail before generating. Turn off when your prompt is already precise. Optional: not sent when unset. The server's default: True. Accepts a boolean.
-            prompt: Describe the subject, setting, style, and any exact text you want rendered. Put wording in quotes to render it verbatim. Required. Accepts a string. Example: ''
-            resolution: Output detail tier. Choose 1k for faster drafts or 2k for final, print-ready detail. Price is the same for both. Optional: not sent when unset. The server's default: '2k'. Accepts one of '1k', '2k'.
-            seed: Random seed for reproducibility. Use -1 for a random seed each run. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+        def __init__(
+            self,
+            *,
+            aspect_ratio: Literal["1:1", "16:9", "9:16", "4:3", "3:4"] | Unset = UNSET,
+            enable_prompt_expansion: bool | Unset = UNSET,
+            prompt: str,
+            resolution: Literal["1k", "2k"] | Unset = UNSET,
+            seed: int | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+        ) -> None: ...
 
-        """
-        _e: list[_E] = []
-        _x0: Any
-        _x0 = aspect_ratio
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
-            else:
-                _e.append(_E(("aspect_ratio",), _x0, "one of '1:1', '16:9', '9:16', '4:3', '3:4'"))
-        self.aspect_ratio = _x0
-        _x0 = enable_prompt_expansion
-        if _x0 is not UNSET:
-            if not (_x0 is True or _x0 is False):
-                _e.append(_E(("enable_prompt_expansion",), _x0, "a boolean"))
-        self.enable_prompt_expansion = _x0
-        _x0 = prompt
-        if not (_isinstance(_x0, _str)):
-            _e.append(_E(("prompt",), _x0, "a string"))
-        self.prompt = _x0
-        _x0 = resolution
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM4:
-                    _e.append(_E(("resolution",), _x0, choices=_ENUM3))
-            else:
-                _e.append(_E(("resolution",), _x0, "one of '1k', '2k'"))
-        self.resolution = _x0
-        _x0 = seed
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-            else:
-                _e.append(_E(("seed",), _x0, "an integer"))
-        self.seed = _x0
-        if _e:
-            raise _v.ValidationError(_e, model=MODEL_ID)
+    else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
+
+        def __init__(
+            self,
+            /,
+            *_args: Any,
+            aspect_ratio: Literal["1:1", "16:9", "9:16", "4:3", "3:4"] | Unset = UNSET,
+            enable_prompt_expansion: bool | Unset = UNSET,
+            prompt: str = _REQUIRED,
+            resolution: Literal["1k", "2k"] | Unset = UNSET,
+            seed: int | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+            **_unknown: Any,
+        ) -> None:
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
+
+            Args:
+                aspect_ratio: The aspect ratio of the generated image. Optional: not sent when unset. The server's default: '1:1'. Accepts one of '1:1', '16:9', '9:16', '4:3', '3:4'.
+                enable_prompt_expansion: Let the model enrich a short prompt with extra detail before generating. Turn off when your prompt is already precise. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+                prompt: Describe the subject, setting, style, and any exact text you want rendered. Put wording in quotes to render it verbatim. Required. Accepts a string. Example: ''
+                resolution: Output detail tier. Choose 1k for faster drafts or 2k for final, print-ready detail. Price is the same for both. Optional: not sent when unset. The server's default: '2k'. Accepts one of '1k', '2k'.
+                seed: Random seed for reproducibility. Use -1 for a random seed each run. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
+            """
+            _e: list[_E] = []
+            _x0: Any
+            _x0 = aspect_ratio
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM2:
+                        _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
+                else:
+                    _e.append(_E(("aspect_ratio",), _x0, "one of '1:1', '16:9', '9:16', '4:3', '3:4'"))
+            self.aspect_ratio = _x0
+            _x0 = enable_prompt_expansion
+            if _x0 is not UNSET:
+                if not (_x0 is True or _x0 is False):
+                    _e.append(_E(("enable_prompt_expansion",), _x0, "a boolean"))
+            self.enable_prompt_expansion = _x0
+            _x0 = prompt
+            if not (_isinstance(_x0, _str)):
+                _e.append(_E(("prompt",), _x0, "a string"))
+            self.prompt = _x0
+            _x0 = resolution
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM4:
+                        _e.append(_E(("resolution",), _x0, choices=_ENUM3))
+                else:
+                    _e.append(_E(("resolution",), _x0, "one of '1k', '2k'"))
+            self.resolution = _x0
+            _x0 = seed
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                else:
+                    _e.append(_E(("seed",), _x0, "an integer"))
+            self.seed = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
+            if _e or _unknown or _args:
+                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
-            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+            except TypeError:  # a key that is not a str: explained below
                 pass
-        return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
+        return _v.from_dict(cls, data, cls._NAMES, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON request body: every field that is set, under its API name; unset fields left out."""
@@ -216,6 +240,8 @@ class Input(ModelInput["Output"]):
             data["resolution"] = self.resolution
         if self.seed is not UNSET:
             data["seed"] = self.seed
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -229,7 +255,6 @@ class Input(ModelInput["Output"]):
         "resolution": "resolution",
         "seed": "seed",
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 
 
@@ -270,7 +295,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -280,18 +307,53 @@ def submit(
     resolution: Literal["1k", "2k"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    aspect_ratio: Literal["1:1", "16:9", "9:16", "4:3", "3:4"] | Unset = UNSET,
+    enable_prompt_expansion: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    resolution: Literal["1k", "2k"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'qwen/qwen-image-3.0/text-to-image' job and return at once with its :class:`RequestHandle`.
 
-    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
+    problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
+
+    Args:
+        aspect_ratio: The aspect ratio of the generated image. Optional: not sent when unset. The server's default: '1:1'. Accepts one of '1:1', '16:9', '9:16', '4:3', '3:4'.
+        enable_prompt_expansion: Let the model enrich a short prompt with extra detail before generating. Turn off when your prompt is already precise. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Describe the subject, setting, style, and any exact text you want rendered. Put wording in quotes to render it verbatim. Required. Accepts a string. Example: ''
+        resolution: Output detail tier. Choose 1k for faster drafts or 2k for final, print-ready detail. Price is the same for both. Optional: not sent when unset. The server's default: '2k'. Accepts one of '1k', '2k'.
+        seed: Random seed for reproducibility. Use -1 for a random seed each run. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "enable_prompt_expansion": enable_prompt_expansion,
+            "prompt": prompt,
+            "resolution": resolution,
+            "seed": seed,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(value)
 
 
 @overload
@@ -302,6 +364,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -314,21 +377,30 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
     /,
     *,
+    aspect_ratio: Literal["1:1", "16:9", "9:16", "4:3", "3:4"] | Unset = UNSET,
+    enable_prompt_expansion: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    resolution: Literal["1k", "2k"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'qwen/qwen-image-3.0/text-to-image' job: submit it, wait for it, return its typed :class:`Result`.
 
+    Pass an :class:`Input`, or its fields as keyword arguments (validated as by :func:`submit`).
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -340,16 +412,28 @@ def run(
         seed: Random seed for reproducibility. Use -1 for a random seed each run. Optional: not sent when unset. The server's default: -1. Accepts an integer.
 
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "enable_prompt_expansion": enable_prompt_expansion,
+            "prompt": prompt,
+            "resolution": resolution,
+            "seed": seed,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return (client or default_client()).run(value, timeout=timeout, on_update=on_update)
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -360,18 +444,51 @@ async def submit_async(
     resolution: Literal["1k", "2k"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    aspect_ratio: Literal["1:1", "16:9", "9:16", "4:3", "3:4"] | Unset = UNSET,
+    enable_prompt_expansion: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    resolution: Literal["1k", "2k"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``).
+
+    Args:
+        aspect_ratio: The aspect ratio of the generated image. Optional: not sent when unset. The server's default: '1:1'. Accepts one of '1:1', '16:9', '9:16', '4:3', '3:4'.
+        enable_prompt_expansion: Let the model enrich a short prompt with extra detail before generating. Turn off when your prompt is already precise. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Describe the subject, setting, style, and any exact text you want rendered. Put wording in quotes to render it verbatim. Required. Accepts a string. Example: ''
+        resolution: Output detail tier. Choose 1k for faster drafts or 2k for final, print-ready detail. Price is the same for both. Optional: not sent when unset. The server's default: '2k'. Accepts one of '1k', '2k'.
+        seed: Random seed for reproducibility. Use -1 for a random seed each run. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "enable_prompt_expansion": enable_prompt_expansion,
+            "prompt": prompt,
+            "resolution": resolution,
+            "seed": seed,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(value)
 
 
 @overload
@@ -382,6 +499,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -394,23 +512,50 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
     /,
     *,
+    aspect_ratio: Literal["1:1", "16:9", "9:16", "4:3", "3:4"] | Unset = UNSET,
+    enable_prompt_expansion: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    resolution: Literal["1k", "2k"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``); ``on_update`` may be a function or a coroutine function.
+
+    Args:
+        aspect_ratio: The aspect ratio of the generated image. Optional: not sent when unset. The server's default: '1:1'. Accepts one of '1:1', '16:9', '9:16', '4:3', '3:4'.
+        enable_prompt_expansion: Let the model enrich a short prompt with extra detail before generating. Turn off when your prompt is already precise. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Describe the subject, setting, style, and any exact text you want rendered. Put wording in quotes to render it verbatim. Required. Accepts a string. Example: ''
+        resolution: Output detail tier. Choose 1k for faster drafts or 2k for final, print-ready detail. Price is the same for both. Optional: not sent when unset. The server's default: '2k'. Accepts one of '1k', '2k'.
+        seed: Random seed for reproducibility. Use -1 for a random seed each run. Optional: not sent when unset. The server's default: -1. Accepts an integer.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "enable_prompt_expansion": enable_prompt_expansion,
+            "prompt": prompt,
+            "resolution": resolution,
+            "seed": seed,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return await (client or default_async_client()).run(value, timeout=timeout, on_update=on_update)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
+from runcomfy._types import REQUIRED as _REQUIRED
 from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
@@ -151,66 +152,138 @@ class Input(ModelInput["Output"]):
     """Video format must be MP4 or MOV. The duration must be between 2 and 10 seconds.
 
     Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
-    def __init__(
-        self,
-        *,
-        aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
-        audio_setting: Literal["auto", "origin"] | Unset = UNSET,
-        duration: Literal[2, 3, 4, 5, 6, 7, 8, 9, 10] | Unset = UNSET,
-        prompt: str,
-        reference_image_url: str | LocalMedia | Unset = UNSET,
-        resolution: Literal["720p", "1080p"] | Unset = UNSET,
-        seed: int | Unset = UNSET,
-        video_url: str | LocalMedia,
-    ) -> None:
-        """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+    if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
-        Args:
-            aspect_ratio: If not provided, the aspect ratio of the input video will be used. Optional: not sent when unset. Accepts one of '16:9', '9:16', '1:1', '4:3', '3:4'.
-            audio_setting: 'auto' lets the model decide whether to regenerate audio. 'origin' preserves the original audio from the input video. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', 'origin'.
-            duration: Output length in seconds. The clip is truncated from the start of the input video. Optional: not sent when unset. The server's default: 5. Accepts one of 2, 3, 4, 5, 6, 7, 8, 9, 10.
-            prompt: Required. Accepts a string. Example: ''
-            reference_image_url: Reference image for reference-based editing. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
-            resolution: Optional: not sent when unset. The server's default: '1080p'. Accepts one of '720p', '1080p'.
-            seed: Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
-            video_url: Video format must be MP4 or MOV. The duration must be between 2 and 10 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+        def __init__(
+            self,
+            *,
+            aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+            audio_setting: Literal["auto", "origin"] | Unset = UNSET,
+            duration: Literal[2, 3, 4, 5, 6, 7, 8, 9, 10] | Unset = UNSET,
+            prompt: str,
+            reference_image_url: str | LocalMedia | Unset = UNSET,
+            resolution: Literal["720p", "1080p"] | Unset = UNSET,
+            seed: int | Unset = UNSET,
+            video_url: str | LocalMedia,
+            extra_body: Mapping[str, Any] | None = None,
+        ) -> None: ...
 
-        """
-        _e: list[_E] = []
-        _x0: Any
-        _x0 = aspect_ratio
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
-            else:
-                _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16', '1:1', '4:3', '3:4'"))
-        self.aspect_ratio = _x0
-        _x0 = audio_setting
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM4:
-                    _e.append(_E(("audio_setting",), _x0, choices=_ENUM3))
-            else:
-                _e.append(_E(("audio_setting",), _x0, "one of 'auto', 'origin'"))
-        self.audio_setting = _x0
-        _x0 = duration
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _x0 not in _ENUM6:
-                    _e.append(_E(("duration",), _x0, choices=_ENUM5))
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-            else:
-                _e.append(_E(("duration",), _x0, "one of 2, 3, 4, 5, 6, 7, 8, 9, 10"))
-        self.duration = _x0
-        _x0 = prompt
-        if not (_isinstance(_x0, _str)):
-            _e.append(_E(("prompt",), _x0, "a string"))
-        self.prompt = _x0
-        _x0 = reference_image_url
-        if _x0 is not UNSET:
+    else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
+
+        def __init__(
+            self,
+            /,
+            *_args: Any,
+            aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+            audio_setting: Literal["auto", "origin"] | Unset = UNSET,
+            duration: Literal[2, 3, 4, 5, 6, 7, 8, 9, 10] | Unset = UNSET,
+            prompt: str = _REQUIRED,
+            reference_image_url: str | LocalMedia | Unset = UNSET,
+            resolution: Literal["720p", "1080p"] | Unset = UNSET,
+            seed: int | Unset = UNSET,
+            video_url: str | LocalMedia = _REQUIRED,
+            extra_body: Mapping[str, Any] | None = None,
+            **_unknown: Any,
+        ) -> None:
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
+
+            Args:
+                aspect_ratio: If not provided, the aspect ratio of the input video will be used. Optional: not sent when unset. Accepts one of '16:9', '9:16', '1:1', '4:3', '3:4'.
+                audio_setting: 'auto' lets the model decide whether to regenerate audio. 'origin' preserves the original audio from the input video. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', 'origin'.
+                duration: Output length in seconds. The clip is truncated from the start of the input video. Optional: not sent when unset. The server's default: 5. Accepts one of 2, 3, 4, 5, 6, 7, 8, 9, 10.
+                prompt: Required. Accepts a string. Example: ''
+                reference_image_url: Reference image for reference-based editing. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+                resolution: Optional: not sent when unset. The server's default: '1080p'. Accepts one of '720p', '1080p'.
+                seed: Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
+                video_url: Video format must be MP4 or MOV. The duration must be between 2 and 10 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
+            """
+            _e: list[_E] = []
+            _x0: Any
+            _x0 = aspect_ratio
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM2:
+                        _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
+                else:
+                    _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16', '1:1', '4:3', '3:4'"))
+            self.aspect_ratio = _x0
+            _x0 = audio_setting
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM4:
+                        _e.append(_E(("audio_setting",), _x0, choices=_ENUM3))
+                else:
+                    _e.append(_E(("audio_setting",), _x0, "one of 'auto', 'origin'"))
+            self.audio_setting = _x0
+            _x0 = duration
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _x0 not in _ENUM6:
+                        _e.append(_E(("duration",), _x0, choices=_ENUM5))
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                else:
+                    _e.append(_E(("duration",), _x0, "one of 2, 3, 4, 5, 6, 7, 8, 9, 10"))
+            self.duration = _x0
+            _x0 = prompt
+            if not (_isinstance(_x0, _str)):
+                _e.append(_E(("prompt",), _x0, "a string"))
+            self.prompt = _x0
+            _x0 = reference_image_url
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if (
+                        not (
+                            _x0[:8] == "https://"
+                            and _x0[8:9] not in "/?#"
+                            and _x0.isprintable()
+                            and " " not in _x0
+                        )
+                        and _MEDIA_7(_x0) is None
+                    ):
+                        _e.append(
+                            _E(
+                                ("reference_image_url",),
+                                _x0,
+                                "an image URL (https://, http://) or data:image/...;base64, URI",
+                            )
+                        )
+                elif _v.is_local(_x0):
+                    _x0 = _v.local_media(_x0, "image", (), ("reference_image_url",), _e)
+                else:
+                    _e.append(
+                        _E(
+                            ("reference_image_url",),
+                            _x0,
+                            "an image URL (https://, http://) or data:image/...;base64, URI",
+                        )
+                    )
+            self.reference_image_url = _x0
+            _x0 = resolution
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM9:
+                        _e.append(_E(("resolution",), _x0, choices=_ENUM8))
+                else:
+                    _e.append(_E(("resolution",), _x0, "one of '720p', '1080p'"))
+            self.resolution = _x0
+            _x0 = seed
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                    if _x0 < 0 or _x0 > 2147483647:
+                        _e.append(_E(("seed",), _x0, "an integer >= 0 and <= 2147483647"))
+                else:
+                    _e.append(_E(("seed",), _x0, "an integer"))
+            self.seed = _x0
+            _x0 = video_url
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -219,72 +292,35 @@ class Input(ModelInput["Output"]):
                         and _x0.isprintable()
                         and " " not in _x0
                     )
-                    and _MEDIA_7(_x0) is None
+                    and _MEDIA_10(_x0) is None
                 ):
                     _e.append(
                         _E(
-                            ("reference_image_url",),
+                            ("video_url",),
                             _x0,
-                            "an image URL (https://, http://) or data:image/...;base64, URI",
+                            "a video URL (https://, http://) or data:video/...;base64, URI",
                         )
                     )
             elif _v.is_local(_x0):
-                _x0 = _v.local_media(_x0, "image", (), ("reference_image_url",), _e)
+                _x0 = _v.local_media(_x0, "video", (), ("video_url",), _e)
             else:
-                _e.append(
-                    _E(
-                        ("reference_image_url",),
-                        _x0,
-                        "an image URL (https://, http://) or data:image/...;base64, URI",
-                    )
-                )
-        self.reference_image_url = _x0
-        _x0 = resolution
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM9:
-                    _e.append(_E(("resolution",), _x0, choices=_ENUM8))
-            else:
-                _e.append(_E(("resolution",), _x0, "one of '720p', '1080p'"))
-        self.resolution = _x0
-        _x0 = seed
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-                if _x0 < 0 or _x0 > 2147483647:
-                    _e.append(_E(("seed",), _x0, "an integer >= 0 and <= 2147483647"))
-            else:
-                _e.append(_E(("seed",), _x0, "an integer"))
-        self.seed = _x0
-        _x0 = video_url
-        if _isinstance(_x0, _str):
-            if (
-                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
-                and _MEDIA_10(_x0) is None
-            ):
                 _e.append(
                     _E(("video_url",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
                 )
-        elif _v.is_local(_x0):
-            _x0 = _v.local_media(_x0, "video", (), ("video_url",), _e)
-        else:
-            _e.append(
-                _E(("video_url",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
-            )
-        self.video_url = _x0
-        if _e:
-            raise _v.ValidationError(_e, model=MODEL_ID)
+            self.video_url = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
+            if _e or _unknown or _args:
+                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
-            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+            except TypeError:  # a key that is not a str: explained below
                 pass
-        return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
+        return _v.from_dict(cls, data, cls._NAMES, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON request body: every field that is set, under its API name; unset fields left out."""
@@ -303,6 +339,8 @@ class Input(ModelInput["Output"]):
         if self.seed is not UNSET:
             data["seed"] = self.seed
         data["video_url"] = self.video_url
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -319,7 +357,6 @@ class Input(ModelInput["Output"]):
         "seed": "seed",
         "video_url": "video_url",
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt", "video_url"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 
 
@@ -360,7 +397,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -373,18 +412,62 @@ def submit(
     seed: int | Unset = UNSET,
     video_url: str | LocalMedia,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+    audio_setting: Literal["auto", "origin"] | Unset = UNSET,
+    duration: Literal[2, 3, 4, 5, 6, 7, 8, 9, 10] | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    reference_image_url: str | LocalMedia | Unset = UNSET,
+    resolution: Literal["720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    video_url: str | LocalMedia = _REQUIRED,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'wan-ai/wan-2.7/edit-video' job and return at once with its :class:`RequestHandle`.
 
-    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
+    problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
+
+    Args:
+        aspect_ratio: If not provided, the aspect ratio of the input video will be used. Optional: not sent when unset. Accepts one of '16:9', '9:16', '1:1', '4:3', '3:4'.
+        audio_setting: 'auto' lets the model decide whether to regenerate audio. 'origin' preserves the original audio from the input video. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', 'origin'.
+        duration: Output length in seconds. The clip is truncated from the start of the input video. Optional: not sent when unset. The server's default: 5. Accepts one of 2, 3, 4, 5, 6, 7, 8, 9, 10.
+        prompt: Required. Accepts a string. Example: ''
+        reference_image_url: Reference image for reference-based editing. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        resolution: Optional: not sent when unset. The server's default: '1080p'. Accepts one of '720p', '1080p'.
+        seed: Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
+        video_url: Video format must be MP4 or MOV. The duration must be between 2 and 10 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "audio_setting": audio_setting,
+            "duration": duration,
+            "prompt": prompt,
+            "reference_image_url": reference_image_url,
+            "resolution": resolution,
+            "seed": seed,
+            "video_url": video_url,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(value)
 
 
 @overload
@@ -395,6 +478,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -410,21 +494,33 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
     /,
     *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+    audio_setting: Literal["auto", "origin"] | Unset = UNSET,
+    duration: Literal[2, 3, 4, 5, 6, 7, 8, 9, 10] | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    reference_image_url: str | LocalMedia | Unset = UNSET,
+    resolution: Literal["720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    video_url: str | LocalMedia = _REQUIRED,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'wan-ai/wan-2.7/edit-video' job: submit it, wait for it, return its typed :class:`Result`.
 
+    Pass an :class:`Input`, or its fields as keyword arguments (validated as by :func:`submit`).
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -439,16 +535,31 @@ def run(
         video_url: Video format must be MP4 or MOV. The duration must be between 2 and 10 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
 
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "audio_setting": audio_setting,
+            "duration": duration,
+            "prompt": prompt,
+            "reference_image_url": reference_image_url,
+            "resolution": resolution,
+            "seed": seed,
+            "video_url": video_url,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return (client or default_client()).run(value, timeout=timeout, on_update=on_update)
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -462,18 +573,60 @@ async def submit_async(
     seed: int | Unset = UNSET,
     video_url: str | LocalMedia,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+    audio_setting: Literal["auto", "origin"] | Unset = UNSET,
+    duration: Literal[2, 3, 4, 5, 6, 7, 8, 9, 10] | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    reference_image_url: str | LocalMedia | Unset = UNSET,
+    resolution: Literal["720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    video_url: str | LocalMedia = _REQUIRED,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``).
+
+    Args:
+        aspect_ratio: If not provided, the aspect ratio of the input video will be used. Optional: not sent when unset. Accepts one of '16:9', '9:16', '1:1', '4:3', '3:4'.
+        audio_setting: 'auto' lets the model decide whether to regenerate audio. 'origin' preserves the original audio from the input video. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', 'origin'.
+        duration: Output length in seconds. The clip is truncated from the start of the input video. Optional: not sent when unset. The server's default: 5. Accepts one of 2, 3, 4, 5, 6, 7, 8, 9, 10.
+        prompt: Required. Accepts a string. Example: ''
+        reference_image_url: Reference image for reference-based editing. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        resolution: Optional: not sent when unset. The server's default: '1080p'. Accepts one of '720p', '1080p'.
+        seed: Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
+        video_url: Video format must be MP4 or MOV. The duration must be between 2 and 10 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "audio_setting": audio_setting,
+            "duration": duration,
+            "prompt": prompt,
+            "reference_image_url": reference_image_url,
+            "resolution": resolution,
+            "seed": seed,
+            "video_url": video_url,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(value)
 
 
 @overload
@@ -484,6 +637,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -499,23 +653,59 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
     /,
     *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+    audio_setting: Literal["auto", "origin"] | Unset = UNSET,
+    duration: Literal[2, 3, 4, 5, 6, 7, 8, 9, 10] | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    reference_image_url: str | LocalMedia | Unset = UNSET,
+    resolution: Literal["720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    video_url: str | LocalMedia = _REQUIRED,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``); ``on_update`` may be a function or a coroutine function.
+
+    Args:
+        aspect_ratio: If not provided, the aspect ratio of the input video will be used. Optional: not sent when unset. Accepts one of '16:9', '9:16', '1:1', '4:3', '3:4'.
+        audio_setting: 'auto' lets the model decide whether to regenerate audio. 'origin' preserves the original audio from the input video. Optional: not sent when unset. The server's default: 'auto'. Accepts one of 'auto', 'origin'.
+        duration: Output length in seconds. The clip is truncated from the start of the input video. Optional: not sent when unset. The server's default: 5. Accepts one of 2, 3, 4, 5, 6, 7, 8, 9, 10.
+        prompt: Required. Accepts a string. Example: ''
+        reference_image_url: Reference image for reference-based editing. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        resolution: Optional: not sent when unset. The server's default: '1080p'. Accepts one of '720p', '1080p'.
+        seed: Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
+        video_url: Video format must be MP4 or MOV. The duration must be between 2 and 10 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "audio_setting": audio_setting,
+            "duration": duration,
+            "prompt": prompt,
+            "reference_image_url": reference_image_url,
+            "resolution": resolution,
+            "seed": seed,
+            "video_url": video_url,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return await (client or default_async_client()).run(value, timeout=timeout, on_update=on_update)

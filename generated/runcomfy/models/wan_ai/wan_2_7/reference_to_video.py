@@ -8,11 +8,12 @@ Build an :class:`Input` with keyword arguments (or :meth:`Input.from_dict`); rea
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
+from runcomfy._types import REQUIRED as _REQUIRED
 from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
@@ -168,91 +169,127 @@ class Input(ModelInput["Output"]):
     Optional: not sent when unset. The server's default: '1080p'. Accepts one of '720p', '1080p'."""
     seed: int | Unset = UNSET
     """Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
-    def __init__(
-        self,
-        *,
-        aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
-        duration: Literal[2, 3, 4, 5, 6, 7, 8, 9, 10] | Unset = UNSET,
-        multi_shots: bool | Unset = UNSET,
-        negative_prompt: str | Unset = UNSET,
-        prompt: str,
-        reference_image_urls: list[str | LocalMedia] | Unset = UNSET,
-        reference_video_urls: list[str | LocalMedia] | Unset = UNSET,
-        resolution: Literal["720p", "1080p"] | Unset = UNSET,
-        seed: int | Unset = UNSET,
-    ) -> None:
-        """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+    if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
-        Args:
-            aspect_ratio: Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '1:1', '4:3', '3:4'.
-            duration: Output video duration in seconds (2-10). Optional: not sent when unset. The server's default: 5. Accepts one of 2, 3, 4, 5, 6, 7, 8, 9, 10.
-            multi_shots: When true, enables intelligent multi-shot segmentation. When false, generates a single continuous shot. Optional: not sent when unset. The server's default: False. Accepts a boolean.
-            negative_prompt: Content to avoid in the video. Optional: not sent when unset. The server's default: ''. Accepts a string. 0 to 500 characters.
-            prompt: Required. Accepts a string. 0 to 5000 characters. Example: ''
-            reference_image_urls: Reference image URLs for character or object appearance. Pass multiple images for multi-subject generation. Max 20 MB each. Combined total of reference images + reference videos must not exceed 5. Optional: not sent when unset. Accepts an array. 0 to 5 items.
-            reference_video_urls: Reference video URLs for character or object appearance and motion. Pass multiple videos for multi-subject generation. Max 100 MB each. Combined total of reference images + reference videos must not exceed 5. Optional: not sent when unset. Accepts an array. 0 to 5 items.
-            resolution: Output video resolution tier. Optional: not sent when unset. The server's default: '1080p'. Accepts one of '720p', '1080p'.
-            seed: Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
+        def __init__(
+            self,
+            *,
+            aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+            duration: Literal[2, 3, 4, 5, 6, 7, 8, 9, 10] | Unset = UNSET,
+            multi_shots: bool | Unset = UNSET,
+            negative_prompt: str | Unset = UNSET,
+            prompt: str,
+            reference_image_urls: Sequence[str | LocalMedia] | Unset = UNSET,
+            reference_video_urls: Sequence[str | LocalMedia] | Unset = UNSET,
+            resolution: Literal["720p", "1080p"] | Unset = UNSET,
+            seed: int | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+        ) -> None: ...
 
-        """
-        _e: list[_E] = []
-        _x0: Any
-        _x0 = aspect_ratio
-        if _x0 is not UNSET:
+    else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
+
+        def __init__(
+            self,
+            /,
+            *_args: Any,
+            aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+            duration: Literal[2, 3, 4, 5, 6, 7, 8, 9, 10] | Unset = UNSET,
+            multi_shots: bool | Unset = UNSET,
+            negative_prompt: str | Unset = UNSET,
+            prompt: str = _REQUIRED,
+            reference_image_urls: Sequence[str | LocalMedia] | Unset = UNSET,
+            reference_video_urls: Sequence[str | LocalMedia] | Unset = UNSET,
+            resolution: Literal["720p", "1080p"] | Unset = UNSET,
+            seed: int | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+            **_unknown: Any,
+        ) -> None:
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
+
+            Args:
+                aspect_ratio: Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '1:1', '4:3', '3:4'.
+                duration: Output video duration in seconds (2-10). Optional: not sent when unset. The server's default: 5. Accepts one of 2, 3, 4, 5, 6, 7, 8, 9, 10.
+                multi_shots: When true, enables intelligent multi-shot segmentation. When false, generates a single continuous shot. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+                negative_prompt: Content to avoid in the video. Optional: not sent when unset. The server's default: ''. Accepts a string. 0 to 500 characters.
+                prompt: Required. Accepts a string. 0 to 5000 characters. Example: ''
+                reference_image_urls: Reference image URLs for character or object appearance. Pass multiple images for multi-subject generation. Max 20 MB each. Combined total of reference images + reference videos must not exceed 5. Optional: not sent when unset. Accepts an array. 0 to 5 items.
+                reference_video_urls: Reference video URLs for character or object appearance and motion. Pass multiple videos for multi-subject generation. Max 100 MB each. Combined total of reference images + reference videos must not exceed 5. Optional: not sent when unset. Accepts an array. 0 to 5 items.
+                resolution: Output video resolution tier. Optional: not sent when unset. The server's default: '1080p'. Accepts one of '720p', '1080p'.
+                seed: Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
+
+            """
+            _e: list[_E] = []
+            _x0: Any
+            _x0 = aspect_ratio
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM2:
+                        _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
+                else:
+                    _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16', '1:1', '4:3', '3:4'"))
+            self.aspect_ratio = _x0
+            _x0 = duration
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _x0 not in _ENUM4:
+                        _e.append(_E(("duration",), _x0, choices=_ENUM3))
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                else:
+                    _e.append(_E(("duration",), _x0, "one of 2, 3, 4, 5, 6, 7, 8, 9, 10"))
+            self.duration = _x0
+            _x0 = multi_shots
+            if _x0 is not UNSET:
+                if not (_x0 is True or _x0 is False):
+                    _e.append(_E(("multi_shots",), _x0, "a boolean"))
+            self.multi_shots = _x0
+            _x0 = negative_prompt
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _len(_x0) > 500:
+                        _e.append(_E(("negative_prompt",), _x0, "a string of at most 500 characters"))
+                else:
+                    _e.append(_E(("negative_prompt",), _x0, "a string"))
+            self.negative_prompt = _x0
+            _x0 = prompt
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
+                if _len(_x0) > 5000:
+                    _e.append(_E(("prompt",), _x0, "a string of at most 5000 characters"))
             else:
-                _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16', '1:1', '4:3', '3:4'"))
-        self.aspect_ratio = _x0
-        _x0 = duration
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _x0 not in _ENUM4:
-                    _e.append(_E(("duration",), _x0, choices=_ENUM3))
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-            else:
-                _e.append(_E(("duration",), _x0, "one of 2, 3, 4, 5, 6, 7, 8, 9, 10"))
-        self.duration = _x0
-        _x0 = multi_shots
-        if _x0 is not UNSET:
-            if not (_x0 is True or _x0 is False):
-                _e.append(_E(("multi_shots",), _x0, "a boolean"))
-        self.multi_shots = _x0
-        _x0 = negative_prompt
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _len(_x0) > 500:
-                    _e.append(_E(("negative_prompt",), _x0, "a string of at most 500 characters"))
-            else:
-                _e.append(_E(("negative_prompt",), _x0, "a string"))
-        self.negative_prompt = _x0
-        _x0 = prompt
-        if _isinstance(_x0, _str):
-            if _len(_x0) > 5000:
-                _e.append(_E(("prompt",), _x0, "a string of at most 5000 characters"))
-        else:
-            _e.append(_E(("prompt",), _x0, "a string"))
-        self.prompt = _x0
-        _x0 = reference_image_urls
-        if _x0 is not UNSET:
-            if _isinstance(_x0, (_list, _tuple)):
-                _x0 = _list(_x0)
-                if _len(_x0) > 5:
-                    _e.append(_E(("reference_image_urls",), _x0, "an array of at most 5 items"))
-                for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is _str:
-                        if (
-                            not (
-                                _x1[:8] == "https://"
-                                and _x1[8:9] not in "/?#"
-                                and _x1.isprintable()
-                                and " " not in _x1
-                            )
-                            and _MEDIA_5(_x1) is None
-                        ):
+                _e.append(_E(("prompt",), _x0, "a string"))
+            self.prompt = _x0
+            _x0 = reference_image_urls
+            if _x0 is not UNSET:
+                if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+                    _x0 = _list(_x0)
+                    if _len(_x0) > 5:
+                        _e.append(_E(("reference_image_urls",), _x0, "an array of at most 5 items"))
+                    for _i1, _x1 in _enumerate(_x0):
+                        if _type(_x1) is _str:
+                            if (
+                                not (
+                                    _x1[:8] == "https://"
+                                    and _x1[8:9] not in "/?#"
+                                    and _x1.isprintable()
+                                    and " " not in _x1
+                                )
+                                and _MEDIA_5(_x1) is None
+                            ):
+                                _e.append(
+                                    _E(
+                                        ("reference_image_urls", _i1),
+                                        _x1,
+                                        "an image URL (https://, http://) or data:image/...;base64, URI",
+                                    )
+                                )
+                        elif _v.is_local(_x1):
+                            _x0[_i1] = _v.local_media(_x1, "image", (), ("reference_image_urls", _i1), _e)
+                        else:
                             _e.append(
                                 _E(
                                     ("reference_image_urls", _i1),
@@ -260,27 +297,29 @@ class Input(ModelInput["Output"]):
                                     "an image URL (https://, http://) or data:image/...;base64, URI",
                                 )
                             )
-                    elif _v.is_local(_x1):
-                        _x0[_i1] = _v.local_media(_x1, "image", (), ("reference_image_urls", _i1), _e)
-                    else:
-                        _e.append(
-                            _E(
-                                ("reference_image_urls", _i1),
-                                _x1,
-                                "an image URL (https://, http://) or data:image/...;base64, URI",
+                    for _i1, _x1 in _enumerate(_x0):
+                        if _isinstance(_x1, _str):
+                            if (
+                                not (
+                                    _x1[:8] == "https://"
+                                    and _x1[8:9] not in "/?#"
+                                    and _x1.isprintable()
+                                    and " " not in _x1
+                                )
+                                and _MEDIA_5(_x1) is None
+                            ):
+                                _e.append(
+                                    _E(
+                                        ("reference_image_urls", _i1),
+                                        _x1,
+                                        "an image URL (https://, http://) or data:image/...;base64, URI",
+                                    )
+                                )
+                        elif _v.is_local(_x1):
+                            _x1 = _x0[_i1] = _v.local_media(
+                                _x1, "image", (), ("reference_image_urls", _i1), _e
                             )
-                        )
-                for _i1, _x1 in _enumerate(_x0):
-                    if _isinstance(_x1, _str):
-                        if (
-                            not (
-                                _x1[:8] == "https://"
-                                and _x1[8:9] not in "/?#"
-                                and _x1.isprintable()
-                                and " " not in _x1
-                            )
-                            and _MEDIA_5(_x1) is None
-                        ):
+                        else:
                             _e.append(
                                 _E(
                                     ("reference_image_urls", _i1),
@@ -288,36 +327,36 @@ class Input(ModelInput["Output"]):
                                     "an image URL (https://, http://) or data:image/...;base64, URI",
                                 )
                             )
-                    elif _v.is_local(_x1):
-                        _x1 = _x0[_i1] = _v.local_media(_x1, "image", (), ("reference_image_urls", _i1), _e)
-                    else:
-                        _e.append(
-                            _E(
-                                ("reference_image_urls", _i1),
-                                _x1,
-                                "an image URL (https://, http://) or data:image/...;base64, URI",
-                            )
-                        )
-            else:
-                _e.append(_E(("reference_image_urls",), _x0, "an array"))
-        self.reference_image_urls = _x0
-        _x0 = reference_video_urls
-        if _x0 is not UNSET:
-            if _isinstance(_x0, (_list, _tuple)):
-                _x0 = _list(_x0)
-                if _len(_x0) > 5:
-                    _e.append(_E(("reference_video_urls",), _x0, "an array of at most 5 items"))
-                for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is _str:
-                        if (
-                            not (
-                                _x1[:8] == "https://"
-                                and _x1[8:9] not in "/?#"
-                                and _x1.isprintable()
-                                and " " not in _x1
-                            )
-                            and _MEDIA_6(_x1) is None
-                        ):
+                else:
+                    _e.append(_E(("reference_image_urls",), _x0, "an array"))
+            self.reference_image_urls = _x0
+            _x0 = reference_video_urls
+            if _x0 is not UNSET:
+                if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+                    _x0 = _list(_x0)
+                    if _len(_x0) > 5:
+                        _e.append(_E(("reference_video_urls",), _x0, "an array of at most 5 items"))
+                    for _i1, _x1 in _enumerate(_x0):
+                        if _type(_x1) is _str:
+                            if (
+                                not (
+                                    _x1[:8] == "https://"
+                                    and _x1[8:9] not in "/?#"
+                                    and _x1.isprintable()
+                                    and " " not in _x1
+                                )
+                                and _MEDIA_6(_x1) is None
+                            ):
+                                _e.append(
+                                    _E(
+                                        ("reference_video_urls", _i1),
+                                        _x1,
+                                        "a video URL (https://, http://) or data:video/...;base64, URI",
+                                    )
+                                )
+                        elif _v.is_local(_x1):
+                            _x0[_i1] = _v.local_media(_x1, "video", (), ("reference_video_urls", _i1), _e)
+                        else:
                             _e.append(
                                 _E(
                                     ("reference_video_urls", _i1),
@@ -325,27 +364,29 @@ class Input(ModelInput["Output"]):
                                     "a video URL (https://, http://) or data:video/...;base64, URI",
                                 )
                             )
-                    elif _v.is_local(_x1):
-                        _x0[_i1] = _v.local_media(_x1, "video", (), ("reference_video_urls", _i1), _e)
-                    else:
-                        _e.append(
-                            _E(
-                                ("reference_video_urls", _i1),
-                                _x1,
-                                "a video URL (https://, http://) or data:video/...;base64, URI",
+                    for _i1, _x1 in _enumerate(_x0):
+                        if _isinstance(_x1, _str):
+                            if (
+                                not (
+                                    _x1[:8] == "https://"
+                                    and _x1[8:9] not in "/?#"
+                                    and _x1.isprintable()
+                                    and " " not in _x1
+                                )
+                                and _MEDIA_6(_x1) is None
+                            ):
+                                _e.append(
+                                    _E(
+                                        ("reference_video_urls", _i1),
+                                        _x1,
+                                        "a video URL (https://, http://) or data:video/...;base64, URI",
+                                    )
+                                )
+                        elif _v.is_local(_x1):
+                            _x1 = _x0[_i1] = _v.local_media(
+                                _x1, "video", (), ("reference_video_urls", _i1), _e
                             )
-                        )
-                for _i1, _x1 in _enumerate(_x0):
-                    if _isinstance(_x1, _str):
-                        if (
-                            not (
-                                _x1[:8] == "https://"
-                                and _x1[8:9] not in "/?#"
-                                and _x1.isprintable()
-                                and " " not in _x1
-                            )
-                            and _MEDIA_6(_x1) is None
-                        ):
+                        else:
                             _e.append(
                                 _E(
                                     ("reference_video_urls", _i1),
@@ -353,49 +394,40 @@ class Input(ModelInput["Output"]):
                                     "a video URL (https://, http://) or data:video/...;base64, URI",
                                 )
                             )
-                    elif _v.is_local(_x1):
-                        _x1 = _x0[_i1] = _v.local_media(_x1, "video", (), ("reference_video_urls", _i1), _e)
-                    else:
-                        _e.append(
-                            _E(
-                                ("reference_video_urls", _i1),
-                                _x1,
-                                "a video URL (https://, http://) or data:video/...;base64, URI",
-                            )
-                        )
-            else:
-                _e.append(_E(("reference_video_urls",), _x0, "an array"))
-        self.reference_video_urls = _x0
-        _x0 = resolution
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM8:
-                    _e.append(_E(("resolution",), _x0, choices=_ENUM7))
-            else:
-                _e.append(_E(("resolution",), _x0, "one of '720p', '1080p'"))
-        self.resolution = _x0
-        _x0 = seed
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-                if _x0 < 0 or _x0 > 2147483647:
-                    _e.append(_E(("seed",), _x0, "an integer >= 0 and <= 2147483647"))
-            else:
-                _e.append(_E(("seed",), _x0, "an integer"))
-        self.seed = _x0
-        if _e:
-            raise _v.ValidationError(_e, model=MODEL_ID)
+                else:
+                    _e.append(_E(("reference_video_urls",), _x0, "an array"))
+            self.reference_video_urls = _x0
+            _x0 = resolution
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM8:
+                        _e.append(_E(("resolution",), _x0, choices=_ENUM7))
+                else:
+                    _e.append(_E(("resolution",), _x0, "one of '720p', '1080p'"))
+            self.resolution = _x0
+            _x0 = seed
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                    if _x0 < 0 or _x0 > 2147483647:
+                        _e.append(_E(("seed",), _x0, "an integer >= 0 and <= 2147483647"))
+                else:
+                    _e.append(_E(("seed",), _x0, "an integer"))
+            self.seed = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
+            if _e or _unknown or _args:
+                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
-            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+            except TypeError:  # a key that is not a str: explained below
                 pass
-        return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
+        return _v.from_dict(cls, data, cls._NAMES, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON request body: every field that is set, under its API name; unset fields left out."""
@@ -417,6 +449,8 @@ class Input(ModelInput["Output"]):
             data["resolution"] = self.resolution
         if self.seed is not UNSET:
             data["seed"] = self.seed
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -434,7 +468,6 @@ class Input(ModelInput["Output"]):
         "resolution": "resolution",
         "seed": "seed",
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 
 
@@ -475,7 +508,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -484,23 +519,70 @@ def submit(
     multi_shots: bool | Unset = UNSET,
     negative_prompt: str | Unset = UNSET,
     prompt: str,
-    reference_image_urls: list[str | LocalMedia] | Unset = UNSET,
-    reference_video_urls: list[str | LocalMedia] | Unset = UNSET,
+    reference_image_urls: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_video_urls: Sequence[str | LocalMedia] | Unset = UNSET,
     resolution: Literal["720p", "1080p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+    duration: Literal[2, 3, 4, 5, 6, 7, 8, 9, 10] | Unset = UNSET,
+    multi_shots: bool | Unset = UNSET,
+    negative_prompt: str | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    reference_image_urls: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_video_urls: Sequence[str | LocalMedia] | Unset = UNSET,
+    resolution: Literal["720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'wan-ai/wan-2.7/reference-to-video' job and return at once with its :class:`RequestHandle`.
 
-    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
+    problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
+
+    Args:
+        aspect_ratio: Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '1:1', '4:3', '3:4'.
+        duration: Output video duration in seconds (2-10). Optional: not sent when unset. The server's default: 5. Accepts one of 2, 3, 4, 5, 6, 7, 8, 9, 10.
+        multi_shots: When true, enables intelligent multi-shot segmentation. When false, generates a single continuous shot. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        negative_prompt: Content to avoid in the video. Optional: not sent when unset. The server's default: ''. Accepts a string. 0 to 500 characters.
+        prompt: Required. Accepts a string. 0 to 5000 characters. Example: ''
+        reference_image_urls: Reference image URLs for character or object appearance. Pass multiple images for multi-subject generation. Max 20 MB each. Combined total of reference images + reference videos must not exceed 5. Optional: not sent when unset. Accepts an array. 0 to 5 items.
+        reference_video_urls: Reference video URLs for character or object appearance and motion. Pass multiple videos for multi-subject generation. Max 100 MB each. Combined total of reference images + reference videos must not exceed 5. Optional: not sent when unset. Accepts an array. 0 to 5 items.
+        resolution: Output video resolution tier. Optional: not sent when unset. The server's default: '1080p'. Accepts one of '720p', '1080p'.
+        seed: Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "multi_shots": multi_shots,
+            "negative_prompt": negative_prompt,
+            "prompt": prompt,
+            "reference_image_urls": reference_image_urls,
+            "reference_video_urls": reference_video_urls,
+            "resolution": resolution,
+            "seed": seed,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(value)
 
 
 @overload
@@ -511,6 +593,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -520,28 +603,41 @@ def run(
     multi_shots: bool | Unset = UNSET,
     negative_prompt: str | Unset = UNSET,
     prompt: str,
-    reference_image_urls: list[str | LocalMedia] | Unset = UNSET,
-    reference_video_urls: list[str | LocalMedia] | Unset = UNSET,
+    reference_image_urls: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_video_urls: Sequence[str | LocalMedia] | Unset = UNSET,
     resolution: Literal["720p", "1080p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
     /,
     *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+    duration: Literal[2, 3, 4, 5, 6, 7, 8, 9, 10] | Unset = UNSET,
+    multi_shots: bool | Unset = UNSET,
+    negative_prompt: str | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    reference_image_urls: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_video_urls: Sequence[str | LocalMedia] | Unset = UNSET,
+    resolution: Literal["720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'wan-ai/wan-2.7/reference-to-video' job: submit it, wait for it, return its typed :class:`Result`.
 
+    Pass an :class:`Input`, or its fields as keyword arguments (validated as by :func:`submit`).
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -557,16 +653,32 @@ def run(
         seed: Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
 
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "multi_shots": multi_shots,
+            "negative_prompt": negative_prompt,
+            "prompt": prompt,
+            "reference_image_urls": reference_image_urls,
+            "reference_video_urls": reference_video_urls,
+            "resolution": resolution,
+            "seed": seed,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return (client or default_client()).run(value, timeout=timeout, on_update=on_update)
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -576,23 +688,68 @@ async def submit_async(
     multi_shots: bool | Unset = UNSET,
     negative_prompt: str | Unset = UNSET,
     prompt: str,
-    reference_image_urls: list[str | LocalMedia] | Unset = UNSET,
-    reference_video_urls: list[str | LocalMedia] | Unset = UNSET,
+    reference_image_urls: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_video_urls: Sequence[str | LocalMedia] | Unset = UNSET,
     resolution: Literal["720p", "1080p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+    duration: Literal[2, 3, 4, 5, 6, 7, 8, 9, 10] | Unset = UNSET,
+    multi_shots: bool | Unset = UNSET,
+    negative_prompt: str | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    reference_image_urls: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_video_urls: Sequence[str | LocalMedia] | Unset = UNSET,
+    resolution: Literal["720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``).
+
+    Args:
+        aspect_ratio: Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '1:1', '4:3', '3:4'.
+        duration: Output video duration in seconds (2-10). Optional: not sent when unset. The server's default: 5. Accepts one of 2, 3, 4, 5, 6, 7, 8, 9, 10.
+        multi_shots: When true, enables intelligent multi-shot segmentation. When false, generates a single continuous shot. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        negative_prompt: Content to avoid in the video. Optional: not sent when unset. The server's default: ''. Accepts a string. 0 to 500 characters.
+        prompt: Required. Accepts a string. 0 to 5000 characters. Example: ''
+        reference_image_urls: Reference image URLs for character or object appearance. Pass multiple images for multi-subject generation. Max 20 MB each. Combined total of reference images + reference videos must not exceed 5. Optional: not sent when unset. Accepts an array. 0 to 5 items.
+        reference_video_urls: Reference video URLs for character or object appearance and motion. Pass multiple videos for multi-subject generation. Max 100 MB each. Combined total of reference images + reference videos must not exceed 5. Optional: not sent when unset. Accepts an array. 0 to 5 items.
+        resolution: Output video resolution tier. Optional: not sent when unset. The server's default: '1080p'. Accepts one of '720p', '1080p'.
+        seed: Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "multi_shots": multi_shots,
+            "negative_prompt": negative_prompt,
+            "prompt": prompt,
+            "reference_image_urls": reference_image_urls,
+            "reference_video_urls": reference_video_urls,
+            "resolution": resolution,
+            "seed": seed,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(value)
 
 
 @overload
@@ -603,6 +760,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -612,30 +770,69 @@ async def run_async(
     multi_shots: bool | Unset = UNSET,
     negative_prompt: str | Unset = UNSET,
     prompt: str,
-    reference_image_urls: list[str | LocalMedia] | Unset = UNSET,
-    reference_video_urls: list[str | LocalMedia] | Unset = UNSET,
+    reference_image_urls: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_video_urls: Sequence[str | LocalMedia] | Unset = UNSET,
     resolution: Literal["720p", "1080p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
     /,
     *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+    duration: Literal[2, 3, 4, 5, 6, 7, 8, 9, 10] | Unset = UNSET,
+    multi_shots: bool | Unset = UNSET,
+    negative_prompt: str | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    reference_image_urls: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_video_urls: Sequence[str | LocalMedia] | Unset = UNSET,
+    resolution: Literal["720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``); ``on_update`` may be a function or a coroutine function.
+
+    Args:
+        aspect_ratio: Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '1:1', '4:3', '3:4'.
+        duration: Output video duration in seconds (2-10). Optional: not sent when unset. The server's default: 5. Accepts one of 2, 3, 4, 5, 6, 7, 8, 9, 10.
+        multi_shots: When true, enables intelligent multi-shot segmentation. When false, generates a single continuous shot. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        negative_prompt: Content to avoid in the video. Optional: not sent when unset. The server's default: ''. Accepts a string. 0 to 500 characters.
+        prompt: Required. Accepts a string. 0 to 5000 characters. Example: ''
+        reference_image_urls: Reference image URLs for character or object appearance. Pass multiple images for multi-subject generation. Max 20 MB each. Combined total of reference images + reference videos must not exceed 5. Optional: not sent when unset. Accepts an array. 0 to 5 items.
+        reference_video_urls: Reference video URLs for character or object appearance and motion. Pass multiple videos for multi-subject generation. Max 100 MB each. Combined total of reference images + reference videos must not exceed 5. Optional: not sent when unset. Accepts an array. 0 to 5 items.
+        resolution: Output video resolution tier. Optional: not sent when unset. The server's default: '1080p'. Accepts one of '720p', '1080p'.
+        seed: Optional: not sent when unset. The server's default: 0. Accepts an integer. Value >= 0 and <= 2147483647.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "multi_shots": multi_shots,
+            "negative_prompt": negative_prompt,
+            "prompt": prompt,
+            "reference_image_urls": reference_image_urls,
+            "reference_video_urls": reference_video_urls,
+            "resolution": resolution,
+            "seed": seed,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return await (client or default_async_client()).run(value, timeout=timeout, on_update=on_update)

@@ -8,11 +8,12 @@ Build an :class:`Input` with keyword arguments (or :meth:`Input.from_dict`); rea
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
+from runcomfy._types import REQUIRED as _REQUIRED
 from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
@@ -191,89 +192,126 @@ class Input(ModelInput["Output"]):
     """Random seed for reproducible results. Range is 0 to 2147483647.
 
     Optional: not sent when unset. Accepts an integer."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
-    def __init__(
-        self,
-        *,
-        aspect_ratio: Literal["adaptive", "16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
-        duration: int | Unset = UNSET,
-        enable_audio: bool | Unset = UNSET,
-        prompt: str,
-        prompt_extend: bool | Unset = UNSET,
-        reference_audios: list[str | LocalMedia] | Unset = UNSET,
-        reference_images: list[str | LocalMedia] | Unset = UNSET,
-        reference_videos: list[str | LocalMedia] | Unset = UNSET,
-        resolution: Literal["480p", "720p", "1080p"] | Unset = UNSET,
-        seed: int | Unset = UNSET,
-    ) -> None:
-        """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+    if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
-        Args:
-            aspect_ratio: Output aspect ratio of the generated video. Optional: not sent when unset. The server's default: '16:9'. Accepts one of 'adaptive', '16:9', '9:16', '1:1', '4:3', '3:4'.
-            duration: Length of the generated video in seconds. Range is 2-30. Start short to iterate, then increase once the motion looks right. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 2 and <= 30.
-            enable_audio: When on, the output video includes a synchronized audio track. Turn off for a silent clip. Optional: not sent when unset. The server's default: True. Accepts a boolean.
-            prompt: Describe the scene, subject, motion, camera movement, lighting, and style. Refer to references as Image 1, Video 1, Audio 1 in order. Required. Accepts a string. Example: ''
-            prompt_extend: When on, the model may rewrite your prompt for richer scene detail before generation. Turn off for faster turnaround if your prompt is already precise. Optional: not sent when unset. The server's default: True. Accepts a boolean.
-            reference_audios: Up to 5 reference audio clips (total no more than 15s) to guide sound or timing. Optional: not sent when unset. Accepts an array. 0 to 16 items.
-            reference_images: Up to 10 reference images for subject, object, or scene consistency. At least one reference (image, video, or audio) is required. Optional: not sent when unset. Accepts an array. 0 to 16 items.
-            reference_videos: Up to 5 reference videos (MP4 or MOV, 1-15s each, total no more than 15s) for motion or scene guidance. Optional: not sent when unset. Accepts an array. 0 to 16 items.
-            resolution: Output resolution tier. Use 480p for quick drafts and 1080p for higher-quality output. Optional: not sent when unset. The server's default: '720p'. Accepts one of '480p', '720p', '1080p'.
-            seed: Random seed for reproducible results. Range is 0 to 2147483647. Optional: not sent when unset. Accepts an integer.
+        def __init__(
+            self,
+            *,
+            aspect_ratio: Literal["adaptive", "16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+            duration: int | Unset = UNSET,
+            enable_audio: bool | Unset = UNSET,
+            prompt: str,
+            prompt_extend: bool | Unset = UNSET,
+            reference_audios: Sequence[str | LocalMedia] | Unset = UNSET,
+            reference_images: Sequence[str | LocalMedia] | Unset = UNSET,
+            reference_videos: Sequence[str | LocalMedia] | Unset = UNSET,
+            resolution: Literal["480p", "720p", "1080p"] | Unset = UNSET,
+            seed: int | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+        ) -> None: ...
 
-        """
-        _e: list[_E] = []
-        _x0: Any
-        _x0 = aspect_ratio
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
-            else:
-                _e.append(
-                    _E(("aspect_ratio",), _x0, "one of 'adaptive', '16:9', '9:16', '1:1', '4:3', '3:4'")
-                )
-        self.aspect_ratio = _x0
-        _x0 = duration
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-                if _x0 < 2 or _x0 > 30:
-                    _e.append(_E(("duration",), _x0, "an integer >= 2 and <= 30"))
-            else:
-                _e.append(_E(("duration",), _x0, "an integer"))
-        self.duration = _x0
-        _x0 = enable_audio
-        if _x0 is not UNSET:
-            if not (_x0 is True or _x0 is False):
-                _e.append(_E(("enable_audio",), _x0, "a boolean"))
-        self.enable_audio = _x0
-        _x0 = prompt
-        if not (_isinstance(_x0, _str)):
-            _e.append(_E(("prompt",), _x0, "a string"))
-        self.prompt = _x0
-        _x0 = prompt_extend
-        if _x0 is not UNSET:
-            if not (_x0 is True or _x0 is False):
-                _e.append(_E(("prompt_extend",), _x0, "a boolean"))
-        self.prompt_extend = _x0
-        _x0 = reference_audios
-        if _x0 is not UNSET:
-            if _isinstance(_x0, (_list, _tuple)):
-                _x0 = _list(_x0)
-                if _len(_x0) > 16:
-                    _e.append(_E(("reference_audios",), _x0, "an array of at most 16 items"))
-                for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is _str:
-                        if (
-                            not (
-                                _x1[:8] == "https://"
-                                and _x1[8:9] not in "/?#"
-                                and _x1.isprintable()
-                                and " " not in _x1
-                            )
-                            and _MEDIA_3(_x1) is None
-                        ):
+    else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
+
+        def __init__(
+            self,
+            /,
+            *_args: Any,
+            aspect_ratio: Literal["adaptive", "16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+            duration: int | Unset = UNSET,
+            enable_audio: bool | Unset = UNSET,
+            prompt: str = _REQUIRED,
+            prompt_extend: bool | Unset = UNSET,
+            reference_audios: Sequence[str | LocalMedia] | Unset = UNSET,
+            reference_images: Sequence[str | LocalMedia] | Unset = UNSET,
+            reference_videos: Sequence[str | LocalMedia] | Unset = UNSET,
+            resolution: Literal["480p", "720p", "1080p"] | Unset = UNSET,
+            seed: int | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+            **_unknown: Any,
+        ) -> None:
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
+
+            Args:
+                aspect_ratio: Output aspect ratio of the generated video. Optional: not sent when unset. The server's default: '16:9'. Accepts one of 'adaptive', '16:9', '9:16', '1:1', '4:3', '3:4'.
+                duration: Length of the generated video in seconds. Range is 2-30. Start short to iterate, then increase once the motion looks right. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 2 and <= 30.
+                enable_audio: When on, the output video includes a synchronized audio track. Turn off for a silent clip. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+                prompt: Describe the scene, subject, motion, camera movement, lighting, and style. Refer to references as Image 1, Video 1, Audio 1 in order. Required. Accepts a string. Example: ''
+                prompt_extend: When on, the model may rewrite your prompt for richer scene detail before generation. Turn off for faster turnaround if your prompt is already precise. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+                reference_audios: Up to 5 reference audio clips (total no more than 15s) to guide sound or timing. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+                reference_images: Up to 10 reference images for subject, object, or scene consistency. At least one reference (image, video, or audio) is required. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+                reference_videos: Up to 5 reference videos (MP4 or MOV, 1-15s each, total no more than 15s) for motion or scene guidance. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+                resolution: Output resolution tier. Use 480p for quick drafts and 1080p for higher-quality output. Optional: not sent when unset. The server's default: '720p'. Accepts one of '480p', '720p', '1080p'.
+                seed: Random seed for reproducible results. Range is 0 to 2147483647. Optional: not sent when unset. Accepts an integer.
+
+            """
+            _e: list[_E] = []
+            _x0: Any
+            _x0 = aspect_ratio
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM2:
+                        _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
+                else:
+                    _e.append(
+                        _E(("aspect_ratio",), _x0, "one of 'adaptive', '16:9', '9:16', '1:1', '4:3', '3:4'")
+                    )
+            self.aspect_ratio = _x0
+            _x0 = duration
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                    if _x0 < 2 or _x0 > 30:
+                        _e.append(_E(("duration",), _x0, "an integer >= 2 and <= 30"))
+                else:
+                    _e.append(_E(("duration",), _x0, "an integer"))
+            self.duration = _x0
+            _x0 = enable_audio
+            if _x0 is not UNSET:
+                if not (_x0 is True or _x0 is False):
+                    _e.append(_E(("enable_audio",), _x0, "a boolean"))
+            self.enable_audio = _x0
+            _x0 = prompt
+            if not (_isinstance(_x0, _str)):
+                _e.append(_E(("prompt",), _x0, "a string"))
+            self.prompt = _x0
+            _x0 = prompt_extend
+            if _x0 is not UNSET:
+                if not (_x0 is True or _x0 is False):
+                    _e.append(_E(("prompt_extend",), _x0, "a boolean"))
+            self.prompt_extend = _x0
+            _x0 = reference_audios
+            if _x0 is not UNSET:
+                if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+                    _x0 = _list(_x0)
+                    if _len(_x0) > 16:
+                        _e.append(_E(("reference_audios",), _x0, "an array of at most 16 items"))
+                    for _i1, _x1 in _enumerate(_x0):
+                        if _type(_x1) is _str:
+                            if (
+                                not (
+                                    _x1[:8] == "https://"
+                                    and _x1[8:9] not in "/?#"
+                                    and _x1.isprintable()
+                                    and " " not in _x1
+                                )
+                                and _MEDIA_3(_x1) is None
+                            ):
+                                _e.append(
+                                    _E(
+                                        ("reference_audios", _i1),
+                                        _x1,
+                                        "an audio URL (https://, http://) or data:audio/...;base64, URI",
+                                    )
+                                )
+                        elif _v.is_local(_x1):
+                            _x0[_i1] = _v.local_media(_x1, "audio", (), ("reference_audios", _i1), _e)
+                        else:
                             _e.append(
                                 _E(
                                     ("reference_audios", _i1),
@@ -281,27 +319,27 @@ class Input(ModelInput["Output"]):
                                     "an audio URL (https://, http://) or data:audio/...;base64, URI",
                                 )
                             )
-                    elif _v.is_local(_x1):
-                        _x0[_i1] = _v.local_media(_x1, "audio", (), ("reference_audios", _i1), _e)
-                    else:
-                        _e.append(
-                            _E(
-                                ("reference_audios", _i1),
-                                _x1,
-                                "an audio URL (https://, http://) or data:audio/...;base64, URI",
-                            )
-                        )
-                for _i1, _x1 in _enumerate(_x0):
-                    if _isinstance(_x1, _str):
-                        if (
-                            not (
-                                _x1[:8] == "https://"
-                                and _x1[8:9] not in "/?#"
-                                and _x1.isprintable()
-                                and " " not in _x1
-                            )
-                            and _MEDIA_3(_x1) is None
-                        ):
+                    for _i1, _x1 in _enumerate(_x0):
+                        if _isinstance(_x1, _str):
+                            if (
+                                not (
+                                    _x1[:8] == "https://"
+                                    and _x1[8:9] not in "/?#"
+                                    and _x1.isprintable()
+                                    and " " not in _x1
+                                )
+                                and _MEDIA_3(_x1) is None
+                            ):
+                                _e.append(
+                                    _E(
+                                        ("reference_audios", _i1),
+                                        _x1,
+                                        "an audio URL (https://, http://) or data:audio/...;base64, URI",
+                                    )
+                                )
+                        elif _v.is_local(_x1):
+                            _x1 = _x0[_i1] = _v.local_media(_x1, "audio", (), ("reference_audios", _i1), _e)
+                        else:
                             _e.append(
                                 _E(
                                     ("reference_audios", _i1),
@@ -309,36 +347,36 @@ class Input(ModelInput["Output"]):
                                     "an audio URL (https://, http://) or data:audio/...;base64, URI",
                                 )
                             )
-                    elif _v.is_local(_x1):
-                        _x1 = _x0[_i1] = _v.local_media(_x1, "audio", (), ("reference_audios", _i1), _e)
-                    else:
-                        _e.append(
-                            _E(
-                                ("reference_audios", _i1),
-                                _x1,
-                                "an audio URL (https://, http://) or data:audio/...;base64, URI",
-                            )
-                        )
-            else:
-                _e.append(_E(("reference_audios",), _x0, "an array"))
-        self.reference_audios = _x0
-        _x0 = reference_images
-        if _x0 is not UNSET:
-            if _isinstance(_x0, (_list, _tuple)):
-                _x0 = _list(_x0)
-                if _len(_x0) > 16:
-                    _e.append(_E(("reference_images",), _x0, "an array of at most 16 items"))
-                for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is _str:
-                        if (
-                            not (
-                                _x1[:8] == "https://"
-                                and _x1[8:9] not in "/?#"
-                                and _x1.isprintable()
-                                and " " not in _x1
-                            )
-                            and _MEDIA_4(_x1) is None
-                        ):
+                else:
+                    _e.append(_E(("reference_audios",), _x0, "an array"))
+            self.reference_audios = _x0
+            _x0 = reference_images
+            if _x0 is not UNSET:
+                if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+                    _x0 = _list(_x0)
+                    if _len(_x0) > 16:
+                        _e.append(_E(("reference_images",), _x0, "an array of at most 16 items"))
+                    for _i1, _x1 in _enumerate(_x0):
+                        if _type(_x1) is _str:
+                            if (
+                                not (
+                                    _x1[:8] == "https://"
+                                    and _x1[8:9] not in "/?#"
+                                    and _x1.isprintable()
+                                    and " " not in _x1
+                                )
+                                and _MEDIA_4(_x1) is None
+                            ):
+                                _e.append(
+                                    _E(
+                                        ("reference_images", _i1),
+                                        _x1,
+                                        "an image URL (https://, http://) or data:image/...;base64, URI",
+                                    )
+                                )
+                        elif _v.is_local(_x1):
+                            _x0[_i1] = _v.local_media(_x1, "image", (), ("reference_images", _i1), _e)
+                        else:
                             _e.append(
                                 _E(
                                     ("reference_images", _i1),
@@ -346,27 +384,27 @@ class Input(ModelInput["Output"]):
                                     "an image URL (https://, http://) or data:image/...;base64, URI",
                                 )
                             )
-                    elif _v.is_local(_x1):
-                        _x0[_i1] = _v.local_media(_x1, "image", (), ("reference_images", _i1), _e)
-                    else:
-                        _e.append(
-                            _E(
-                                ("reference_images", _i1),
-                                _x1,
-                                "an image URL (https://, http://) or data:image/...;base64, URI",
-                            )
-                        )
-                for _i1, _x1 in _enumerate(_x0):
-                    if _isinstance(_x1, _str):
-                        if (
-                            not (
-                                _x1[:8] == "https://"
-                                and _x1[8:9] not in "/?#"
-                                and _x1.isprintable()
-                                and " " not in _x1
-                            )
-                            and _MEDIA_4(_x1) is None
-                        ):
+                    for _i1, _x1 in _enumerate(_x0):
+                        if _isinstance(_x1, _str):
+                            if (
+                                not (
+                                    _x1[:8] == "https://"
+                                    and _x1[8:9] not in "/?#"
+                                    and _x1.isprintable()
+                                    and " " not in _x1
+                                )
+                                and _MEDIA_4(_x1) is None
+                            ):
+                                _e.append(
+                                    _E(
+                                        ("reference_images", _i1),
+                                        _x1,
+                                        "an image URL (https://, http://) or data:image/...;base64, URI",
+                                    )
+                                )
+                        elif _v.is_local(_x1):
+                            _x1 = _x0[_i1] = _v.local_media(_x1, "image", (), ("reference_images", _i1), _e)
+                        else:
                             _e.append(
                                 _E(
                                     ("reference_images", _i1),
@@ -374,36 +412,36 @@ class Input(ModelInput["Output"]):
                                     "an image URL (https://, http://) or data:image/...;base64, URI",
                                 )
                             )
-                    elif _v.is_local(_x1):
-                        _x1 = _x0[_i1] = _v.local_media(_x1, "image", (), ("reference_images", _i1), _e)
-                    else:
-                        _e.append(
-                            _E(
-                                ("reference_images", _i1),
-                                _x1,
-                                "an image URL (https://, http://) or data:image/...;base64, URI",
-                            )
-                        )
-            else:
-                _e.append(_E(("reference_images",), _x0, "an array"))
-        self.reference_images = _x0
-        _x0 = reference_videos
-        if _x0 is not UNSET:
-            if _isinstance(_x0, (_list, _tuple)):
-                _x0 = _list(_x0)
-                if _len(_x0) > 16:
-                    _e.append(_E(("reference_videos",), _x0, "an array of at most 16 items"))
-                for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is _str:
-                        if (
-                            not (
-                                _x1[:8] == "https://"
-                                and _x1[8:9] not in "/?#"
-                                and _x1.isprintable()
-                                and " " not in _x1
-                            )
-                            and _MEDIA_5(_x1) is None
-                        ):
+                else:
+                    _e.append(_E(("reference_images",), _x0, "an array"))
+            self.reference_images = _x0
+            _x0 = reference_videos
+            if _x0 is not UNSET:
+                if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+                    _x0 = _list(_x0)
+                    if _len(_x0) > 16:
+                        _e.append(_E(("reference_videos",), _x0, "an array of at most 16 items"))
+                    for _i1, _x1 in _enumerate(_x0):
+                        if _type(_x1) is _str:
+                            if (
+                                not (
+                                    _x1[:8] == "https://"
+                                    and _x1[8:9] not in "/?#"
+                                    and _x1.isprintable()
+                                    and " " not in _x1
+                                )
+                                and _MEDIA_5(_x1) is None
+                            ):
+                                _e.append(
+                                    _E(
+                                        ("reference_videos", _i1),
+                                        _x1,
+                                        "a video URL (https://, http://) or data:video/...;base64, URI",
+                                    )
+                                )
+                        elif _v.is_local(_x1):
+                            _x0[_i1] = _v.local_media(_x1, "video", (), ("reference_videos", _i1), _e)
+                        else:
                             _e.append(
                                 _E(
                                     ("reference_videos", _i1),
@@ -411,27 +449,27 @@ class Input(ModelInput["Output"]):
                                     "a video URL (https://, http://) or data:video/...;base64, URI",
                                 )
                             )
-                    elif _v.is_local(_x1):
-                        _x0[_i1] = _v.local_media(_x1, "video", (), ("reference_videos", _i1), _e)
-                    else:
-                        _e.append(
-                            _E(
-                                ("reference_videos", _i1),
-                                _x1,
-                                "a video URL (https://, http://) or data:video/...;base64, URI",
-                            )
-                        )
-                for _i1, _x1 in _enumerate(_x0):
-                    if _isinstance(_x1, _str):
-                        if (
-                            not (
-                                _x1[:8] == "https://"
-                                and _x1[8:9] not in "/?#"
-                                and _x1.isprintable()
-                                and " " not in _x1
-                            )
-                            and _MEDIA_5(_x1) is None
-                        ):
+                    for _i1, _x1 in _enumerate(_x0):
+                        if _isinstance(_x1, _str):
+                            if (
+                                not (
+                                    _x1[:8] == "https://"
+                                    and _x1[8:9] not in "/?#"
+                                    and _x1.isprintable()
+                                    and " " not in _x1
+                                )
+                                and _MEDIA_5(_x1) is None
+                            ):
+                                _e.append(
+                                    _E(
+                                        ("reference_videos", _i1),
+                                        _x1,
+                                        "a video URL (https://, http://) or data:video/...;base64, URI",
+                                    )
+                                )
+                        elif _v.is_local(_x1):
+                            _x1 = _x0[_i1] = _v.local_media(_x1, "video", (), ("reference_videos", _i1), _e)
+                        else:
                             _e.append(
                                 _E(
                                     ("reference_videos", _i1),
@@ -439,47 +477,38 @@ class Input(ModelInput["Output"]):
                                     "a video URL (https://, http://) or data:video/...;base64, URI",
                                 )
                             )
-                    elif _v.is_local(_x1):
-                        _x1 = _x0[_i1] = _v.local_media(_x1, "video", (), ("reference_videos", _i1), _e)
-                    else:
-                        _e.append(
-                            _E(
-                                ("reference_videos", _i1),
-                                _x1,
-                                "a video URL (https://, http://) or data:video/...;base64, URI",
-                            )
-                        )
-            else:
-                _e.append(_E(("reference_videos",), _x0, "an array"))
-        self.reference_videos = _x0
-        _x0 = resolution
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM7:
-                    _e.append(_E(("resolution",), _x0, choices=_ENUM6))
-            else:
-                _e.append(_E(("resolution",), _x0, "one of '480p', '720p', '1080p'"))
-        self.resolution = _x0
-        _x0 = seed
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-            else:
-                _e.append(_E(("seed",), _x0, "an integer"))
-        self.seed = _x0
-        if _e:
-            raise _v.ValidationError(_e, model=MODEL_ID)
+                else:
+                    _e.append(_E(("reference_videos",), _x0, "an array"))
+            self.reference_videos = _x0
+            _x0 = resolution
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM7:
+                        _e.append(_E(("resolution",), _x0, choices=_ENUM6))
+                else:
+                    _e.append(_E(("resolution",), _x0, "one of '480p', '720p', '1080p'"))
+            self.resolution = _x0
+            _x0 = seed
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                else:
+                    _e.append(_E(("seed",), _x0, "an integer"))
+            self.seed = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
+            if _e or _unknown or _args:
+                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
-            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+            except TypeError:  # a key that is not a str: explained below
                 pass
-        return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
+        return _v.from_dict(cls, data, cls._NAMES, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON request body: every field that is set, under its API name; unset fields left out."""
@@ -503,6 +532,8 @@ class Input(ModelInput["Output"]):
             data["resolution"] = self.resolution
         if self.seed is not UNSET:
             data["seed"] = self.seed
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -521,7 +552,6 @@ class Input(ModelInput["Output"]):
         "resolution": "resolution",
         "seed": "seed",
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 
 
@@ -562,7 +592,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -571,24 +603,74 @@ def submit(
     enable_audio: bool | Unset = UNSET,
     prompt: str,
     prompt_extend: bool | Unset = UNSET,
-    reference_audios: list[str | LocalMedia] | Unset = UNSET,
-    reference_images: list[str | LocalMedia] | Unset = UNSET,
-    reference_videos: list[str | LocalMedia] | Unset = UNSET,
+    reference_audios: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_images: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_videos: Sequence[str | LocalMedia] | Unset = UNSET,
     resolution: Literal["480p", "720p", "1080p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    aspect_ratio: Literal["adaptive", "16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    enable_audio: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    prompt_extend: bool | Unset = UNSET,
+    reference_audios: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_images: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_videos: Sequence[str | LocalMedia] | Unset = UNSET,
+    resolution: Literal["480p", "720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'wan-ai/wan-3.0-prime/reference-to-video' job and return at once with its :class:`RequestHandle`.
 
-    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
+    problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
+
+    Args:
+        aspect_ratio: Output aspect ratio of the generated video. Optional: not sent when unset. The server's default: '16:9'. Accepts one of 'adaptive', '16:9', '9:16', '1:1', '4:3', '3:4'.
+        duration: Length of the generated video in seconds. Range is 2-30. Start short to iterate, then increase once the motion looks right. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 2 and <= 30.
+        enable_audio: When on, the output video includes a synchronized audio track. Turn off for a silent clip. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Describe the scene, subject, motion, camera movement, lighting, and style. Refer to references as Image 1, Video 1, Audio 1 in order. Required. Accepts a string. Example: ''
+        prompt_extend: When on, the model may rewrite your prompt for richer scene detail before generation. Turn off for faster turnaround if your prompt is already precise. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        reference_audios: Up to 5 reference audio clips (total no more than 15s) to guide sound or timing. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+        reference_images: Up to 10 reference images for subject, object, or scene consistency. At least one reference (image, video, or audio) is required. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+        reference_videos: Up to 5 reference videos (MP4 or MOV, 1-15s each, total no more than 15s) for motion or scene guidance. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+        resolution: Output resolution tier. Use 480p for quick drafts and 1080p for higher-quality output. Optional: not sent when unset. The server's default: '720p'. Accepts one of '480p', '720p', '1080p'.
+        seed: Random seed for reproducible results. Range is 0 to 2147483647. Optional: not sent when unset. Accepts an integer.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "enable_audio": enable_audio,
+            "prompt": prompt,
+            "prompt_extend": prompt_extend,
+            "reference_audios": reference_audios,
+            "reference_images": reference_images,
+            "reference_videos": reference_videos,
+            "resolution": resolution,
+            "seed": seed,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(value)
 
 
 @overload
@@ -599,6 +681,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -608,29 +691,43 @@ def run(
     enable_audio: bool | Unset = UNSET,
     prompt: str,
     prompt_extend: bool | Unset = UNSET,
-    reference_audios: list[str | LocalMedia] | Unset = UNSET,
-    reference_images: list[str | LocalMedia] | Unset = UNSET,
-    reference_videos: list[str | LocalMedia] | Unset = UNSET,
+    reference_audios: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_images: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_videos: Sequence[str | LocalMedia] | Unset = UNSET,
     resolution: Literal["480p", "720p", "1080p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
     /,
     *,
+    aspect_ratio: Literal["adaptive", "16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    enable_audio: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    prompt_extend: bool | Unset = UNSET,
+    reference_audios: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_images: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_videos: Sequence[str | LocalMedia] | Unset = UNSET,
+    resolution: Literal["480p", "720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'wan-ai/wan-3.0-prime/reference-to-video' job: submit it, wait for it, return its typed :class:`Result`.
 
+    Pass an :class:`Input`, or its fields as keyword arguments (validated as by :func:`submit`).
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -647,16 +744,33 @@ def run(
         seed: Random seed for reproducible results. Range is 0 to 2147483647. Optional: not sent when unset. Accepts an integer.
 
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "enable_audio": enable_audio,
+            "prompt": prompt,
+            "prompt_extend": prompt_extend,
+            "reference_audios": reference_audios,
+            "reference_images": reference_images,
+            "reference_videos": reference_videos,
+            "resolution": resolution,
+            "seed": seed,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return (client or default_client()).run(value, timeout=timeout, on_update=on_update)
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -666,24 +780,72 @@ async def submit_async(
     enable_audio: bool | Unset = UNSET,
     prompt: str,
     prompt_extend: bool | Unset = UNSET,
-    reference_audios: list[str | LocalMedia] | Unset = UNSET,
-    reference_images: list[str | LocalMedia] | Unset = UNSET,
-    reference_videos: list[str | LocalMedia] | Unset = UNSET,
+    reference_audios: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_images: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_videos: Sequence[str | LocalMedia] | Unset = UNSET,
     resolution: Literal["480p", "720p", "1080p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    aspect_ratio: Literal["adaptive", "16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    enable_audio: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    prompt_extend: bool | Unset = UNSET,
+    reference_audios: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_images: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_videos: Sequence[str | LocalMedia] | Unset = UNSET,
+    resolution: Literal["480p", "720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``).
+
+    Args:
+        aspect_ratio: Output aspect ratio of the generated video. Optional: not sent when unset. The server's default: '16:9'. Accepts one of 'adaptive', '16:9', '9:16', '1:1', '4:3', '3:4'.
+        duration: Length of the generated video in seconds. Range is 2-30. Start short to iterate, then increase once the motion looks right. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 2 and <= 30.
+        enable_audio: When on, the output video includes a synchronized audio track. Turn off for a silent clip. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Describe the scene, subject, motion, camera movement, lighting, and style. Refer to references as Image 1, Video 1, Audio 1 in order. Required. Accepts a string. Example: ''
+        prompt_extend: When on, the model may rewrite your prompt for richer scene detail before generation. Turn off for faster turnaround if your prompt is already precise. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        reference_audios: Up to 5 reference audio clips (total no more than 15s) to guide sound or timing. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+        reference_images: Up to 10 reference images for subject, object, or scene consistency. At least one reference (image, video, or audio) is required. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+        reference_videos: Up to 5 reference videos (MP4 or MOV, 1-15s each, total no more than 15s) for motion or scene guidance. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+        resolution: Output resolution tier. Use 480p for quick drafts and 1080p for higher-quality output. Optional: not sent when unset. The server's default: '720p'. Accepts one of '480p', '720p', '1080p'.
+        seed: Random seed for reproducible results. Range is 0 to 2147483647. Optional: not sent when unset. Accepts an integer.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "enable_audio": enable_audio,
+            "prompt": prompt,
+            "prompt_extend": prompt_extend,
+            "reference_audios": reference_audios,
+            "reference_images": reference_images,
+            "reference_videos": reference_videos,
+            "resolution": resolution,
+            "seed": seed,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(value)
 
 
 @overload
@@ -694,6 +856,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -703,31 +866,73 @@ async def run_async(
     enable_audio: bool | Unset = UNSET,
     prompt: str,
     prompt_extend: bool | Unset = UNSET,
-    reference_audios: list[str | LocalMedia] | Unset = UNSET,
-    reference_images: list[str | LocalMedia] | Unset = UNSET,
-    reference_videos: list[str | LocalMedia] | Unset = UNSET,
+    reference_audios: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_images: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_videos: Sequence[str | LocalMedia] | Unset = UNSET,
     resolution: Literal["480p", "720p", "1080p"] | Unset = UNSET,
     seed: int | Unset = UNSET,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
     /,
     *,
+    aspect_ratio: Literal["adaptive", "16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    enable_audio: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    prompt_extend: bool | Unset = UNSET,
+    reference_audios: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_images: Sequence[str | LocalMedia] | Unset = UNSET,
+    reference_videos: Sequence[str | LocalMedia] | Unset = UNSET,
+    resolution: Literal["480p", "720p", "1080p"] | Unset = UNSET,
+    seed: int | Unset = UNSET,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``); ``on_update`` may be a function or a coroutine function.
+
+    Args:
+        aspect_ratio: Output aspect ratio of the generated video. Optional: not sent when unset. The server's default: '16:9'. Accepts one of 'adaptive', '16:9', '9:16', '1:1', '4:3', '3:4'.
+        duration: Length of the generated video in seconds. Range is 2-30. Start short to iterate, then increase once the motion looks right. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 2 and <= 30.
+        enable_audio: When on, the output video includes a synchronized audio track. Turn off for a silent clip. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Describe the scene, subject, motion, camera movement, lighting, and style. Refer to references as Image 1, Video 1, Audio 1 in order. Required. Accepts a string. Example: ''
+        prompt_extend: When on, the model may rewrite your prompt for richer scene detail before generation. Turn off for faster turnaround if your prompt is already precise. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        reference_audios: Up to 5 reference audio clips (total no more than 15s) to guide sound or timing. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+        reference_images: Up to 10 reference images for subject, object, or scene consistency. At least one reference (image, video, or audio) is required. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+        reference_videos: Up to 5 reference videos (MP4 or MOV, 1-15s each, total no more than 15s) for motion or scene guidance. Optional: not sent when unset. Accepts an array. 0 to 16 items.
+        resolution: Output resolution tier. Use 480p for quick drafts and 1080p for higher-quality output. Optional: not sent when unset. The server's default: '720p'. Accepts one of '480p', '720p', '1080p'.
+        seed: Random seed for reproducible results. Range is 0 to 2147483647. Optional: not sent when unset. Accepts an integer.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "enable_audio": enable_audio,
+            "prompt": prompt,
+            "prompt_extend": prompt_extend,
+            "reference_audios": reference_audios,
+            "reference_images": reference_images,
+            "reference_videos": reference_videos,
+            "resolution": resolution,
+            "seed": seed,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return await (client or default_async_client()).run(value, timeout=timeout, on_update=on_update)

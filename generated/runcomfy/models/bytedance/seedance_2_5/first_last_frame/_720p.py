@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
+from runcomfy._types import REQUIRED as _REQUIRED
 from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
@@ -133,44 +134,81 @@ class Input(ModelInput["Output"]):
     """Text prompt describing the transition and motion between the first and last frames.
 
     Required. Accepts a string. Example: ''"""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
-    def __init__(
-        self,
-        *,
-        duration: int | Unset = UNSET,
-        first_frame: str | LocalMedia,
-        generate_audio: bool | Unset = UNSET,
-        last_frame: str | LocalMedia,
-        prompt: str,
-    ) -> None:
-        """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+    if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
-        Args:
-            duration: The duration of the generated video in seconds. Between 4 and 30. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 4 and <= 30.
-            first_frame: Starting keyframe image for the video transition. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
-            generate_audio: When true, the model outputs video with synchronized audio (speech, SFX, music). Optional: not sent when unset. The server's default: True. Accepts a boolean.
-            last_frame: Ending keyframe image for the video transition. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
-            prompt: Text prompt describing the transition and motion between the first and last frames. Required. Accepts a string. Example: ''
+        def __init__(
+            self,
+            *,
+            duration: int | Unset = UNSET,
+            first_frame: str | LocalMedia,
+            generate_audio: bool | Unset = UNSET,
+            last_frame: str | LocalMedia,
+            prompt: str,
+            extra_body: Mapping[str, Any] | None = None,
+        ) -> None: ...
 
-        """
-        _e: list[_E] = []
-        _x0: Any
-        _x0 = duration
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-                if _x0 < 4 or _x0 > 30:
-                    _e.append(_E(("duration",), _x0, "an integer >= 4 and <= 30"))
+    else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
+
+        def __init__(
+            self,
+            /,
+            *_args: Any,
+            duration: int | Unset = UNSET,
+            first_frame: str | LocalMedia = _REQUIRED,
+            generate_audio: bool | Unset = UNSET,
+            last_frame: str | LocalMedia = _REQUIRED,
+            prompt: str = _REQUIRED,
+            extra_body: Mapping[str, Any] | None = None,
+            **_unknown: Any,
+        ) -> None:
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
+
+            Args:
+                duration: The duration of the generated video in seconds. Between 4 and 30. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 4 and <= 30.
+                first_frame: Starting keyframe image for the video transition. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+                generate_audio: When true, the model outputs video with synchronized audio (speech, SFX, music). Optional: not sent when unset. The server's default: True. Accepts a boolean.
+                last_frame: Ending keyframe image for the video transition. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+                prompt: Text prompt describing the transition and motion between the first and last frames. Required. Accepts a string. Example: ''
+
+            """
+            _e: list[_E] = []
+            _x0: Any
+            _x0 = duration
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                    if _x0 < 4 or _x0 > 30:
+                        _e.append(_E(("duration",), _x0, "an integer >= 4 and <= 30"))
+                else:
+                    _e.append(_E(("duration",), _x0, "an integer"))
+            self.duration = _x0
+            _x0 = first_frame
+            if _isinstance(_x0, _str):
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_1(_x0) is None
+                ):
+                    _e.append(
+                        _E(
+                            ("first_frame",),
+                            _x0,
+                            "an image URL (https://, http://) or data:image/...;base64, URI",
+                        )
+                    )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("first_frame",), _e)
             else:
-                _e.append(_E(("duration",), _x0, "an integer"))
-        self.duration = _x0
-        _x0 = first_frame
-        if _isinstance(_x0, _str):
-            if (
-                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
-                and _MEDIA_1(_x0) is None
-            ):
                 _e.append(
                     _E(
                         ("first_frame",),
@@ -178,50 +216,54 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
-        elif _v.is_local(_x0):
-            _x0 = _v.local_media(_x0, "image", (), ("first_frame",), _e)
-        else:
-            _e.append(
-                _E(("first_frame",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
-            )
-        self.first_frame = _x0
-        _x0 = generate_audio
-        if _x0 is not UNSET:
-            if not (_x0 is True or _x0 is False):
-                _e.append(_E(("generate_audio",), _x0, "a boolean"))
-        self.generate_audio = _x0
-        _x0 = last_frame
-        if _isinstance(_x0, _str):
-            if (
-                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
-                and _MEDIA_1(_x0) is None
-            ):
+            self.first_frame = _x0
+            _x0 = generate_audio
+            if _x0 is not UNSET:
+                if not (_x0 is True or _x0 is False):
+                    _e.append(_E(("generate_audio",), _x0, "a boolean"))
+            self.generate_audio = _x0
+            _x0 = last_frame
+            if _isinstance(_x0, _str):
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_1(_x0) is None
+                ):
+                    _e.append(
+                        _E(
+                            ("last_frame",),
+                            _x0,
+                            "an image URL (https://, http://) or data:image/...;base64, URI",
+                        )
+                    )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "image", (), ("last_frame",), _e)
+            else:
                 _e.append(
                     _E(("last_frame",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
-        elif _v.is_local(_x0):
-            _x0 = _v.local_media(_x0, "image", (), ("last_frame",), _e)
-        else:
-            _e.append(
-                _E(("last_frame",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
-            )
-        self.last_frame = _x0
-        _x0 = prompt
-        if not (_isinstance(_x0, _str)):
-            _e.append(_E(("prompt",), _x0, "a string"))
-        self.prompt = _x0
-        if _e:
-            raise _v.ValidationError(_e, model=MODEL_ID)
+            self.last_frame = _x0
+            _x0 = prompt
+            if not (_isinstance(_x0, _str)):
+                _e.append(_E(("prompt",), _x0, "a string"))
+            self.prompt = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
+            if _e or _unknown or _args:
+                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
-            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+            except TypeError:  # a key that is not a str: explained below
                 pass
-        return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
+        return _v.from_dict(cls, data, cls._NAMES, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON request body: every field that is set, under its API name; unset fields left out."""
@@ -233,6 +275,8 @@ class Input(ModelInput["Output"]):
             data["generate_audio"] = self.generate_audio
         data["last_frame"] = self.last_frame
         data["prompt"] = self.prompt
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -246,7 +290,6 @@ class Input(ModelInput["Output"]):
         "last_frame": "last_frame",
         "prompt": "prompt",
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(["first_frame", "last_frame", "prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 
 
@@ -287,7 +330,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -297,18 +342,53 @@ def submit(
     last_frame: str | LocalMedia,
     prompt: str,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    duration: int | Unset = UNSET,
+    first_frame: str | LocalMedia = _REQUIRED,
+    generate_audio: bool | Unset = UNSET,
+    last_frame: str | LocalMedia = _REQUIRED,
+    prompt: str = _REQUIRED,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'bytedance/seedance-2.5/first-last-frame/720p' job and return at once with its :class:`RequestHandle`.
 
-    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
+    problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
+
+    Args:
+        duration: The duration of the generated video in seconds. Between 4 and 30. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 4 and <= 30.
+        first_frame: Starting keyframe image for the video transition. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        generate_audio: When true, the model outputs video with synchronized audio (speech, SFX, music). Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        last_frame: Ending keyframe image for the video transition. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        prompt: Text prompt describing the transition and motion between the first and last frames. Required. Accepts a string. Example: ''
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "duration": duration,
+            "first_frame": first_frame,
+            "generate_audio": generate_audio,
+            "last_frame": last_frame,
+            "prompt": prompt,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(value)
 
 
 @overload
@@ -319,6 +399,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -331,21 +412,30 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
     /,
     *,
+    duration: int | Unset = UNSET,
+    first_frame: str | LocalMedia = _REQUIRED,
+    generate_audio: bool | Unset = UNSET,
+    last_frame: str | LocalMedia = _REQUIRED,
+    prompt: str = _REQUIRED,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'bytedance/seedance-2.5/first-last-frame/720p' job: submit it, wait for it, return its typed :class:`Result`.
 
+    Pass an :class:`Input`, or its fields as keyword arguments (validated as by :func:`submit`).
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -357,16 +447,28 @@ def run(
         prompt: Text prompt describing the transition and motion between the first and last frames. Required. Accepts a string. Example: ''
 
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "duration": duration,
+            "first_frame": first_frame,
+            "generate_audio": generate_audio,
+            "last_frame": last_frame,
+            "prompt": prompt,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return (client or default_client()).run(value, timeout=timeout, on_update=on_update)
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -377,18 +479,51 @@ async def submit_async(
     last_frame: str | LocalMedia,
     prompt: str,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    duration: int | Unset = UNSET,
+    first_frame: str | LocalMedia = _REQUIRED,
+    generate_audio: bool | Unset = UNSET,
+    last_frame: str | LocalMedia = _REQUIRED,
+    prompt: str = _REQUIRED,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``).
+
+    Args:
+        duration: The duration of the generated video in seconds. Between 4 and 30. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 4 and <= 30.
+        first_frame: Starting keyframe image for the video transition. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        generate_audio: When true, the model outputs video with synchronized audio (speech, SFX, music). Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        last_frame: Ending keyframe image for the video transition. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        prompt: Text prompt describing the transition and motion between the first and last frames. Required. Accepts a string. Example: ''
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "duration": duration,
+            "first_frame": first_frame,
+            "generate_audio": generate_audio,
+            "last_frame": last_frame,
+            "prompt": prompt,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(value)
 
 
 @overload
@@ -399,6 +534,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -411,23 +547,50 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
     /,
     *,
+    duration: int | Unset = UNSET,
+    first_frame: str | LocalMedia = _REQUIRED,
+    generate_audio: bool | Unset = UNSET,
+    last_frame: str | LocalMedia = _REQUIRED,
+    prompt: str = _REQUIRED,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``); ``on_update`` may be a function or a coroutine function.
+
+    Args:
+        duration: The duration of the generated video in seconds. Between 4 and 30. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 4 and <= 30.
+        first_frame: Starting keyframe image for the video transition. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        generate_audio: When true, the model outputs video with synchronized audio (speech, SFX, music). Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        last_frame: Ending keyframe image for the video transition. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        prompt: Text prompt describing the transition and motion between the first and last frames. Required. Accepts a string. Example: ''
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "duration": duration,
+            "first_frame": first_frame,
+            "generate_audio": generate_audio,
+            "last_frame": last_frame,
+            "prompt": prompt,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return await (client or default_async_client()).run(value, timeout=timeout, on_update=on_update)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
+from runcomfy._types import REQUIRED as _REQUIRED
 from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
@@ -153,54 +154,130 @@ class Input(ModelInput["Output"]):
     """Starting image of the video. Supports jpg, jpeg, png, bmp, webp formats.
 
     Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
-    def __init__(
-        self,
-        *,
-        cfg_scale: float | Unset = UNSET,
-        duration: int | Unset = UNSET,
-        end_image_url: str | LocalMedia | Unset = UNSET,
-        generate_audio: bool | Unset = UNSET,
-        negative_prompt: str | Unset = UNSET,
-        prompt: str,
-        shot_type: Literal["customize"] | Unset = UNSET,
-        start_image_url: str | LocalMedia,
-    ) -> None:
-        """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+    if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
-        Args:
-            cfg_scale: Classifier-Free Guidance scale controlling adherence to the prompt. Optional: not sent when unset. The server's default: 0.5. Accepts a number. Value >= 0 and <= 1.
-            duration: Total duration of the generated video in seconds. Optional: not sent when unset. The server's default: 10. Accepts an integer. Value >= 3 and <= 15.
-            end_image_url: Optional ending image for controlled transitions between two frames. Supports jpg, jpeg, png, bmp, webp formats. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
-            generate_audio: Enable this option to generate audio for the video. Optional: not sent when unset. The server's default: True. Accepts a boolean.
-            negative_prompt: Optional: not sent when unset. The server's default: ''. Accepts a string.
-            prompt: Required. Accepts a string. Example: ''
-            shot_type: Defines how the camera shot or scene framing is handled. Optional: not sent when unset. The server's default: 'customize'. Accepts 'customize'.
-            start_image_url: Starting image of the video. Supports jpg, jpeg, png, bmp, webp formats. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        def __init__(
+            self,
+            *,
+            cfg_scale: float | Unset = UNSET,
+            duration: int | Unset = UNSET,
+            end_image_url: str | LocalMedia | Unset = UNSET,
+            generate_audio: bool | Unset = UNSET,
+            negative_prompt: str | Unset = UNSET,
+            prompt: str,
+            shot_type: Literal["customize"] | Unset = UNSET,
+            start_image_url: str | LocalMedia,
+            extra_body: Mapping[str, Any] | None = None,
+        ) -> None: ...
 
-        """
-        _e: list[_E] = []
-        _x0: Any
-        _x0 = cfg_scale
-        if _x0 is not UNSET:
-            if (_type(_x0) is _float and _x0 - _x0 == 0.0) or _type(_x0) is _int or _v.is_number(_x0):
-                if _x0 < 0 or _x0 > 1:
-                    _e.append(_E(("cfg_scale",), _x0, "a number >= 0 and <= 1"))
-            else:
-                _e.append(_E(("cfg_scale",), _x0, "a number"))
-        self.cfg_scale = _x0
-        _x0 = duration
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-                if _x0 < 3 or _x0 > 15:
-                    _e.append(_E(("duration",), _x0, "an integer >= 3 and <= 15"))
-            else:
-                _e.append(_E(("duration",), _x0, "an integer"))
-        self.duration = _x0
-        _x0 = end_image_url
-        if _x0 is not UNSET:
+    else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
+
+        def __init__(
+            self,
+            /,
+            *_args: Any,
+            cfg_scale: float | Unset = UNSET,
+            duration: int | Unset = UNSET,
+            end_image_url: str | LocalMedia | Unset = UNSET,
+            generate_audio: bool | Unset = UNSET,
+            negative_prompt: str | Unset = UNSET,
+            prompt: str = _REQUIRED,
+            shot_type: Literal["customize"] | Unset = UNSET,
+            start_image_url: str | LocalMedia = _REQUIRED,
+            extra_body: Mapping[str, Any] | None = None,
+            **_unknown: Any,
+        ) -> None:
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
+
+            Args:
+                cfg_scale: Classifier-Free Guidance scale controlling adherence to the prompt. Optional: not sent when unset. The server's default: 0.5. Accepts a number. Value >= 0 and <= 1.
+                duration: Total duration of the generated video in seconds. Optional: not sent when unset. The server's default: 10. Accepts an integer. Value >= 3 and <= 15.
+                end_image_url: Optional ending image for controlled transitions between two frames. Supports jpg, jpeg, png, bmp, webp formats. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+                generate_audio: Enable this option to generate audio for the video. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+                negative_prompt: Optional: not sent when unset. The server's default: ''. Accepts a string.
+                prompt: Required. Accepts a string. Example: ''
+                shot_type: Defines how the camera shot or scene framing is handled. Optional: not sent when unset. The server's default: 'customize'. Accepts 'customize'.
+                start_image_url: Starting image of the video. Supports jpg, jpeg, png, bmp, webp formats. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+
+            """
+            _e: list[_E] = []
+            _x0: Any
+            _x0 = cfg_scale
+            if _x0 is not UNSET:
+                if (_type(_x0) is _float and _x0 - _x0 == 0.0) or _type(_x0) is _int or _v.is_number(_x0):
+                    if _x0 < 0 or _x0 > 1:
+                        _e.append(_E(("cfg_scale",), _x0, "a number >= 0 and <= 1"))
+                else:
+                    _e.append(_E(("cfg_scale",), _x0, "a number"))
+            self.cfg_scale = _x0
+            _x0 = duration
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                    if _x0 < 3 or _x0 > 15:
+                        _e.append(_E(("duration",), _x0, "an integer >= 3 and <= 15"))
+                else:
+                    _e.append(_E(("duration",), _x0, "an integer"))
+            self.duration = _x0
+            _x0 = end_image_url
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if (
+                        not (
+                            _x0[:8] == "https://"
+                            and _x0[8:9] not in "/?#"
+                            and _x0.isprintable()
+                            and " " not in _x0
+                        )
+                        and _MEDIA_1(_x0) is None
+                    ):
+                        _e.append(
+                            _E(
+                                ("end_image_url",),
+                                _x0,
+                                "an image URL (https://, http://) or data:image/...;base64, URI",
+                            )
+                        )
+                elif _v.is_local(_x0):
+                    _x0 = _v.local_media(_x0, "image", (), ("end_image_url",), _e)
+                else:
+                    _e.append(
+                        _E(
+                            ("end_image_url",),
+                            _x0,
+                            "an image URL (https://, http://) or data:image/...;base64, URI",
+                        )
+                    )
+            self.end_image_url = _x0
+            _x0 = generate_audio
+            if _x0 is not UNSET:
+                if not (_x0 is True or _x0 is False):
+                    _e.append(_E(("generate_audio",), _x0, "a boolean"))
+            self.generate_audio = _x0
+            _x0 = negative_prompt
+            if _x0 is not UNSET:
+                if not (_isinstance(_x0, _str)):
+                    _e.append(_E(("negative_prompt",), _x0, "a string"))
+            self.negative_prompt = _x0
+            _x0 = prompt
+            if not (_isinstance(_x0, _str)):
+                _e.append(_E(("prompt",), _x0, "a string"))
+            self.prompt = _x0
+            _x0 = shot_type
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM3:
+                        _e.append(_E(("shot_type",), _x0, choices=_ENUM2))
+                else:
+                    _e.append(_E(("shot_type",), _x0, "'customize'"))
+            self.shot_type = _x0
+            _x0 = start_image_url
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -213,50 +290,14 @@ class Input(ModelInput["Output"]):
                 ):
                     _e.append(
                         _E(
-                            ("end_image_url",),
+                            ("start_image_url",),
                             _x0,
                             "an image URL (https://, http://) or data:image/...;base64, URI",
                         )
                     )
             elif _v.is_local(_x0):
-                _x0 = _v.local_media(_x0, "image", (), ("end_image_url",), _e)
+                _x0 = _v.local_media(_x0, "image", (), ("start_image_url",), _e)
             else:
-                _e.append(
-                    _E(
-                        ("end_image_url",),
-                        _x0,
-                        "an image URL (https://, http://) or data:image/...;base64, URI",
-                    )
-                )
-        self.end_image_url = _x0
-        _x0 = generate_audio
-        if _x0 is not UNSET:
-            if not (_x0 is True or _x0 is False):
-                _e.append(_E(("generate_audio",), _x0, "a boolean"))
-        self.generate_audio = _x0
-        _x0 = negative_prompt
-        if _x0 is not UNSET:
-            if not (_isinstance(_x0, _str)):
-                _e.append(_E(("negative_prompt",), _x0, "a string"))
-        self.negative_prompt = _x0
-        _x0 = prompt
-        if not (_isinstance(_x0, _str)):
-            _e.append(_E(("prompt",), _x0, "a string"))
-        self.prompt = _x0
-        _x0 = shot_type
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM3:
-                    _e.append(_E(("shot_type",), _x0, choices=_ENUM2))
-            else:
-                _e.append(_E(("shot_type",), _x0, "'customize'"))
-        self.shot_type = _x0
-        _x0 = start_image_url
-        if _isinstance(_x0, _str):
-            if (
-                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
-                and _MEDIA_1(_x0) is None
-            ):
                 _e.append(
                     _E(
                         ("start_image_url",),
@@ -264,29 +305,20 @@ class Input(ModelInput["Output"]):
                         "an image URL (https://, http://) or data:image/...;base64, URI",
                     )
                 )
-        elif _v.is_local(_x0):
-            _x0 = _v.local_media(_x0, "image", (), ("start_image_url",), _e)
-        else:
-            _e.append(
-                _E(
-                    ("start_image_url",),
-                    _x0,
-                    "an image URL (https://, http://) or data:image/...;base64, URI",
-                )
-            )
-        self.start_image_url = _x0
-        if _e:
-            raise _v.ValidationError(_e, model=MODEL_ID)
+            self.start_image_url = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
+            if _e or _unknown or _args:
+                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
-            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+            except TypeError:  # a key that is not a str: explained below
                 pass
-        return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
+        return _v.from_dict(cls, data, cls._NAMES, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON request body: every field that is set, under its API name; unset fields left out."""
@@ -305,6 +337,8 @@ class Input(ModelInput["Output"]):
         if self.shot_type is not UNSET:
             data["shot_type"] = self.shot_type
         data["start_image_url"] = self.start_image_url
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -321,7 +355,6 @@ class Input(ModelInput["Output"]):
         "shot_type": "shot_type",
         "start_image_url": "start_image_url",
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt", "start_image_url"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 
 
@@ -362,7 +395,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -375,18 +410,62 @@ def submit(
     shot_type: Literal["customize"] | Unset = UNSET,
     start_image_url: str | LocalMedia,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    cfg_scale: float | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    end_image_url: str | LocalMedia | Unset = UNSET,
+    generate_audio: bool | Unset = UNSET,
+    negative_prompt: str | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    shot_type: Literal["customize"] | Unset = UNSET,
+    start_image_url: str | LocalMedia = _REQUIRED,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'kling/kling-3.0/pro/image-to-video' job and return at once with its :class:`RequestHandle`.
 
-    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
+    problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
+
+    Args:
+        cfg_scale: Classifier-Free Guidance scale controlling adherence to the prompt. Optional: not sent when unset. The server's default: 0.5. Accepts a number. Value >= 0 and <= 1.
+        duration: Total duration of the generated video in seconds. Optional: not sent when unset. The server's default: 10. Accepts an integer. Value >= 3 and <= 15.
+        end_image_url: Optional ending image for controlled transitions between two frames. Supports jpg, jpeg, png, bmp, webp formats. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        generate_audio: Enable this option to generate audio for the video. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        negative_prompt: Optional: not sent when unset. The server's default: ''. Accepts a string.
+        prompt: Required. Accepts a string. Example: ''
+        shot_type: Defines how the camera shot or scene framing is handled. Optional: not sent when unset. The server's default: 'customize'. Accepts 'customize'.
+        start_image_url: Starting image of the video. Supports jpg, jpeg, png, bmp, webp formats. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "cfg_scale": cfg_scale,
+            "duration": duration,
+            "end_image_url": end_image_url,
+            "generate_audio": generate_audio,
+            "negative_prompt": negative_prompt,
+            "prompt": prompt,
+            "shot_type": shot_type,
+            "start_image_url": start_image_url,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(value)
 
 
 @overload
@@ -397,6 +476,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -412,21 +492,33 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
     /,
     *,
+    cfg_scale: float | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    end_image_url: str | LocalMedia | Unset = UNSET,
+    generate_audio: bool | Unset = UNSET,
+    negative_prompt: str | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    shot_type: Literal["customize"] | Unset = UNSET,
+    start_image_url: str | LocalMedia = _REQUIRED,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'kling/kling-3.0/pro/image-to-video' job: submit it, wait for it, return its typed :class:`Result`.
 
+    Pass an :class:`Input`, or its fields as keyword arguments (validated as by :func:`submit`).
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -441,16 +533,31 @@ def run(
         start_image_url: Starting image of the video. Supports jpg, jpeg, png, bmp, webp formats. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
 
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "cfg_scale": cfg_scale,
+            "duration": duration,
+            "end_image_url": end_image_url,
+            "generate_audio": generate_audio,
+            "negative_prompt": negative_prompt,
+            "prompt": prompt,
+            "shot_type": shot_type,
+            "start_image_url": start_image_url,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return (client or default_client()).run(value, timeout=timeout, on_update=on_update)
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -464,18 +571,60 @@ async def submit_async(
     shot_type: Literal["customize"] | Unset = UNSET,
     start_image_url: str | LocalMedia,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    cfg_scale: float | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    end_image_url: str | LocalMedia | Unset = UNSET,
+    generate_audio: bool | Unset = UNSET,
+    negative_prompt: str | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    shot_type: Literal["customize"] | Unset = UNSET,
+    start_image_url: str | LocalMedia = _REQUIRED,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``).
+
+    Args:
+        cfg_scale: Classifier-Free Guidance scale controlling adherence to the prompt. Optional: not sent when unset. The server's default: 0.5. Accepts a number. Value >= 0 and <= 1.
+        duration: Total duration of the generated video in seconds. Optional: not sent when unset. The server's default: 10. Accepts an integer. Value >= 3 and <= 15.
+        end_image_url: Optional ending image for controlled transitions between two frames. Supports jpg, jpeg, png, bmp, webp formats. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        generate_audio: Enable this option to generate audio for the video. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        negative_prompt: Optional: not sent when unset. The server's default: ''. Accepts a string.
+        prompt: Required. Accepts a string. Example: ''
+        shot_type: Defines how the camera shot or scene framing is handled. Optional: not sent when unset. The server's default: 'customize'. Accepts 'customize'.
+        start_image_url: Starting image of the video. Supports jpg, jpeg, png, bmp, webp formats. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "cfg_scale": cfg_scale,
+            "duration": duration,
+            "end_image_url": end_image_url,
+            "generate_audio": generate_audio,
+            "negative_prompt": negative_prompt,
+            "prompt": prompt,
+            "shot_type": shot_type,
+            "start_image_url": start_image_url,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(value)
 
 
 @overload
@@ -486,6 +635,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -501,23 +651,59 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
     /,
     *,
+    cfg_scale: float | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    end_image_url: str | LocalMedia | Unset = UNSET,
+    generate_audio: bool | Unset = UNSET,
+    negative_prompt: str | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    shot_type: Literal["customize"] | Unset = UNSET,
+    start_image_url: str | LocalMedia = _REQUIRED,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``); ``on_update`` may be a function or a coroutine function.
+
+    Args:
+        cfg_scale: Classifier-Free Guidance scale controlling adherence to the prompt. Optional: not sent when unset. The server's default: 0.5. Accepts a number. Value >= 0 and <= 1.
+        duration: Total duration of the generated video in seconds. Optional: not sent when unset. The server's default: 10. Accepts an integer. Value >= 3 and <= 15.
+        end_image_url: Optional ending image for controlled transitions between two frames. Supports jpg, jpeg, png, bmp, webp formats. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        generate_audio: Enable this option to generate audio for the video. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        negative_prompt: Optional: not sent when unset. The server's default: ''. Accepts a string.
+        prompt: Required. Accepts a string. Example: ''
+        shot_type: Defines how the camera shot or scene framing is handled. Optional: not sent when unset. The server's default: 'customize'. Accepts 'customize'.
+        start_image_url: Starting image of the video. Supports jpg, jpeg, png, bmp, webp formats. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "cfg_scale": cfg_scale,
+            "duration": duration,
+            "end_image_url": end_image_url,
+            "generate_audio": generate_audio,
+            "negative_prompt": negative_prompt,
+            "prompt": prompt,
+            "shot_type": shot_type,
+            "start_image_url": start_image_url,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return await (client or default_async_client()).run(value, timeout=timeout, on_update=on_update)

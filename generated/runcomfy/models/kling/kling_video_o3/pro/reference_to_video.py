@@ -8,11 +8,12 @@ Build an :class:`Input` with keyword arguments (or :meth:`Input.from_dict`); rea
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
+from runcomfy._types import REQUIRED as _REQUIRED
 from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
@@ -169,69 +170,104 @@ class Input(ModelInput["Output"]):
     """Optional reference video for motion guidance, style transfer, or scene continuity. When provided, billing switches to the with-reference-video tier and overrides the sound multiplier.
 
     Optional: not sent when unset. Accepts a video URL (https://, http://) or data:video/...;base64, URI."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
-    def __init__(
-        self,
-        *,
-        aspect_ratio: Literal["16:9", "9:16", "1:1"] | Unset = UNSET,
-        duration: int | Unset = UNSET,
-        images: list[Any] | Unset = UNSET,
-        keep_original_sound: bool | Unset = UNSET,
-        prompt: str,
-        shot_type: Literal["intelligent", "customize"] | Unset = UNSET,
-        sound: bool | Unset = UNSET,
-        video: str | LocalMedia | Unset = UNSET,
-    ) -> None:
-        """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+    if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
-        Args:
-            aspect_ratio: Output frame ratio. 16:9 for landscape, 9:16 for vertical social, 1:1 for square. Default: 16:9. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '1:1'.
-            duration: Length of the generated clip in seconds (3-15). Default: 5. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 3 and <= 15.
-            images: Reference images of characters, props, or styles. Up to 7 without a reference video, or up to 4 when a reference video is provided. Optional: not sent when unset. Accepts an array. 0 to 7 items.
-            keep_original_sound: When a reference video is provided, retain its original audio track in the generated output. Default: enabled. Optional: not sent when unset. The server's default: True. Accepts a boolean.
-            prompt: Describe the scene, action, and camera. Refer to references by position, e.g. 'The woman in Figure 1 walks with the man in Figure 2 through a neon-lit alley.' Required. Accepts a string. Example: ''
-            shot_type: Editing scope. Use intelligent for auto-decided pacing and cuts, or customize for prompt-driven manual control. Default: intelligent. Optional: not sent when unset. The server's default: 'customize'. Accepts one of 'intelligent', 'customize'.
-            sound: When enabled (and no reference video is provided), synthesize matching ambient audio and effects. Adds ~20% to the per-second cost. Default: disabled. Optional: not sent when unset. The server's default: False. Accepts a boolean.
-            video: Optional reference video for motion guidance, style transfer, or scene continuity. When provided, billing switches to the with-reference-video tier and overrides the sound multiplier. Optional: not sent when unset. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+        def __init__(
+            self,
+            *,
+            aspect_ratio: Literal["16:9", "9:16", "1:1"] | Unset = UNSET,
+            duration: int | Unset = UNSET,
+            images: Sequence[Any] | Unset = UNSET,
+            keep_original_sound: bool | Unset = UNSET,
+            prompt: str,
+            shot_type: Literal["intelligent", "customize"] | Unset = UNSET,
+            sound: bool | Unset = UNSET,
+            video: str | LocalMedia | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+        ) -> None: ...
 
-        """
-        _e: list[_E] = []
-        _x0: Any
-        _x0 = aspect_ratio
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
-            else:
-                _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16', '1:1'"))
-        self.aspect_ratio = _x0
-        _x0 = duration
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-                if _x0 < 3 or _x0 > 15:
-                    _e.append(_E(("duration",), _x0, "an integer >= 3 and <= 15"))
-            else:
-                _e.append(_E(("duration",), _x0, "an integer"))
-        self.duration = _x0
-        _x0 = images
-        if _x0 is not UNSET:
-            if _isinstance(_x0, (_list, _tuple)):
-                _x0 = _list(_x0)
-                if _len(_x0) < 0 or _len(_x0) > 7:
-                    _e.append(_E(("images",), _x0, "an array of 0 to 7 items"))
-                for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is _str:
-                        if (
-                            not (
-                                _x1[:8] == "https://"
-                                and _x1[8:9] not in "/?#"
-                                and _x1.isprintable()
-                                and " " not in _x1
-                            )
-                            and _MEDIA_3(_x1) is None
-                        ):
+    else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
+
+        def __init__(
+            self,
+            /,
+            *_args: Any,
+            aspect_ratio: Literal["16:9", "9:16", "1:1"] | Unset = UNSET,
+            duration: int | Unset = UNSET,
+            images: Sequence[Any] | Unset = UNSET,
+            keep_original_sound: bool | Unset = UNSET,
+            prompt: str = _REQUIRED,
+            shot_type: Literal["intelligent", "customize"] | Unset = UNSET,
+            sound: bool | Unset = UNSET,
+            video: str | LocalMedia | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+            **_unknown: Any,
+        ) -> None:
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
+
+            Args:
+                aspect_ratio: Output frame ratio. 16:9 for landscape, 9:16 for vertical social, 1:1 for square. Default: 16:9. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '1:1'.
+                duration: Length of the generated clip in seconds (3-15). Default: 5. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 3 and <= 15.
+                images: Reference images of characters, props, or styles. Up to 7 without a reference video, or up to 4 when a reference video is provided. Optional: not sent when unset. Accepts an array. 0 to 7 items.
+                keep_original_sound: When a reference video is provided, retain its original audio track in the generated output. Default: enabled. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+                prompt: Describe the scene, action, and camera. Refer to references by position, e.g. 'The woman in Figure 1 walks with the man in Figure 2 through a neon-lit alley.' Required. Accepts a string. Example: ''
+                shot_type: Editing scope. Use intelligent for auto-decided pacing and cuts, or customize for prompt-driven manual control. Default: intelligent. Optional: not sent when unset. The server's default: 'customize'. Accepts one of 'intelligent', 'customize'.
+                sound: When enabled (and no reference video is provided), synthesize matching ambient audio and effects. Adds ~20% to the per-second cost. Default: disabled. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+                video: Optional reference video for motion guidance, style transfer, or scene continuity. When provided, billing switches to the with-reference-video tier and overrides the sound multiplier. Optional: not sent when unset. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
+            """
+            _e: list[_E] = []
+            _x0: Any
+            _x0 = aspect_ratio
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM2:
+                        _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
+                else:
+                    _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16', '1:1'"))
+            self.aspect_ratio = _x0
+            _x0 = duration
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                    if _x0 < 3 or _x0 > 15:
+                        _e.append(_E(("duration",), _x0, "an integer >= 3 and <= 15"))
+                else:
+                    _e.append(_E(("duration",), _x0, "an integer"))
+            self.duration = _x0
+            _x0 = images
+            if _x0 is not UNSET:
+                if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+                    _x0 = _list(_x0)
+                    if not (0 <= _len(_x0) <= 7):
+                        _e.append(_E(("images",), _x0, "an array of 0 to 7 items"))
+                    for _i1, _x1 in _enumerate(_x0):
+                        if _type(_x1) is _str:
+                            if (
+                                not (
+                                    _x1[:8] == "https://"
+                                    and _x1[8:9] not in "/?#"
+                                    and _x1.isprintable()
+                                    and " " not in _x1
+                                )
+                                and _MEDIA_3(_x1) is None
+                            ):
+                                _e.append(
+                                    _E(
+                                        ("images", _i1),
+                                        _x1,
+                                        "an image URL (https://, http://) or data:image/...;base64, URI",
+                                    )
+                                )
+                        elif _v.is_local(_x1):
+                            _x0[_i1] = _v.local_media(_x1, "image", (), ("images", _i1), _e)
+                        else:
                             _e.append(
                                 _E(
                                     ("images", _i1),
@@ -239,75 +275,70 @@ class Input(ModelInput["Output"]):
                                     "an image URL (https://, http://) or data:image/...;base64, URI",
                                 )
                             )
-                    elif _v.is_local(_x1):
-                        _x0[_i1] = _v.local_media(_x1, "image", (), ("images", _i1), _e)
-                    else:
+                else:
+                    _e.append(_E(("images",), _x0, "an array"))
+            self.images = _x0
+            _x0 = keep_original_sound
+            if _x0 is not UNSET:
+                if not (_x0 is True or _x0 is False):
+                    _e.append(_E(("keep_original_sound",), _x0, "a boolean"))
+            self.keep_original_sound = _x0
+            _x0 = prompt
+            if not (_isinstance(_x0, _str)):
+                _e.append(_E(("prompt",), _x0, "a string"))
+            self.prompt = _x0
+            _x0 = shot_type
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM5:
+                        _e.append(_E(("shot_type",), _x0, choices=_ENUM4))
+                else:
+                    _e.append(_E(("shot_type",), _x0, "one of 'intelligent', 'customize'"))
+            self.shot_type = _x0
+            _x0 = sound
+            if _x0 is not UNSET:
+                if not (_x0 is True or _x0 is False):
+                    _e.append(_E(("sound",), _x0, "a boolean"))
+            self.sound = _x0
+            _x0 = video
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if (
+                        not (
+                            _x0[:8] == "https://"
+                            and _x0[8:9] not in "/?#"
+                            and _x0.isprintable()
+                            and " " not in _x0
+                        )
+                        and _MEDIA_6(_x0) is None
+                    ):
                         _e.append(
                             _E(
-                                ("images", _i1),
-                                _x1,
-                                "an image URL (https://, http://) or data:image/...;base64, URI",
+                                ("video",),
+                                _x0,
+                                "a video URL (https://, http://) or data:video/...;base64, URI",
                             )
                         )
-            else:
-                _e.append(_E(("images",), _x0, "an array"))
-        self.images = _x0
-        _x0 = keep_original_sound
-        if _x0 is not UNSET:
-            if not (_x0 is True or _x0 is False):
-                _e.append(_E(("keep_original_sound",), _x0, "a boolean"))
-        self.keep_original_sound = _x0
-        _x0 = prompt
-        if not (_isinstance(_x0, _str)):
-            _e.append(_E(("prompt",), _x0, "a string"))
-        self.prompt = _x0
-        _x0 = shot_type
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM5:
-                    _e.append(_E(("shot_type",), _x0, choices=_ENUM4))
-            else:
-                _e.append(_E(("shot_type",), _x0, "one of 'intelligent', 'customize'"))
-        self.shot_type = _x0
-        _x0 = sound
-        if _x0 is not UNSET:
-            if not (_x0 is True or _x0 is False):
-                _e.append(_E(("sound",), _x0, "a boolean"))
-        self.sound = _x0
-        _x0 = video
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if (
-                    not (
-                        _x0[:8] == "https://"
-                        and _x0[8:9] not in "/?#"
-                        and _x0.isprintable()
-                        and " " not in _x0
-                    )
-                    and _MEDIA_6(_x0) is None
-                ):
+                elif _v.is_local(_x0):
+                    _x0 = _v.local_media(_x0, "video", (), ("video",), _e)
+                else:
                     _e.append(
                         _E(("video",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
                     )
-            elif _v.is_local(_x0):
-                _x0 = _v.local_media(_x0, "video", (), ("video",), _e)
-            else:
-                _e.append(
-                    _E(("video",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
-                )
-        self.video = _x0
-        if _e:
-            raise _v.ValidationError(_e, model=MODEL_ID)
+            self.video = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
+            if _e or _unknown or _args:
+                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
-            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+            except TypeError:  # a key that is not a str: explained below
                 pass
-        return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
+        return _v.from_dict(cls, data, cls._NAMES, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON request body: every field that is set, under its API name; unset fields left out."""
@@ -327,6 +358,8 @@ class Input(ModelInput["Output"]):
             data["sound"] = self.sound
         if self.video is not UNSET:
             data["video"] = self.video
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -343,7 +376,6 @@ class Input(ModelInput["Output"]):
         "sound": "sound",
         "video": "video",
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 
 
@@ -384,31 +416,77 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
     aspect_ratio: Literal["16:9", "9:16", "1:1"] | Unset = UNSET,
     duration: int | Unset = UNSET,
-    images: list[Any] | Unset = UNSET,
+    images: Sequence[Any] | Unset = UNSET,
     keep_original_sound: bool | Unset = UNSET,
     prompt: str,
     shot_type: Literal["intelligent", "customize"] | Unset = UNSET,
     sound: bool | Unset = UNSET,
     video: str | LocalMedia | Unset = UNSET,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    images: Sequence[Any] | Unset = UNSET,
+    keep_original_sound: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    shot_type: Literal["intelligent", "customize"] | Unset = UNSET,
+    sound: bool | Unset = UNSET,
+    video: str | LocalMedia | Unset = UNSET,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'kling/kling-video-o3/pro/reference-to-video' job and return at once with its :class:`RequestHandle`.
 
-    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
+    problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
+
+    Args:
+        aspect_ratio: Output frame ratio. 16:9 for landscape, 9:16 for vertical social, 1:1 for square. Default: 16:9. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '1:1'.
+        duration: Length of the generated clip in seconds (3-15). Default: 5. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 3 and <= 15.
+        images: Reference images of characters, props, or styles. Up to 7 without a reference video, or up to 4 when a reference video is provided. Optional: not sent when unset. Accepts an array. 0 to 7 items.
+        keep_original_sound: When a reference video is provided, retain its original audio track in the generated output. Default: enabled. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Describe the scene, action, and camera. Refer to references by position, e.g. 'The woman in Figure 1 walks with the man in Figure 2 through a neon-lit alley.' Required. Accepts a string. Example: ''
+        shot_type: Editing scope. Use intelligent for auto-decided pacing and cuts, or customize for prompt-driven manual control. Default: intelligent. Optional: not sent when unset. The server's default: 'customize'. Accepts one of 'intelligent', 'customize'.
+        sound: When enabled (and no reference video is provided), synthesize matching ambient audio and effects. Adds ~20% to the per-second cost. Default: disabled. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        video: Optional reference video for motion guidance, style transfer, or scene continuity. When provided, billing switches to the with-reference-video tier and overrides the sound multiplier. Optional: not sent when unset. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "images": images,
+            "keep_original_sound": keep_original_sound,
+            "prompt": prompt,
+            "shot_type": shot_type,
+            "sound": sound,
+            "video": video,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(value)
 
 
 @overload
@@ -419,13 +497,14 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
     *,
     aspect_ratio: Literal["16:9", "9:16", "1:1"] | Unset = UNSET,
     duration: int | Unset = UNSET,
-    images: list[Any] | Unset = UNSET,
+    images: Sequence[Any] | Unset = UNSET,
     keep_original_sound: bool | Unset = UNSET,
     prompt: str,
     shot_type: Literal["intelligent", "customize"] | Unset = UNSET,
@@ -434,21 +513,33 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
     /,
     *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    images: Sequence[Any] | Unset = UNSET,
+    keep_original_sound: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    shot_type: Literal["intelligent", "customize"] | Unset = UNSET,
+    sound: bool | Unset = UNSET,
+    video: str | LocalMedia | Unset = UNSET,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'kling/kling-video-o3/pro/reference-to-video' job: submit it, wait for it, return its typed :class:`Result`.
 
+    Pass an :class:`Input`, or its fields as keyword arguments (validated as by :func:`submit`).
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -463,41 +554,98 @@ def run(
         video: Optional reference video for motion guidance, style transfer, or scene continuity. When provided, billing switches to the with-reference-video tier and overrides the sound multiplier. Optional: not sent when unset. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
 
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "images": images,
+            "keep_original_sound": keep_original_sound,
+            "prompt": prompt,
+            "shot_type": shot_type,
+            "sound": sound,
+            "video": video,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return (client or default_client()).run(value, timeout=timeout, on_update=on_update)
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
     *,
     aspect_ratio: Literal["16:9", "9:16", "1:1"] | Unset = UNSET,
     duration: int | Unset = UNSET,
-    images: list[Any] | Unset = UNSET,
+    images: Sequence[Any] | Unset = UNSET,
     keep_original_sound: bool | Unset = UNSET,
     prompt: str,
     shot_type: Literal["intelligent", "customize"] | Unset = UNSET,
     sound: bool | Unset = UNSET,
     video: str | LocalMedia | Unset = UNSET,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    images: Sequence[Any] | Unset = UNSET,
+    keep_original_sound: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    shot_type: Literal["intelligent", "customize"] | Unset = UNSET,
+    sound: bool | Unset = UNSET,
+    video: str | LocalMedia | Unset = UNSET,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``).
+
+    Args:
+        aspect_ratio: Output frame ratio. 16:9 for landscape, 9:16 for vertical social, 1:1 for square. Default: 16:9. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '1:1'.
+        duration: Length of the generated clip in seconds (3-15). Default: 5. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 3 and <= 15.
+        images: Reference images of characters, props, or styles. Up to 7 without a reference video, or up to 4 when a reference video is provided. Optional: not sent when unset. Accepts an array. 0 to 7 items.
+        keep_original_sound: When a reference video is provided, retain its original audio track in the generated output. Default: enabled. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Describe the scene, action, and camera. Refer to references by position, e.g. 'The woman in Figure 1 walks with the man in Figure 2 through a neon-lit alley.' Required. Accepts a string. Example: ''
+        shot_type: Editing scope. Use intelligent for auto-decided pacing and cuts, or customize for prompt-driven manual control. Default: intelligent. Optional: not sent when unset. The server's default: 'customize'. Accepts one of 'intelligent', 'customize'.
+        sound: When enabled (and no reference video is provided), synthesize matching ambient audio and effects. Adds ~20% to the per-second cost. Default: disabled. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        video: Optional reference video for motion guidance, style transfer, or scene continuity. When provided, billing switches to the with-reference-video tier and overrides the sound multiplier. Optional: not sent when unset. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "images": images,
+            "keep_original_sound": keep_original_sound,
+            "prompt": prompt,
+            "shot_type": shot_type,
+            "sound": sound,
+            "video": video,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(value)
 
 
 @overload
@@ -508,13 +656,14 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
     *,
     aspect_ratio: Literal["16:9", "9:16", "1:1"] | Unset = UNSET,
     duration: int | Unset = UNSET,
-    images: list[Any] | Unset = UNSET,
+    images: Sequence[Any] | Unset = UNSET,
     keep_original_sound: bool | Unset = UNSET,
     prompt: str,
     shot_type: Literal["intelligent", "customize"] | Unset = UNSET,
@@ -523,23 +672,59 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
     /,
     *,
+    aspect_ratio: Literal["16:9", "9:16", "1:1"] | Unset = UNSET,
+    duration: int | Unset = UNSET,
+    images: Sequence[Any] | Unset = UNSET,
+    keep_original_sound: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    shot_type: Literal["intelligent", "customize"] | Unset = UNSET,
+    sound: bool | Unset = UNSET,
+    video: str | LocalMedia | Unset = UNSET,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``); ``on_update`` may be a function or a coroutine function.
+
+    Args:
+        aspect_ratio: Output frame ratio. 16:9 for landscape, 9:16 for vertical social, 1:1 for square. Default: 16:9. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16', '1:1'.
+        duration: Length of the generated clip in seconds (3-15). Default: 5. Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 3 and <= 15.
+        images: Reference images of characters, props, or styles. Up to 7 without a reference video, or up to 4 when a reference video is provided. Optional: not sent when unset. Accepts an array. 0 to 7 items.
+        keep_original_sound: When a reference video is provided, retain its original audio track in the generated output. Default: enabled. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Describe the scene, action, and camera. Refer to references by position, e.g. 'The woman in Figure 1 walks with the man in Figure 2 through a neon-lit alley.' Required. Accepts a string. Example: ''
+        shot_type: Editing scope. Use intelligent for auto-decided pacing and cuts, or customize for prompt-driven manual control. Default: intelligent. Optional: not sent when unset. The server's default: 'customize'. Accepts one of 'intelligent', 'customize'.
+        sound: When enabled (and no reference video is provided), synthesize matching ambient audio and effects. Adds ~20% to the per-second cost. Default: disabled. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        video: Optional reference video for motion guidance, style transfer, or scene continuity. When provided, billing switches to the with-reference-video tier and overrides the sound multiplier. Optional: not sent when unset. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "images": images,
+            "keep_original_sound": keep_original_sound,
+            "prompt": prompt,
+            "shot_type": shot_type,
+            "sound": sound,
+            "video": video,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return await (client or default_async_client()).run(value, timeout=timeout, on_update=on_update)

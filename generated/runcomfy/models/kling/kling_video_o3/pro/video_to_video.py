@@ -8,11 +8,12 @@ Build an :class:`Input` with keyword arguments (or :meth:`Input.from_dict`); rea
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
+from runcomfy._types import REQUIRED as _REQUIRED
 from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
@@ -137,45 +138,77 @@ class Input(ModelInput["Output"]):
     """Public URL of the input video to edit. Maximum duration 10 seconds.
 
     Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
-    def __init__(
-        self,
-        *,
-        images: list[Any] | Unset = UNSET,
-        keep_original_sound: bool | Unset = UNSET,
-        prompt: str,
-        shot_type: Literal["customize"] | Unset = UNSET,
-        video: str | LocalMedia,
-    ) -> None:
-        """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+    if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
-        Args:
-            images: Optional reference images that guide the target element, scene, or style. Up to 4 URLs. Optional: not sent when unset. Accepts an array. 0 to 4 items.
-            keep_original_sound: When enabled, the original audio track of the input video is retained in the edited output. Optional: not sent when unset. The server's default: True. Accepts a boolean.
-            prompt: Describe the edit you want — what to add, remove, replace, restyle, or relight in the source clip. Required. Accepts a string. Example: ''
-            shot_type: Editing mode. Use intelligent for auto-decided edit scope, or customize for prompt-driven manual control. Optional: not sent when unset. The server's default: 'customize'. Accepts 'customize'.
-            video: Public URL of the input video to edit. Maximum duration 10 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+        def __init__(
+            self,
+            *,
+            images: Sequence[Any] | Unset = UNSET,
+            keep_original_sound: bool | Unset = UNSET,
+            prompt: str,
+            shot_type: Literal["customize"] | Unset = UNSET,
+            video: str | LocalMedia,
+            extra_body: Mapping[str, Any] | None = None,
+        ) -> None: ...
 
-        """
-        _e: list[_E] = []
-        _x0: Any
-        _x0 = images
-        if _x0 is not UNSET:
-            if _isinstance(_x0, (_list, _tuple)):
-                _x0 = _list(_x0)
-                if _len(_x0) < 0 or _len(_x0) > 4:
-                    _e.append(_E(("images",), _x0, "an array of 0 to 4 items"))
-                for _i1, _x1 in _enumerate(_x0):
-                    if _type(_x1) is _str:
-                        if (
-                            not (
-                                _x1[:8] == "https://"
-                                and _x1[8:9] not in "/?#"
-                                and _x1.isprintable()
-                                and " " not in _x1
-                            )
-                            and _MEDIA_1(_x1) is None
-                        ):
+    else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
+
+        def __init__(
+            self,
+            /,
+            *_args: Any,
+            images: Sequence[Any] | Unset = UNSET,
+            keep_original_sound: bool | Unset = UNSET,
+            prompt: str = _REQUIRED,
+            shot_type: Literal["customize"] | Unset = UNSET,
+            video: str | LocalMedia = _REQUIRED,
+            extra_body: Mapping[str, Any] | None = None,
+            **_unknown: Any,
+        ) -> None:
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
+
+            Args:
+                images: Optional reference images that guide the target element, scene, or style. Up to 4 URLs. Optional: not sent when unset. Accepts an array. 0 to 4 items.
+                keep_original_sound: When enabled, the original audio track of the input video is retained in the edited output. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+                prompt: Describe the edit you want — what to add, remove, replace, restyle, or relight in the source clip. Required. Accepts a string. Example: ''
+                shot_type: Editing mode. Use intelligent for auto-decided edit scope, or customize for prompt-driven manual control. Optional: not sent when unset. The server's default: 'customize'. Accepts 'customize'.
+                video: Public URL of the input video to edit. Maximum duration 10 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
+            """
+            _e: list[_E] = []
+            _x0: Any
+            _x0 = images
+            if _x0 is not UNSET:
+                if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+                    _x0 = _list(_x0)
+                    if not (0 <= _len(_x0) <= 4):
+                        _e.append(_E(("images",), _x0, "an array of 0 to 4 items"))
+                    for _i1, _x1 in _enumerate(_x0):
+                        if _type(_x1) is _str:
+                            if (
+                                not (
+                                    _x1[:8] == "https://"
+                                    and _x1[8:9] not in "/?#"
+                                    and _x1.isprintable()
+                                    and " " not in _x1
+                                )
+                                and _MEDIA_1(_x1) is None
+                            ):
+                                _e.append(
+                                    _E(
+                                        ("images", _i1),
+                                        _x1,
+                                        "an image URL (https://, http://) or data:image/...;base64, URI",
+                                    )
+                                )
+                        elif _v.is_local(_x1):
+                            _x0[_i1] = _v.local_media(_x1, "image", (), ("images", _i1), _e)
+                        else:
                             _e.append(
                                 _E(
                                     ("images", _i1),
@@ -183,62 +216,60 @@ class Input(ModelInput["Output"]):
                                     "an image URL (https://, http://) or data:image/...;base64, URI",
                                 )
                             )
-                    elif _v.is_local(_x1):
-                        _x0[_i1] = _v.local_media(_x1, "image", (), ("images", _i1), _e)
-                    else:
-                        _e.append(
-                            _E(
-                                ("images", _i1),
-                                _x1,
-                                "an image URL (https://, http://) or data:image/...;base64, URI",
-                            )
-                        )
-            else:
-                _e.append(_E(("images",), _x0, "an array"))
-        self.images = _x0
-        _x0 = keep_original_sound
-        if _x0 is not UNSET:
-            if not (_x0 is True or _x0 is False):
-                _e.append(_E(("keep_original_sound",), _x0, "a boolean"))
-        self.keep_original_sound = _x0
-        _x0 = prompt
-        if not (_isinstance(_x0, _str)):
-            _e.append(_E(("prompt",), _x0, "a string"))
-        self.prompt = _x0
-        _x0 = shot_type
-        if _x0 is not UNSET:
+                else:
+                    _e.append(_E(("images",), _x0, "an array"))
+            self.images = _x0
+            _x0 = keep_original_sound
+            if _x0 is not UNSET:
+                if not (_x0 is True or _x0 is False):
+                    _e.append(_E(("keep_original_sound",), _x0, "a boolean"))
+            self.keep_original_sound = _x0
+            _x0 = prompt
+            if not (_isinstance(_x0, _str)):
+                _e.append(_E(("prompt",), _x0, "a string"))
+            self.prompt = _x0
+            _x0 = shot_type
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM3:
+                        _e.append(_E(("shot_type",), _x0, choices=_ENUM2))
+                else:
+                    _e.append(_E(("shot_type",), _x0, "'customize'"))
+            self.shot_type = _x0
+            _x0 = video
             if _isinstance(_x0, _str):
-                if _x0 not in _ENUM3:
-                    _e.append(_E(("shot_type",), _x0, choices=_ENUM2))
+                if (
+                    not (
+                        _x0[:8] == "https://"
+                        and _x0[8:9] not in "/?#"
+                        and _x0.isprintable()
+                        and " " not in _x0
+                    )
+                    and _MEDIA_4(_x0) is None
+                ):
+                    _e.append(
+                        _E(("video",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
+                    )
+            elif _v.is_local(_x0):
+                _x0 = _v.local_media(_x0, "video", (), ("video",), _e)
             else:
-                _e.append(_E(("shot_type",), _x0, "'customize'"))
-        self.shot_type = _x0
-        _x0 = video
-        if _isinstance(_x0, _str):
-            if (
-                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
-                and _MEDIA_4(_x0) is None
-            ):
                 _e.append(
                     _E(("video",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI")
                 )
-        elif _v.is_local(_x0):
-            _x0 = _v.local_media(_x0, "video", (), ("video",), _e)
-        else:
-            _e.append(_E(("video",), _x0, "a video URL (https://, http://) or data:video/...;base64, URI"))
-        self.video = _x0
-        if _e:
-            raise _v.ValidationError(_e, model=MODEL_ID)
+            self.video = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
+            if _e or _unknown or _args:
+                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
-            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+            except TypeError:  # a key that is not a str: explained below
                 pass
-        return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
+        return _v.from_dict(cls, data, cls._NAMES, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON request body: every field that is set, under its API name; unset fields left out."""
@@ -251,6 +282,8 @@ class Input(ModelInput["Output"]):
         if self.shot_type is not UNSET:
             data["shot_type"] = self.shot_type
         data["video"] = self.video
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -264,7 +297,6 @@ class Input(ModelInput["Output"]):
         "shot_type": "shot_type",
         "video": "video",
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt", "video"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 
 
@@ -305,28 +337,65 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
-    images: list[Any] | Unset = UNSET,
+    images: Sequence[Any] | Unset = UNSET,
     keep_original_sound: bool | Unset = UNSET,
     prompt: str,
     shot_type: Literal["customize"] | Unset = UNSET,
     video: str | LocalMedia,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    images: Sequence[Any] | Unset = UNSET,
+    keep_original_sound: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    shot_type: Literal["customize"] | Unset = UNSET,
+    video: str | LocalMedia = _REQUIRED,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'kling/kling-video-o3/pro/video-to-video' job and return at once with its :class:`RequestHandle`.
 
-    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
+    problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
+
+    Args:
+        images: Optional reference images that guide the target element, scene, or style. Up to 4 URLs. Optional: not sent when unset. Accepts an array. 0 to 4 items.
+        keep_original_sound: When enabled, the original audio track of the input video is retained in the edited output. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Describe the edit you want — what to add, remove, replace, restyle, or relight in the source clip. Required. Accepts a string. Example: ''
+        shot_type: Editing mode. Use intelligent for auto-decided edit scope, or customize for prompt-driven manual control. Optional: not sent when unset. The server's default: 'customize'. Accepts 'customize'.
+        video: Public URL of the input video to edit. Maximum duration 10 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "images": images,
+            "keep_original_sound": keep_original_sound,
+            "prompt": prompt,
+            "shot_type": shot_type,
+            "video": video,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(value)
 
 
 @overload
@@ -337,11 +406,12 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
     *,
-    images: list[Any] | Unset = UNSET,
+    images: Sequence[Any] | Unset = UNSET,
     keep_original_sound: bool | Unset = UNSET,
     prompt: str,
     shot_type: Literal["customize"] | Unset = UNSET,
@@ -349,21 +419,30 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
     /,
     *,
+    images: Sequence[Any] | Unset = UNSET,
+    keep_original_sound: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    shot_type: Literal["customize"] | Unset = UNSET,
+    video: str | LocalMedia = _REQUIRED,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'kling/kling-video-o3/pro/video-to-video' job: submit it, wait for it, return its typed :class:`Result`.
 
+    Pass an :class:`Input`, or its fields as keyword arguments (validated as by :func:`submit`).
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -375,38 +454,83 @@ def run(
         video: Public URL of the input video to edit. Maximum duration 10 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
 
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "images": images,
+            "keep_original_sound": keep_original_sound,
+            "prompt": prompt,
+            "shot_type": shot_type,
+            "video": video,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return (client or default_client()).run(value, timeout=timeout, on_update=on_update)
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
     *,
-    images: list[Any] | Unset = UNSET,
+    images: Sequence[Any] | Unset = UNSET,
     keep_original_sound: bool | Unset = UNSET,
     prompt: str,
     shot_type: Literal["customize"] | Unset = UNSET,
     video: str | LocalMedia,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    images: Sequence[Any] | Unset = UNSET,
+    keep_original_sound: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    shot_type: Literal["customize"] | Unset = UNSET,
+    video: str | LocalMedia = _REQUIRED,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``).
+
+    Args:
+        images: Optional reference images that guide the target element, scene, or style. Up to 4 URLs. Optional: not sent when unset. Accepts an array. 0 to 4 items.
+        keep_original_sound: When enabled, the original audio track of the input video is retained in the edited output. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Describe the edit you want — what to add, remove, replace, restyle, or relight in the source clip. Required. Accepts a string. Example: ''
+        shot_type: Editing mode. Use intelligent for auto-decided edit scope, or customize for prompt-driven manual control. Optional: not sent when unset. The server's default: 'customize'. Accepts 'customize'.
+        video: Public URL of the input video to edit. Maximum duration 10 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "images": images,
+            "keep_original_sound": keep_original_sound,
+            "prompt": prompt,
+            "shot_type": shot_type,
+            "video": video,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(value)
 
 
 @overload
@@ -417,11 +541,12 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
     *,
-    images: list[Any] | Unset = UNSET,
+    images: Sequence[Any] | Unset = UNSET,
     keep_original_sound: bool | Unset = UNSET,
     prompt: str,
     shot_type: Literal["customize"] | Unset = UNSET,
@@ -429,23 +554,50 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
     /,
     *,
+    images: Sequence[Any] | Unset = UNSET,
+    keep_original_sound: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    shot_type: Literal["customize"] | Unset = UNSET,
+    video: str | LocalMedia = _REQUIRED,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``); ``on_update`` may be a function or a coroutine function.
+
+    Args:
+        images: Optional reference images that guide the target element, scene, or style. Up to 4 URLs. Optional: not sent when unset. Accepts an array. 0 to 4 items.
+        keep_original_sound: When enabled, the original audio track of the input video is retained in the edited output. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Describe the edit you want — what to add, remove, replace, restyle, or relight in the source clip. Required. Accepts a string. Example: ''
+        shot_type: Editing mode. Use intelligent for auto-decided edit scope, or customize for prompt-driven manual control. Optional: not sent when unset. The server's default: 'customize'. Accepts 'customize'.
+        video: Public URL of the input video to edit. Maximum duration 10 seconds. Required. Accepts a video URL (https://, http://) or data:video/...;base64, URI.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "images": images,
+            "keep_original_sound": keep_original_sound,
+            "prompt": prompt,
+            "shot_type": shot_type,
+            "video": video,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return await (client or default_async_client()).run(value, timeout=timeout, on_update=on_update)

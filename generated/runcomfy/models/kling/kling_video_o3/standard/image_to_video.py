@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
+from runcomfy._types import REQUIRED as _REQUIRED
 from runcomfy._types import UNSET, LocalMedia, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
@@ -145,42 +146,94 @@ class Input(ModelInput["Output"]):
     """When enabled, synthesize synchronized audio with the video. Adds about 33% to the per-second cost.
 
     Optional: not sent when unset. The server's default: False. Accepts a boolean."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
-    def __init__(
-        self,
-        *,
-        duration: int | Unset = UNSET,
-        end_image: str | LocalMedia | Unset = UNSET,
-        image: str | LocalMedia,
-        prompt: str,
-        shot_type: Literal["customize", "intelligent"] | Unset = UNSET,
-        sound: bool | Unset = UNSET,
-    ) -> None:
-        """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+    if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
-        Args:
-            duration: Length of the generated clip in seconds (3-15). Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 3 and <= 15.
-            end_image: Optional final frame to guide a controlled transition from the start image to this image. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
-            image: The first frame image to animate. Provide a public URL to a clear, well-lit photo or render. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
-            prompt: Describe the desired motion, camera movement, lighting, and action for the clip. Required. Accepts a string. Example: ''
-            shot_type: Editing scope. Use intelligent for auto-decided pacing and cuts, or customize for prompt-driven manual control. Optional: not sent when unset. The server's default: 'customize'. Accepts one of 'customize', 'intelligent'.
-            sound: When enabled, synthesize synchronized audio with the video. Adds about 33% to the per-second cost. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+        def __init__(
+            self,
+            *,
+            duration: int | Unset = UNSET,
+            end_image: str | LocalMedia | Unset = UNSET,
+            image: str | LocalMedia,
+            prompt: str,
+            shot_type: Literal["customize", "intelligent"] | Unset = UNSET,
+            sound: bool | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+        ) -> None: ...
 
-        """
-        _e: list[_E] = []
-        _x0: Any
-        _x0 = duration
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-                if _x0 < 3 or _x0 > 15:
-                    _e.append(_E(("duration",), _x0, "an integer >= 3 and <= 15"))
-            else:
-                _e.append(_E(("duration",), _x0, "an integer"))
-        self.duration = _x0
-        _x0 = end_image
-        if _x0 is not UNSET:
+    else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
+
+        def __init__(
+            self,
+            /,
+            *_args: Any,
+            duration: int | Unset = UNSET,
+            end_image: str | LocalMedia | Unset = UNSET,
+            image: str | LocalMedia = _REQUIRED,
+            prompt: str = _REQUIRED,
+            shot_type: Literal["customize", "intelligent"] | Unset = UNSET,
+            sound: bool | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+            **_unknown: Any,
+        ) -> None:
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
+
+            Args:
+                duration: Length of the generated clip in seconds (3-15). Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 3 and <= 15.
+                end_image: Optional final frame to guide a controlled transition from the start image to this image. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+                image: The first frame image to animate. Provide a public URL to a clear, well-lit photo or render. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+                prompt: Describe the desired motion, camera movement, lighting, and action for the clip. Required. Accepts a string. Example: ''
+                shot_type: Editing scope. Use intelligent for auto-decided pacing and cuts, or customize for prompt-driven manual control. Optional: not sent when unset. The server's default: 'customize'. Accepts one of 'customize', 'intelligent'.
+                sound: When enabled, synthesize synchronized audio with the video. Adds about 33% to the per-second cost. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+
+            """
+            _e: list[_E] = []
+            _x0: Any
+            _x0 = duration
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                    if _x0 < 3 or _x0 > 15:
+                        _e.append(_E(("duration",), _x0, "an integer >= 3 and <= 15"))
+                else:
+                    _e.append(_E(("duration",), _x0, "an integer"))
+            self.duration = _x0
+            _x0 = end_image
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if (
+                        not (
+                            _x0[:8] == "https://"
+                            and _x0[8:9] not in "/?#"
+                            and _x0.isprintable()
+                            and " " not in _x0
+                        )
+                        and _MEDIA_1(_x0) is None
+                    ):
+                        _e.append(
+                            _E(
+                                ("end_image",),
+                                _x0,
+                                "an image URL (https://, http://) or data:image/...;base64, URI",
+                            )
+                        )
+                elif _v.is_local(_x0):
+                    _x0 = _v.local_media(_x0, "image", (), ("end_image",), _e)
+                else:
+                    _e.append(
+                        _E(
+                            ("end_image",),
+                            _x0,
+                            "an image URL (https://, http://) or data:image/...;base64, URI",
+                        )
+                    )
+            self.end_image = _x0
+            _x0 = image
             if _isinstance(_x0, _str):
                 if (
                     not (
@@ -192,62 +245,45 @@ class Input(ModelInput["Output"]):
                     and _MEDIA_1(_x0) is None
                 ):
                     _e.append(
-                        _E(
-                            ("end_image",),
-                            _x0,
-                            "an image URL (https://, http://) or data:image/...;base64, URI",
-                        )
+                        _E(("image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                     )
             elif _v.is_local(_x0):
-                _x0 = _v.local_media(_x0, "image", (), ("end_image",), _e)
+                _x0 = _v.local_media(_x0, "image", (), ("image",), _e)
             else:
-                _e.append(
-                    _E(("end_image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
-                )
-        self.end_image = _x0
-        _x0 = image
-        if _isinstance(_x0, _str):
-            if (
-                not (_x0[:8] == "https://" and _x0[8:9] not in "/?#" and _x0.isprintable() and " " not in _x0)
-                and _MEDIA_1(_x0) is None
-            ):
                 _e.append(
                     _E(("image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI")
                 )
-        elif _v.is_local(_x0):
-            _x0 = _v.local_media(_x0, "image", (), ("image",), _e)
-        else:
-            _e.append(_E(("image",), _x0, "an image URL (https://, http://) or data:image/...;base64, URI"))
-        self.image = _x0
-        _x0 = prompt
-        if not (_isinstance(_x0, _str)):
-            _e.append(_E(("prompt",), _x0, "a string"))
-        self.prompt = _x0
-        _x0 = shot_type
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM3:
-                    _e.append(_E(("shot_type",), _x0, choices=_ENUM2))
-            else:
-                _e.append(_E(("shot_type",), _x0, "one of 'customize', 'intelligent'"))
-        self.shot_type = _x0
-        _x0 = sound
-        if _x0 is not UNSET:
-            if not (_x0 is True or _x0 is False):
-                _e.append(_E(("sound",), _x0, "a boolean"))
-        self.sound = _x0
-        if _e:
-            raise _v.ValidationError(_e, model=MODEL_ID)
+            self.image = _x0
+            _x0 = prompt
+            if not (_isinstance(_x0, _str)):
+                _e.append(_E(("prompt",), _x0, "a string"))
+            self.prompt = _x0
+            _x0 = shot_type
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM3:
+                        _e.append(_E(("shot_type",), _x0, choices=_ENUM2))
+                else:
+                    _e.append(_E(("shot_type",), _x0, "one of 'customize', 'intelligent'"))
+            self.shot_type = _x0
+            _x0 = sound
+            if _x0 is not UNSET:
+                if not (_x0 is True or _x0 is False):
+                    _e.append(_E(("sound",), _x0, "a boolean"))
+            self.sound = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
+            if _e or _unknown or _args:
+                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
-            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+            except TypeError:  # a key that is not a str: explained below
                 pass
-        return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
+        return _v.from_dict(cls, data, cls._NAMES, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON request body: every field that is set, under its API name; unset fields left out."""
@@ -262,6 +298,8 @@ class Input(ModelInput["Output"]):
             data["shot_type"] = self.shot_type
         if self.sound is not UNSET:
             data["sound"] = self.sound
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -276,7 +314,6 @@ class Input(ModelInput["Output"]):
         "shot_type": "shot_type",
         "sound": "sound",
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(["image", "prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 
 
@@ -317,7 +354,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -328,18 +367,56 @@ def submit(
     shot_type: Literal["customize", "intelligent"] | Unset = UNSET,
     sound: bool | Unset = UNSET,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    duration: int | Unset = UNSET,
+    end_image: str | LocalMedia | Unset = UNSET,
+    image: str | LocalMedia = _REQUIRED,
+    prompt: str = _REQUIRED,
+    shot_type: Literal["customize", "intelligent"] | Unset = UNSET,
+    sound: bool | Unset = UNSET,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'kling/kling-video-o3/standard/image-to-video' job and return at once with its :class:`RequestHandle`.
 
-    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
+    problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
+
+    Args:
+        duration: Length of the generated clip in seconds (3-15). Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 3 and <= 15.
+        end_image: Optional final frame to guide a controlled transition from the start image to this image. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image: The first frame image to animate. Provide a public URL to a clear, well-lit photo or render. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        prompt: Describe the desired motion, camera movement, lighting, and action for the clip. Required. Accepts a string. Example: ''
+        shot_type: Editing scope. Use intelligent for auto-decided pacing and cuts, or customize for prompt-driven manual control. Optional: not sent when unset. The server's default: 'customize'. Accepts one of 'customize', 'intelligent'.
+        sound: When enabled, synthesize synchronized audio with the video. Adds about 33% to the per-second cost. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "duration": duration,
+            "end_image": end_image,
+            "image": image,
+            "prompt": prompt,
+            "shot_type": shot_type,
+            "sound": sound,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(value)
 
 
 @overload
@@ -350,6 +427,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -363,21 +441,31 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
     /,
     *,
+    duration: int | Unset = UNSET,
+    end_image: str | LocalMedia | Unset = UNSET,
+    image: str | LocalMedia = _REQUIRED,
+    prompt: str = _REQUIRED,
+    shot_type: Literal["customize", "intelligent"] | Unset = UNSET,
+    sound: bool | Unset = UNSET,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'kling/kling-video-o3/standard/image-to-video' job: submit it, wait for it, return its typed :class:`Result`.
 
+    Pass an :class:`Input`, or its fields as keyword arguments (validated as by :func:`submit`).
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -390,16 +478,29 @@ def run(
         sound: When enabled, synthesize synchronized audio with the video. Adds about 33% to the per-second cost. Optional: not sent when unset. The server's default: False. Accepts a boolean.
 
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "duration": duration,
+            "end_image": end_image,
+            "image": image,
+            "prompt": prompt,
+            "shot_type": shot_type,
+            "sound": sound,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return (client or default_client()).run(value, timeout=timeout, on_update=on_update)
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -411,18 +512,54 @@ async def submit_async(
     shot_type: Literal["customize", "intelligent"] | Unset = UNSET,
     sound: bool | Unset = UNSET,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    duration: int | Unset = UNSET,
+    end_image: str | LocalMedia | Unset = UNSET,
+    image: str | LocalMedia = _REQUIRED,
+    prompt: str = _REQUIRED,
+    shot_type: Literal["customize", "intelligent"] | Unset = UNSET,
+    sound: bool | Unset = UNSET,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``).
+
+    Args:
+        duration: Length of the generated clip in seconds (3-15). Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 3 and <= 15.
+        end_image: Optional final frame to guide a controlled transition from the start image to this image. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image: The first frame image to animate. Provide a public URL to a clear, well-lit photo or render. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        prompt: Describe the desired motion, camera movement, lighting, and action for the clip. Required. Accepts a string. Example: ''
+        shot_type: Editing scope. Use intelligent for auto-decided pacing and cuts, or customize for prompt-driven manual control. Optional: not sent when unset. The server's default: 'customize'. Accepts one of 'customize', 'intelligent'.
+        sound: When enabled, synthesize synchronized audio with the video. Adds about 33% to the per-second cost. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "duration": duration,
+            "end_image": end_image,
+            "image": image,
+            "prompt": prompt,
+            "shot_type": shot_type,
+            "sound": sound,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(value)
 
 
 @overload
@@ -433,6 +570,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -446,23 +584,53 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
     /,
     *,
+    duration: int | Unset = UNSET,
+    end_image: str | LocalMedia | Unset = UNSET,
+    image: str | LocalMedia = _REQUIRED,
+    prompt: str = _REQUIRED,
+    shot_type: Literal["customize", "intelligent"] | Unset = UNSET,
+    sound: bool | Unset = UNSET,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``); ``on_update`` may be a function or a coroutine function.
+
+    Args:
+        duration: Length of the generated clip in seconds (3-15). Optional: not sent when unset. The server's default: 5. Accepts an integer. Value >= 3 and <= 15.
+        end_image: Optional final frame to guide a controlled transition from the start image to this image. Optional: not sent when unset. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        image: The first frame image to animate. Provide a public URL to a clear, well-lit photo or render. Required. Accepts an image URL (https://, http://) or data:image/...;base64, URI.
+        prompt: Describe the desired motion, camera movement, lighting, and action for the clip. Required. Accepts a string. Example: ''
+        shot_type: Editing scope. Use intelligent for auto-decided pacing and cuts, or customize for prompt-driven manual control. Optional: not sent when unset. The server's default: 'customize'. Accepts one of 'customize', 'intelligent'.
+        sound: When enabled, synthesize synchronized audio with the video. Adds about 33% to the per-second cost. Optional: not sent when unset. The server's default: False. Accepts a boolean.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "duration": duration,
+            "end_image": end_image,
+            "image": image,
+            "prompt": prompt,
+            "shot_type": shot_type,
+            "sound": sound,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return await (client or default_async_client()).run(value, timeout=timeout, on_update=on_update)

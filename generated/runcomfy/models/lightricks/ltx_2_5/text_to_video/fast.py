@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from runcomfy import _output
 from runcomfy import _validation as _v
+from runcomfy._types import REQUIRED as _REQUIRED
 from runcomfy._types import UNSET, ModelInput, Unset
 from runcomfy.errors import ErrorDetail as _E
 
@@ -192,113 +193,148 @@ class Input(ModelInput["Output"]):
     """Output resolution of the generated video.
 
     Optional: not sent when unset. The server's default: '1080p'. Accepts one of '720p', '1080p', '1440p', '2160p'."""
+    extra_body: Mapping[str, Any] | None = None
+    """Keys sent in the request body as they are, beside the fields: never validated (an escape hatch for
+    parameters the schema does not list yet); a key of a declared field is an error."""
 
-    def __init__(
-        self,
-        *,
-        aspect_ratio: Literal["16:9", "9:16"] | Unset = UNSET,
-        camera_motion: Literal[
-            "dolly_in",
-            "dolly_out",
-            "dolly_left",
-            "dolly_right",
-            "jib_up",
-            "jib_down",
-            "static",
-            "focus_shift",
-        ]
-        | Unset = UNSET,
-        duration: Literal["auto", "6", "8", "10", "12", "14", "16", "18", "20"] | Unset = UNSET,
-        fps: Literal[24, 25, 48, 50] | Unset = UNSET,
-        generate_audio: bool | Unset = UNSET,
-        prompt: str,
-        resolution: Literal["720p", "1080p", "1440p", "2160p"] | Unset = UNSET,
-    ) -> None:
-        """Build and validate; raises :class:`runcomfy.ValidationError` listing every problem.
+    if TYPE_CHECKING:  # for type checkers: the required fields required, no other keyword
 
-        Args:
-            aspect_ratio: Output aspect ratio of the generated video. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16'.
-            camera_motion: Optional camera motion preset. Leave unset for prompt-only camera direction. Optional: not sent when unset. Accepts one of 'dolly_in', 'dolly_out', 'dolly_left', 'dolly_right', 'jib_up', 'jib_down', 'static', 'focus_shift'.
-            duration: Video length in seconds. Use auto to let the model choose from the prompt. Optional: not sent when unset. The server's default: '10'. Accepts one of 'auto', '6', '8', '10', '12', '14', '16', '18', '20'.
-            fps: Frames per second of the generated video. Optional: not sent when unset. The server's default: 25. Accepts one of 24, 25, 48, 50.
-            generate_audio: Whether to generate synchronized audio with the video. Optional: not sent when unset. The server's default: True. Accepts a boolean.
-            prompt: Text prompt describing the video scene, motion, and audio. Required. Accepts a string. Example: ''
-            resolution: Output resolution of the generated video. Optional: not sent when unset. The server's default: '1080p'. Accepts one of '720p', '1080p', '1440p', '2160p'.
+        def __init__(
+            self,
+            *,
+            aspect_ratio: Literal["16:9", "9:16"] | Unset = UNSET,
+            camera_motion: Literal[
+                "dolly_in",
+                "dolly_out",
+                "dolly_left",
+                "dolly_right",
+                "jib_up",
+                "jib_down",
+                "static",
+                "focus_shift",
+            ]
+            | Unset = UNSET,
+            duration: Literal["auto", "6", "8", "10", "12", "14", "16", "18", "20"] | Unset = UNSET,
+            fps: Literal[24, 25, 48, 50] | Unset = UNSET,
+            generate_audio: bool | Unset = UNSET,
+            prompt: str,
+            resolution: Literal["720p", "1080p", "1440p", "2160p"] | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+        ) -> None: ...
 
-        """
-        _e: list[_E] = []
-        _x0: Any
-        _x0 = aspect_ratio
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM2:
-                    _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
-            else:
-                _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16'"))
-        self.aspect_ratio = _x0
-        _x0 = camera_motion
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM4:
-                    _e.append(_E(("camera_motion",), _x0, choices=_ENUM3))
-            else:
-                _e.append(
-                    _E(
-                        ("camera_motion",),
-                        _x0,
-                        "one of 'dolly_in', 'dolly_out', 'dolly_left', 'dolly_right', 'jib_up', 'jib_down', 'static', 'focus_shift'",
+    else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
+
+        def __init__(
+            self,
+            /,
+            *_args: Any,
+            aspect_ratio: Literal["16:9", "9:16"] | Unset = UNSET,
+            camera_motion: Literal[
+                "dolly_in",
+                "dolly_out",
+                "dolly_left",
+                "dolly_right",
+                "jib_up",
+                "jib_down",
+                "static",
+                "focus_shift",
+            ]
+            | Unset = UNSET,
+            duration: Literal["auto", "6", "8", "10", "12", "14", "16", "18", "20"] | Unset = UNSET,
+            fps: Literal[24, 25, 48, 50] | Unset = UNSET,
+            generate_audio: bool | Unset = UNSET,
+            prompt: str = _REQUIRED,
+            resolution: Literal["720p", "1080p", "1440p", "2160p"] | Unset = UNSET,
+            extra_body: Mapping[str, Any] | None = None,
+            **_unknown: Any,
+        ) -> None:
+            """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
+            every problem (unknown and missing keywords included).
+
+            Args:
+                aspect_ratio: Output aspect ratio of the generated video. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16'.
+                camera_motion: Optional camera motion preset. Leave unset for prompt-only camera direction. Optional: not sent when unset. Accepts one of 'dolly_in', 'dolly_out', 'dolly_left', 'dolly_right', 'jib_up', 'jib_down', 'static', 'focus_shift'.
+                duration: Video length in seconds. Use auto to let the model choose from the prompt. Optional: not sent when unset. The server's default: '10'. Accepts one of 'auto', '6', '8', '10', '12', '14', '16', '18', '20'.
+                fps: Frames per second of the generated video. Optional: not sent when unset. The server's default: 25. Accepts one of 24, 25, 48, 50.
+                generate_audio: Whether to generate synchronized audio with the video. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+                prompt: Text prompt describing the video scene, motion, and audio. Required. Accepts a string. Example: ''
+                resolution: Output resolution of the generated video. Optional: not sent when unset. The server's default: '1080p'. Accepts one of '720p', '1080p', '1440p', '2160p'.
+
+            """
+            _e: list[_E] = []
+            _x0: Any
+            _x0 = aspect_ratio
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM2:
+                        _e.append(_E(("aspect_ratio",), _x0, choices=_ENUM1))
+                else:
+                    _e.append(_E(("aspect_ratio",), _x0, "one of '16:9', '9:16'"))
+            self.aspect_ratio = _x0
+            _x0 = camera_motion
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM4:
+                        _e.append(_E(("camera_motion",), _x0, choices=_ENUM3))
+                else:
+                    _e.append(
+                        _E(
+                            ("camera_motion",),
+                            _x0,
+                            "one of 'dolly_in', 'dolly_out', 'dolly_left', 'dolly_right', 'jib_up', 'jib_down', 'static', 'focus_shift'",
+                        )
                     )
-                )
-        self.camera_motion = _x0
-        _x0 = duration
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM6:
-                    _e.append(_E(("duration",), _x0, choices=_ENUM5))
-            else:
-                _e.append(
-                    _E(("duration",), _x0, "one of 'auto', '6', '8', '10', '12', '14', '16', '18', '20'")
-                )
-        self.duration = _x0
-        _x0 = fps
-        if _x0 is not UNSET:
-            if _type(_x0) is _int or _v.is_integer(_x0):
-                if _x0 not in _ENUM8:
-                    _e.append(_E(("fps",), _x0, choices=_ENUM7))
-                if _type(_x0) is not _int:
-                    _x0 = _v.to_int(_x0)
-            else:
-                _e.append(_E(("fps",), _x0, "one of 24, 25, 48, 50"))
-        self.fps = _x0
-        _x0 = generate_audio
-        if _x0 is not UNSET:
-            if not (_x0 is True or _x0 is False):
-                _e.append(_E(("generate_audio",), _x0, "a boolean"))
-        self.generate_audio = _x0
-        _x0 = prompt
-        if not (_isinstance(_x0, _str)):
-            _e.append(_E(("prompt",), _x0, "a string"))
-        self.prompt = _x0
-        _x0 = resolution
-        if _x0 is not UNSET:
-            if _isinstance(_x0, _str):
-                if _x0 not in _ENUM10:
-                    _e.append(_E(("resolution",), _x0, choices=_ENUM9))
-            else:
-                _e.append(_E(("resolution",), _x0, "one of '720p', '1080p', '1440p', '2160p'"))
-        self.resolution = _x0
-        if _e:
-            raise _v.ValidationError(_e, model=MODEL_ID)
+            self.camera_motion = _x0
+            _x0 = duration
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM6:
+                        _e.append(_E(("duration",), _x0, choices=_ENUM5))
+                else:
+                    _e.append(
+                        _E(("duration",), _x0, "one of 'auto', '6', '8', '10', '12', '14', '16', '18', '20'")
+                    )
+            self.duration = _x0
+            _x0 = fps
+            if _x0 is not UNSET:
+                if _type(_x0) is _int or _v.is_integer(_x0):
+                    if _x0 not in _ENUM8:
+                        _e.append(_E(("fps",), _x0, choices=_ENUM7))
+                    if _type(_x0) is not _int:
+                        _x0 = _v.to_int(_x0)
+                else:
+                    _e.append(_E(("fps",), _x0, "one of 24, 25, 48, 50"))
+            self.fps = _x0
+            _x0 = generate_audio
+            if _x0 is not UNSET:
+                if not (_x0 is True or _x0 is False):
+                    _e.append(_E(("generate_audio",), _x0, "a boolean"))
+            self.generate_audio = _x0
+            _x0 = prompt
+            if not (_isinstance(_x0, _str)):
+                _e.append(_E(("prompt",), _x0, "a string"))
+            self.prompt = _x0
+            _x0 = resolution
+            if _x0 is not UNSET:
+                if _isinstance(_x0, _str):
+                    if _x0 not in _ENUM10:
+                        _e.append(_E(("resolution",), _x0, choices=_ENUM9))
+                else:
+                    _e.append(_E(("resolution",), _x0, "one of '720p', '1080p', '1440p', '2160p'"))
+            self.resolution = _x0
+            self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
+            if _e or _unknown or _args:
+                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
         """Build from the JSON form (as sent to the API). Unknown keys are rejected, with a suggestion."""
-        if _type(data) is _dict:
+        if _type(data) is _dict and "extra_body" not in data:
             try:
                 return cls(**data)
-            except TypeError:  # an unknown or missing key (or a non-str key): explained below
+            except TypeError:  # a key that is not a str: explained below
                 pass
-        return _v.from_dict(cls, data, cls._NAMES, cls._REQUIRED, MODEL_ID)
+        return _v.from_dict(cls, data, cls._NAMES, MODEL_ID)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON request body: every field that is set, under its API name; unset fields left out."""
@@ -316,6 +352,8 @@ class Input(ModelInput["Output"]):
         data["prompt"] = self.prompt
         if self.resolution is not UNSET:
             data["resolution"] = self.resolution
+        if self.extra_body:
+            data.update(self.extra_body)
         return data
 
     def __repr__(self) -> str:
@@ -331,7 +369,6 @@ class Input(ModelInput["Output"]):
         "prompt": "prompt",
         "resolution": "resolution",
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(["prompt"])
     _FIELDS: ClassVar[tuple[str, ...]] = tuple(_NAMES.values())
 
 
@@ -372,7 +409,9 @@ Input._output = Output
 
 
 @overload
-def submit(input: Input, /, *, client: Client | None = None) -> RequestHandle[Output]: ...
+def submit(
+    input: Input, /, *, client: Client | None = None, extra_body: Mapping[str, Any] | None = None
+) -> RequestHandle[Output]: ...
 @overload
 def submit(
     *,
@@ -387,18 +426,62 @@ def submit(
     prompt: str,
     resolution: Literal["720p", "1080p", "1440p", "2160p"] | Unset = UNSET,
     client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> RequestHandle[Output]: ...
 def submit(
-    input: Input | None = None, /, *, client: Client | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    aspect_ratio: Literal["16:9", "9:16"] | Unset = UNSET,
+    camera_motion: Literal[
+        "dolly_in", "dolly_out", "dolly_left", "dolly_right", "jib_up", "jib_down", "static", "focus_shift"
+    ]
+    | Unset = UNSET,
+    duration: Literal["auto", "6", "8", "10", "12", "14", "16", "18", "20"] | Unset = UNSET,
+    fps: Literal[24, 25, 48, 50] | Unset = UNSET,
+    generate_audio: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    resolution: Literal["720p", "1080p", "1440p", "2160p"] | Unset = UNSET,
+    client: Client | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> RequestHandle[Output]:
     """Submit a 'lightricks/ltx-2.5/text-to-video/fast' job and return at once with its :class:`RequestHandle`.
 
-    Pass an :class:`Input`, or its fields as keyword arguments (validated before any network call).
+    Pass an :class:`Input`, or its fields as keyword arguments: validated before any network call, every
+    problem (unknown or missing keyword, bad value) raised together as one :class:`runcomfy.ValidationError`.
     ``client`` defaults to one configured from ``RUNCOMFY_API_TOKEN`` / ``RUNCOMFY_BASE_URL``.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
+
+    Args:
+        aspect_ratio: Output aspect ratio of the generated video. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16'.
+        camera_motion: Optional camera motion preset. Leave unset for prompt-only camera direction. Optional: not sent when unset. Accepts one of 'dolly_in', 'dolly_out', 'dolly_left', 'dolly_right', 'jib_up', 'jib_down', 'static', 'focus_shift'.
+        duration: Video length in seconds. Use auto to let the model choose from the prompt. Optional: not sent when unset. The server's default: '10'. Accepts one of 'auto', '6', '8', '10', '12', '14', '16', '18', '20'.
+        fps: Frames per second of the generated video. Optional: not sent when unset. The server's default: 25. Accepts one of 24, 25, 48, 50.
+        generate_audio: Whether to generate synchronized audio with the video. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Text prompt describing the video scene, motion, and audio. Required. Accepts a string. Example: ''
+        resolution: Output resolution of the generated video. Optional: not sent when unset. The server's default: '1080p'. Accepts one of '720p', '1080p', '1440p', '2160p'.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "camera_motion": camera_motion,
+            "duration": duration,
+            "fps": fps,
+            "generate_audio": generate_audio,
+            "prompt": prompt,
+            "resolution": resolution,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).submit(_v.input_of(Input, input, fields))
+    return (client or default_client()).submit(value)
 
 
 @overload
@@ -409,6 +492,7 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 def run(
@@ -426,21 +510,35 @@ def run(
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 def run(
     input: Input | None = None,
     /,
     *,
+    aspect_ratio: Literal["16:9", "9:16"] | Unset = UNSET,
+    camera_motion: Literal[
+        "dolly_in", "dolly_out", "dolly_left", "dolly_right", "jib_up", "jib_down", "static", "focus_shift"
+    ]
+    | Unset = UNSET,
+    duration: Literal["auto", "6", "8", "10", "12", "14", "16", "18", "20"] | Unset = UNSET,
+    fps: Literal[24, 25, 48, 50] | Unset = UNSET,
+    generate_audio: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    resolution: Literal["720p", "1080p", "1440p", "2160p"] | Unset = UNSET,
     client: Client | None = None,
     timeout: float | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """Run a 'lightricks/ltx-2.5/text-to-video/fast' job: submit it, wait for it, return its typed :class:`Result`.
 
+    Pass an :class:`Input`, or its fields as keyword arguments (validated as by :func:`submit`).
     ``timeout`` is the overall deadline in seconds (default: the client's ``wait_timeout``, 15 minutes);
     when it passes a job still queued is cancelled and :class:`runcomfy.TimeoutError` is raised.
     ``on_update`` receives a :class:`runcomfy.client.JobStatus` at each change of state or queue position.
+    ``extra_body``: keys sent in the body as they are, never validated (see :attr:`Input.extra_body`).
     Raises :class:`runcomfy.ValidationError` before any call for a bad input, :class:`runcomfy.JobFailedError`
     for a failed job, and the :class:`runcomfy.APIError` family for API errors.
 
@@ -454,16 +552,30 @@ def run(
         resolution: Output resolution of the generated video. Optional: not sent when unset. The server's default: '1080p'. Accepts one of '720p', '1080p', '1440p', '2160p'.
 
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "camera_motion": camera_motion,
+            "duration": duration,
+            "fps": fps,
+            "generate_audio": generate_audio,
+            "prompt": prompt,
+            "resolution": resolution,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.client import default_client
 
-    return (client or default_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return (client or default_client()).run(value, timeout=timeout, on_update=on_update)
 
 
 @overload
 async def submit_async(
-    input: Input, /, *, client: AsyncClient | None = None
+    input: Input, /, *, client: AsyncClient | None = None, extra_body: Mapping[str, Any] | None = None
 ) -> AsyncRequestHandle[Output]: ...
 @overload
 async def submit_async(
@@ -479,18 +591,60 @@ async def submit_async(
     prompt: str,
     resolution: Literal["720p", "1080p", "1440p", "2160p"] | Unset = UNSET,
     client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> AsyncRequestHandle[Output]: ...
 async def submit_async(
-    input: Input | None = None, /, *, client: AsyncClient | None = None, **fields: Any
+    input: Input | None = None,
+    /,
+    *,
+    aspect_ratio: Literal["16:9", "9:16"] | Unset = UNSET,
+    camera_motion: Literal[
+        "dolly_in", "dolly_out", "dolly_left", "dolly_right", "jib_up", "jib_down", "static", "focus_shift"
+    ]
+    | Unset = UNSET,
+    duration: Literal["auto", "6", "8", "10", "12", "14", "16", "18", "20"] | Unset = UNSET,
+    fps: Literal[24, 25, 48, 50] | Unset = UNSET,
+    generate_audio: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    resolution: Literal["720p", "1080p", "1440p", "2160p"] | Unset = UNSET,
+    client: AsyncClient | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> AsyncRequestHandle[Output]:
     """:func:`submit` for asyncio: ``handle = await submit_async(...)`` (an :class:`runcomfy.AsyncRequestHandle`).
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``).
+
+    Args:
+        aspect_ratio: Output aspect ratio of the generated video. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16'.
+        camera_motion: Optional camera motion preset. Leave unset for prompt-only camera direction. Optional: not sent when unset. Accepts one of 'dolly_in', 'dolly_out', 'dolly_left', 'dolly_right', 'jib_up', 'jib_down', 'static', 'focus_shift'.
+        duration: Video length in seconds. Use auto to let the model choose from the prompt. Optional: not sent when unset. The server's default: '10'. Accepts one of 'auto', '6', '8', '10', '12', '14', '16', '18', '20'.
+        fps: Frames per second of the generated video. Optional: not sent when unset. The server's default: 25. Accepts one of 24, 25, 48, 50.
+        generate_audio: Whether to generate synchronized audio with the video. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Text prompt describing the video scene, motion, and audio. Required. Accepts a string. Example: ''
+        resolution: Output resolution of the generated video. Optional: not sent when unset. The server's default: '1080p'. Accepts one of '720p', '1080p', '1440p', '2160p'.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "camera_motion": camera_motion,
+            "duration": duration,
+            "fps": fps,
+            "generate_audio": generate_audio,
+            "prompt": prompt,
+            "resolution": resolution,
+        },
+        _unknown,
+        ("client", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).submit(_v.input_of(Input, input, fields))
+    return await (client or default_async_client()).submit(value)
 
 
 @overload
@@ -501,6 +655,7 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 @overload
 async def run_async(
@@ -518,23 +673,59 @@ async def run_async(
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Result[Output]: ...
 async def run_async(
     input: Input | None = None,
     /,
     *,
+    aspect_ratio: Literal["16:9", "9:16"] | Unset = UNSET,
+    camera_motion: Literal[
+        "dolly_in", "dolly_out", "dolly_left", "dolly_right", "jib_up", "jib_down", "static", "focus_shift"
+    ]
+    | Unset = UNSET,
+    duration: Literal["auto", "6", "8", "10", "12", "14", "16", "18", "20"] | Unset = UNSET,
+    fps: Literal[24, 25, 48, 50] | Unset = UNSET,
+    generate_audio: bool | Unset = UNSET,
+    prompt: str = _REQUIRED,
+    resolution: Literal["720p", "1080p", "1440p", "2160p"] | Unset = UNSET,
     client: AsyncClient | None = None,
     timeout: float | None = None,
     on_update: OnUpdate | None = None,
-    **fields: Any,
+    extra_body: Mapping[str, Any] | None = None,
+    **_unknown: Any,
 ) -> Result[Output]:
     """:func:`run` for asyncio: ``result = await run_async(...)``, with the same arguments, deadline and errors.
 
     ``client`` defaults to a :class:`runcomfy.AsyncClient` configured from the environment (needs httpx:
     ``pip install "runcomfy[async]"``); ``on_update`` may be a function or a coroutine function.
+
+    Args:
+        aspect_ratio: Output aspect ratio of the generated video. Optional: not sent when unset. The server's default: '16:9'. Accepts one of '16:9', '9:16'.
+        camera_motion: Optional camera motion preset. Leave unset for prompt-only camera direction. Optional: not sent when unset. Accepts one of 'dolly_in', 'dolly_out', 'dolly_left', 'dolly_right', 'jib_up', 'jib_down', 'static', 'focus_shift'.
+        duration: Video length in seconds. Use auto to let the model choose from the prompt. Optional: not sent when unset. The server's default: '10'. Accepts one of 'auto', '6', '8', '10', '12', '14', '16', '18', '20'.
+        fps: Frames per second of the generated video. Optional: not sent when unset. The server's default: 25. Accepts one of 24, 25, 48, 50.
+        generate_audio: Whether to generate synchronized audio with the video. Optional: not sent when unset. The server's default: True. Accepts a boolean.
+        prompt: Text prompt describing the video scene, motion, and audio. Required. Accepts a string. Example: ''
+        resolution: Output resolution of the generated video. Optional: not sent when unset. The server's default: '1080p'. Accepts one of '720p', '1080p', '1440p', '2160p'.
+
     """
+    value = _v.input_of(
+        Input,
+        input,
+        {
+            "aspect_ratio": aspect_ratio,
+            "camera_motion": camera_motion,
+            "duration": duration,
+            "fps": fps,
+            "generate_audio": generate_audio,
+            "prompt": prompt,
+            "resolution": resolution,
+        },
+        _unknown,
+        ("client", "timeout", "on_update", "extra_body"),
+        extra_body,
+    )
     from runcomfy.async_client import default_async_client
 
-    return await (client or default_async_client()).run(
-        _v.input_of(Input, input, fields), timeout=timeout, on_update=on_update
-    )
+    return await (client or default_async_client()).run(value, timeout=timeout, on_update=on_update)
