@@ -445,3 +445,12 @@ def test_the_cli_modules_import_no_cycle() -> None:
 
     assert not re.search(r"\.cli\b|\bcli\b", imported(batch_cli))
     assert "cli" not in imported(common).replace("_cli_", "")
+
+
+def test_help_of_run_without_a_model_and_of_a_model(tmp_path: Path) -> None:
+    done = runcomfy(None, "run", "--help", cwd=tmp_path)
+    assert done.returncode == 0 and "--input-file PATH" in done.stdout and "--no-download" in done.stdout
+    done = runcomfy(None, "run", EDIT, "--help", cwd=tmp_path)
+    assert done.returncode == 0 and "--num-images INT" in done.stdout and "--output-dir DIR, --out DIR" in done.stdout
+    done = runcomfy(None, "run", cwd=tmp_path)
+    assert done.returncode == 64 and "no MODEL_ID" in done.stderr

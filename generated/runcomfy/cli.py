@@ -225,7 +225,7 @@ def _settle(args: argparse.Namespace) -> argparse.Namespace:
     args.quiet = getattr(args, "quiet", False)
     args.verbose = getattr(args, "verbose", 0) or 0
     args.token = getattr(args, "token", None)
-    args.base_url = find_base_url(getattr(args, "base_url", None))
+    args.base_url = getattr(args, "base_url", None)  # resolved by _client: only the commands calling the API
     if args.quiet and args.verbose:
         raise UsageError("--quiet and --verbose exclude each other")
     args.json = args.output == "json"
@@ -705,7 +705,7 @@ def _client(args: argparse.Namespace, *, poll_secs: float | None = None) -> Clie
         if poll_secs is None
         else PollSchedule(first=poll_secs, minimum=poll_secs, maximum=poll_secs, growth=0.0, learn=False)
     )
-    client = Client(token=token, base_url=args.base_url, poll=schedule)
+    client = Client(token=token, base_url=find_base_url(args.base_url), poll=schedule)
     _verbose(args, f"API base URL {client.base_url}; token from {source}")
     return client
 
@@ -802,6 +802,8 @@ def _cmd_model(command: str, leading: list[str], argv: list[str]) -> int:
     """``runcomfy run|submit MODEL_ID ...``."""
     from ._core import check_model_id
 
+    if not any(not arg.startswith("-") for arg in argv) and {"-h", "--help"} & set(argv):
+        _top_parser().parse_args([command, "--help"])  # `runcomfy run --help`: the command's help (exits)
     model_id, rest = _model_and_rest(command, argv)
     module = _catalog_model(check_model_id(model_id))
     parser, dests = _model_parser(command, module, model_id)
