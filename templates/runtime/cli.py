@@ -800,12 +800,10 @@ def _color() -> bool:
 
 def _cmd_model(command: str, leading: list[str], argv: list[str]) -> int:
     """``runcomfy run|submit MODEL_ID ...``."""
-    from ._core import check_model_id
-
     if not any(not arg.startswith("-") for arg in argv) and {"-h", "--help"} & set(argv):
         _top_parser().parse_args([command, "--help"])  # `runcomfy run --help`: the command's help (exits)
     model_id, rest = _model_and_rest(command, argv)
-    module = _catalog_model(check_model_id(model_id))
+    module = _catalog_model(model_id)
     parser, dests = _model_parser(command, module, model_id)
     args = _settle(parser.parse_args(leading + rest))
     data = _input_data(args)
@@ -839,10 +837,16 @@ def _model_and_rest(command: str, argv: list[str]) -> tuple[str, list[str]]:
 
 
 def _catalog_model(model_id: str) -> ModuleType | None:
-    """The generated module of a model of the catalog, ``None`` for another model id (sent unchecked)."""
+    """The generated module of a model of the catalog, ``None`` for another model id (sent unchecked, once
+    checked to be a model id: :class:`InvalidIdError` otherwise)."""
     from .models import CATALOG
 
-    return load_model(model_id) if model_id in CATALOG else None
+    if model_id in CATALOG:
+        return load_model(model_id)
+    from ._core import check_model_id  # not before: a model of the catalog's `--help` stays light
+
+    check_model_id(model_id)
+    return None
 
 
 def _poll_secs(args: argparse.Namespace) -> float | None:
