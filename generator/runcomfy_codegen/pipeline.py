@@ -87,7 +87,7 @@ def output_fields(output_schema: dict[str, Any]) -> list[OutputField]:
 
 
 def build_spec(file: SchemaFile, target: Target = DEFAULT) -> tuple[ModelSpec, list[str]]:
-    from .parser import SchemaParser  # datamodel-code-generator: imported only when a schema is parsed
+    from .parser import SchemaParser  # jsonschema (the metaschema check): imported only when a schema is parsed
 
     data = file.data
     module = module_of(file, target)

@@ -69,6 +69,8 @@ from .errors import TimeoutError as TimeoutError
 from .errors import ValidationError as ValidationError
 
 if _TYPE_CHECKING:
+    from ._core import RetryPolicy as RetryPolicy
+    from ._polling import PollSchedule as PollSchedule
     from .async_client import AsyncClient as AsyncClient
     from .async_client import AsyncRequestHandle as AsyncRequestHandle
     from .batch import BatchItem as BatchItem
@@ -80,7 +82,7 @@ if _TYPE_CHECKING:
     from .client import Result as Result
 
 
-_LAZY = frozenset({"Client", "JobStatus", "RequestHandle", "Result"})
+_LAZY = frozenset({"Client", "JobStatus", "PollSchedule", "RequestHandle", "Result", "RetryPolicy"})
 _LAZY_ASYNC = frozenset({"AsyncClient", "AsyncRequestHandle"})
 _LAZY_BATCH = frozenset({"BatchItem", "amap", "map"})
 

@@ -27,7 +27,11 @@ reboot), and jobs that have a request id are waited for, not submitted again; in
 are not run again (``retry_errors=True`` runs those that ended in an error once more, but for the
 uncertain ones). An input whose submit was cut short between its intent and its request id may have a
 job: it ends as a :class:`~runcomfy.errors.SubmitUncertainError` and is not submitted again unless
-``retry_uncertain=True``. A last line cut short by a crash is dropped (with a :class:`JournalWarning`);
+``retry_uncertain=True``. With ``replay=True`` the inputs that ended in an earlier run are yielded
+again rather than skipped (what :mod:`runcomfy.distributed` does when a partition is retried): a job's
+outcome is read again from the API by its request id (never submitted again), an uncertain submit ends
+as uncertain again, and an input that ended in an error before it had a job runs again (it has none to
+read, and cannot get a second one). A last line cut short by a crash is dropped (with a :class:`JournalWarning`);
 any other damaged line is a :class:`JournalError` naming it. An item that ended while the iteration was
 being stopped early is in the journal (and, with ``save_to``, its files are saved) but was not yielded:
 its request id is in the journal. The journal holds request ids and input digests, never the token or
@@ -186,6 +190,8 @@ class Journal:
                 status = "uncertain"  # written before "uncertain" was a status of its own
             self.ended[index] = (digest, status)
             self.intended.pop(index, None)
+            if isinstance(record.get("request_id"), str):  # its job, even if the submit's record was lost
+                self.submitted[index] = (digest, record["request_id"])
         elif "intent" in record:
             if record["intent"]:
                 self.intended[index] = digest
@@ -423,6 +429,7 @@ async def amap(
     journal: str | os.PathLike[str] | Journal | None = None,
     retry_errors: bool = False,
     retry_uncertain: bool = False,
+    replay: bool = False,
     save_to: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
     download_timeout: float = DOWNLOAD_TIMEOUT,
@@ -437,8 +444,9 @@ async def amap(
     item is yielded, as :meth:`Result.save` does (``overwrite``, ``download_timeout`` and
     ``max_download_bytes`` are its ``overwrite``, ``timeout`` and ``max_bytes``): a file that fails makes
     the item an error. ``retry_uncertain`` submits again the inputs whose submit the journal shows may
-    have reached the server (a job may exist, and be billed, for each). See the module documentation
-    for retries, the journal and signals.
+    have reached the server (a job may exist, and be billed, for each). ``replay`` yields the inputs that
+    ended in an earlier run too, read again from their jobs. See the module documentation for retries,
+    the journal and signals.
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
@@ -456,15 +464,16 @@ async def amap(
         try:
             data = as_input(raw)
             handle: AsyncRequestHandle[Any] | None = None
-            if log is not None and index in log.intended and not retry_uncertain:
+            uncertain, request_id = recorded(index)
+            if uncertain:
                 item.resumed = True
                 raise SubmitUncertainError(
                     f"input {index}: an earlier run stopped during its submit, before the request id was "
                     "recorded: the job may exist (and be billed); check your RunComfy dashboard before "
                     "resubmitting (retry_uncertain=True, runcomfy batch --retry-uncertain)"
                 )
-            if log is not None and index in log.submitted and index not in log.ended:  # resume, not resubmit
-                handle = api.get_request(log.submitted[index][1], model=module)
+            if request_id is not None:  # resume, not resubmit
+                handle = api.get_request(request_id, model=module)
                 item.resumed = True
             started = time.monotonic()
             if handle is None:
@@ -536,12 +545,28 @@ async def amap(
     def digest_of(raw: Any) -> str:
         return fingerprint(raw.to_dict() if isinstance(raw, module.Input) else raw)
 
+    def finished(index: int) -> bool:
+        return log is not None and log.finished(index, retry_errors=retry_errors, retry_uncertain=retry_uncertain)
+
     def finished_before(index: int, raw: Any) -> bool:
-        """Whether the journal shows this input ended in an earlier run (checking it is the same input)."""
+        """Whether the journal shows this input ended in an earlier run (checking it is the same input), and
+        it is to be skipped (not replayed)."""
         if log is None or not (index in log.ended or index in log.submitted or index in log.intended):
             return False
         log.check(index, digest_of(raw))  # a journal of other inputs: JournalError, out of the batch
-        return log.finished(index, retry_errors=retry_errors, retry_uncertain=retry_uncertain)
+        return finished(index) and not replay
+
+    def recorded(index: int) -> tuple[bool, str | None]:
+        """What the journal says of this input: whether its submit may have made a job (it is not sent
+        again), and the request id of its job to wait for (it is not submitted again)."""
+        if log is None:
+            return False, None
+        replaying = replay and finished(index)
+        if (index in log.intended and not retry_uncertain) or (replaying and log.ended[index][1] == "uncertain"):
+            return True, None
+        if index in log.submitted and (index not in log.ended or replaying):
+            return False, log.submitted[index][1]
+        return False, None
 
     pending: set[asyncio.Task[BatchItem[Any]]] = set()
     source = iter(enumerate(inputs))
@@ -585,6 +610,7 @@ def map(
     journal: str | os.PathLike[str] | Journal | None = None,
     retry_errors: bool = False,
     retry_uncertain: bool = False,
+    replay: bool = False,
     save_to: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
     download_timeout: float = DOWNLOAD_TIMEOUT,
@@ -608,6 +634,7 @@ def map(
             journal=journal,
             retry_errors=retry_errors,
             retry_uncertain=retry_uncertain,
+            replay=replay,
             save_to=save_to,
             overwrite=overwrite,
             download_timeout=download_timeout,

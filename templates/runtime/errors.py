@@ -34,7 +34,19 @@ UNKNOWN_FIELD = "unknown field"
 
 
 class RunComfyError(Exception):
-    """Base class of every error this package raises on purpose."""
+    """Base class of every error this package raises on purpose. Errors pickle whole (their message and
+    attributes), so they cross processes: a process pool, a Dask or Ray worker."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_error, (type(self), self.args, self.__dict__))
+
+
+def _rebuild_error(cls: type[RunComfyError], args: tuple[object, ...], state: dict[str, object]) -> RunComfyError:
+    """An error as pickled, without calling its ``__init__`` (whose arguments are not its ``args``)."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ErrorDetail:
@@ -157,13 +169,6 @@ class ValidationError(RunComfyError, ValueError):
     def prefixed(self, prefix: Sequence[str | int]) -> list[ErrorDetail]:
         """The errors, located below ``prefix`` (used when a nested object is validated)."""
         return [error.prefixed(prefix) for error in self.errors]
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_validation_error, (self.errors, self.model))
-
-
-def _rebuild_validation_error(errors: list[ErrorDetail], model: str | None) -> ValidationError:
-    return ValidationError(errors, model=model)
 
 
 # --- errors of the HTTP API and of jobs ------------------------------------------------------------
