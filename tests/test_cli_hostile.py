@@ -124,6 +124,7 @@ def cli(package: Path, *args: str, jobs: Path | None = None, columns: int = 200)
         text=True,
         env=env,
         timeout=60,
+        cwd=package.parent,  # `run` downloads its outputs into the working directory
     )
     assert "Traceback" not in done.stderr, done.stderr
     assert not RAW_CONTROL.search(done.stdout + done.stderr), (done.stdout + done.stderr)[:3000]
