@@ -213,7 +213,7 @@ def test_batch_command_reports_bad_lines_before_any_call(emu, tmp_path):
     source.write_text(json.dumps(inputs(1)[0]) + "\n[1, 2]\n")
     process = cli(emu, "google/nano-banana-2/edit", str(source), "--out", str(tmp_path / "out"))
     _, err = process.communicate(timeout=30)
-    assert process.returncode == 2 and "inputs.jsonl:2: expected a JSON object" in err
+    assert process.returncode == 65 and "inputs.jsonl:2: expected a JSON object" in err
     assert not emu.calls
 
 
@@ -222,7 +222,7 @@ def test_batch_command_exit_code_when_an_input_fails(emu, tmp_path):
     source.write_text("\n".join(json.dumps(data) for data in [*inputs(2), {"prompt": 1}]))
     process = cli(emu, "google/nano-banana-2/edit", str(source), "--out", str(tmp_path / "out"), "--quiet")
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 4 and "input 3: ValidationError" not in err  # --quiet
+    assert process.returncode == 1 and "input 3: ValidationError" not in err  # --quiet
     assert Path(tmp_path / "out" / "journal.jsonl").exists()
 
 
@@ -393,7 +393,7 @@ def test_batch_command_repairs_a_torn_journal_and_refuses_a_damaged_one(emu, tmp
     journal.write_text("".join([*lines[:2], "not json\n", *lines[3:]]))
     process = cli(emu, EDIT, str(source), "--out", str(out))
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 2 and "journal.jsonl:3: not a journal record" in err, err
+    assert process.returncode == 65 and "journal.jsonl:3: not a journal record" in err, err
     assert "Traceback" not in err and submits(emu) == 3
 
 
@@ -405,13 +405,13 @@ def test_batch_command_reports_a_cut_short_submit_and_retries_it_only_when_asked
     log.close()
     process = cli(emu, EDIT, str(source), "--out", str(out), "--json")
     lines, err = process.communicate(timeout=60)
-    assert process.returncode == 4, err
+    assert process.returncode == 1, err
     assert "1 submit(s) cut short before their request id was recorded: reported as uncertain" in err
     assert "1 uncertain" in err and jobs_per_prompt(emu) == {"job 1": 1}
     (reported,) = [json.loads(line) for line in lines.splitlines() if json.loads(line)["index"] == 0]
     assert reported["error"] == "SubmitUncertainError" and reported["request_id"] is None
     process = cli(emu, EDIT, str(source), "--out", str(out), "--retry-errors")
-    assert process.wait(timeout=60) == 4 and jobs_per_prompt(emu) == {"job 1": 1}  # not an error to retry
+    assert process.wait(timeout=60) == 1 and jobs_per_prompt(emu) == {"job 1": 1}  # not an error to retry
     process = cli(emu, EDIT, str(source), "--out", str(out), "--retry-uncertain")
     _, err = process.communicate(timeout=60)
     assert process.returncode == 0, err

@@ -124,6 +124,7 @@ def cli(package: Path, *args: str, jobs: Path | None = None, columns: int = 200)
         text=True,
         env=env,
         timeout=60,
+        cwd=package.parent,  # `run` downloads its outputs into the working directory
     )
     assert "Traceback" not in done.stderr, done.stderr
     assert not RAW_CONTROL.search(done.stdout + done.stderr), (done.stdout + done.stderr)[:3000]
@@ -194,8 +195,8 @@ def test_run_sends_each_field_under_its_own_flag(package: Path, tmp_path: Path) 
 def test_error_messages_escape_schema_text(package: Path, tmp_path: Path) -> None:
     jobs = tmp_path / "jobs.json"
     done = cli(package, "run", TEXTS, "--prompt-8m", "hi", "--style", "ko", jobs=jobs)
-    assert done.returncode == 2
+    assert done.returncode == 65  # input data that does not match the schema
     assert "style: expected one of 'ok', '\\u202eko'" in done.stderr, done.stderr
     done = cli(package, "run", ENUMS, "--choice", "x\x1b[2Jy", jobs=jobs)
-    assert done.returncode == 2 and "got 'x\\x1b[2Jy'" in done.stderr, done.stderr
+    assert done.returncode == 65 and "got 'x\\x1b[2Jy'" in done.stderr, done.stderr
     assert json.loads(jobs.read_text()) == []  # nothing was sent

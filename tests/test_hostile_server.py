@@ -333,11 +333,23 @@ CASES: dict[str, Case] = {
     "existing symlink out of DIR": Case(Scenario(), OutputExistsError, existing="symlink"),
 }
 CLI_SKIPS = {"download: streamed body over the cap"}  # the command's cap is the default 2 GiB
-BATCH_CASES = {  # `runcomfy batch`: exit 4 when an input ended in an error
+# `runcomfy run --output-dir DIR` (RunComfy's CLI's way): files named after their URL's last segment, the
+# same URL once, a name taken numbered (-1), only from RunComfy's hosts or the API's. Exit 0 with the files
+# saved, or the error's code with none: 69 a malformed answer, 74 a download refused or failed.
+CLI_EXPECTED: dict[str, tuple[int, int]] = {  # case → (exit code, files)
+    **{name: (69, 0) for name in CASES if name.startswith(("request id", "answer", "output: "))},
+    "output keys: traversal, absolute, NUL, escape, 5,000 chars, clashes": (0, 11),
+    "output: a data: URI is not a file": (0, 0),
+    **{name: (74, 0) for name in CASES if name.startswith("download")},
+    "existing file in DIR": (0, 1),  # saved as a-1.png beside it
+    "existing symlink out of DIR": (0, 1),
+}
+CLI_NAME = re.compile(r"[^/\\\x00-\x1f]+")  # one plain file name, from the URL
+BATCH_CASES = {  # `runcomfy batch`: exit 1 when an input ended in an error
     "output keys: traversal, absolute, NUL, escape, 5,000 chars, clashes": 0,
-    "existing file in DIR": 4,
-    "download: trickling body": 4,
-    "request id: traversal": 4,
+    "existing file in DIR": 1,
+    "download: trickling body": 1,
+    "request id: traversal": 1,
 }
 
 
@@ -484,21 +496,22 @@ def prepare(server: HostileServer, tmp: Path, case: Case) -> Run:
     run.out.mkdir(parents=True)
     precious = tmp / "precious.txt"
     precious.write_bytes(b"precious")
-    if case.existing == "file":
-        (run.out / "job-1_images_0.png").write_bytes(b"mine")
-    elif case.existing == "symlink":
-        (run.out / "job-1_images_0.png").symlink_to(precious)
+    for name in ("job-1_images_0.png", "a.png"):  # the library's name for the output, and the command's
+        if case.existing == "file":
+            (run.out / name).write_bytes(b"mine")
+        elif case.existing == "symlink":
+            (run.out / name).symlink_to(precious)
     return run
 
 
-def check_files(run: Run, before: dict[str, bytes | str]) -> set[Path]:
+def check_files(run: Run, before: dict[str, bytes | str], plain: re.Pattern[str] = PLAIN_NAME) -> set[Path]:
     """Nothing changed or appeared outside DIR, nothing existing changed, no partial file: the new files."""
     after = snapshot(run.tmp)
     changed = {path for path in before if after.get(path) != before[path]}
     assert not changed, f"existing files changed: {changed}"
     new = {run.tmp / path for path in set(after) - set(before) if not path.endswith("journal.jsonl")}
     assert all(path.parent == run.out for path in new), f"written outside DIR: {new}"
-    assert all(PLAIN_NAME.fullmatch(path.name) and len(path.name) <= 200 for path in new), new
+    assert all(plain.fullmatch(path.name) and len(path.name) <= 200 for path in new), new
     return new
 
 
@@ -528,24 +541,29 @@ def test_a_hostile_server_writes_nothing_outside_dir_replaces_nothing_and_gets_n
         began = time.monotonic()
         outcome = RUNNERS[way](server, run, case)
         assert time.monotonic() - began < 15  # the trickle and the retries are bounded (the bug: forever)
-    new = check_files(run, before)
+    new = check_files(run, before, CLI_NAME if way == "cli run" else PLAIN_NAME)
 
     if way == "cli run":
         assert "Traceback" not in outcome.stderr
-        if case.error is None:
-            assert outcome.exit_code == 0, outcome.stderr
-            outcome.paths = [Path(path) for path in json.loads(outcome.stdout)["paths"]]
-        else:
-            assert outcome.exit_code == 3 and outcome.stderr.startswith("runcomfy: "), outcome.stderr
+        code, files = CLI_EXPECTED[name]
+        assert outcome.exit_code == code, outcome.stderr
+        assert len(new) == files and all(path.read_bytes() == PNG for path in new)
+        assert code == 0 or json.loads(outcome.stderr)["error"], outcome.stderr  # --json: the error as JSON
+        if case.scenario.raw_result is not None:  # a deeply nested answer: its error names the job
+            assert "request job-1" in outcome.stderr
+        if name.startswith("request id"):  # the bad id went into no URL: only the submit was made
+            assert [(call.method, call.path.split("/")[1]) for call in server.calls_of(run)] == [("POST", "v1")]
+        check_token(server, run, dataclasses.replace(case, foreign_download=False))  # never another host
+        return
     if case.error is None:
         assert outcome.error is None, repr(outcome.error)
         assert len(outcome.paths) == case.files == len(new) and set(outcome.paths) == new
         assert all(path.read_bytes() == PNG for path in new)
     else:
-        assert way == "cli run" or isinstance(outcome.error, case.error), repr(outcome.error)
+        assert isinstance(outcome.error, case.error), repr(outcome.error)
         assert not new
     if case.scenario.raw_result is not None:  # a deeply nested answer: its error names the job
-        assert "request job-1" in (outcome.stderr if way == "cli run" else str(outcome.error))
+        assert "request job-1" in str(outcome.error)
     if name.startswith("request id"):  # the bad id went into no URL: only the submit was made
         assert [(call.method, call.path.split("/")[1]) for call in server.calls_of(run)] == [("POST", "v1")]
     check_token(server, run, case)
@@ -577,7 +595,8 @@ def test_overwrite_replaces_an_existing_file_and_a_symlink_without_following_it(
     assert outcome.error is None and outcome.paths == [target]
     assert not target.is_symlink() and target.read_bytes() == PNG
     assert (tmp_path / "precious.txt").read_bytes() == b"precious"
-    target.write_bytes(b"mine")
+    target = run.out / "a.png"  # the command names the file after its URL
+    assert target.is_symlink()
     argv = [*cli_run_argv(run, case), "--overwrite"]
     done = subprocess.run(
         [sys.executable, "-m", "runcomfy.cli", *argv],
@@ -587,7 +606,8 @@ def test_overwrite_replaces_an_existing_file_and_a_symlink_without_following_it(
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert target.read_bytes() == PNG
+    assert not target.is_symlink() and target.read_bytes() == PNG
+    assert (tmp_path / "precious.txt").read_bytes() == b"precious"
 
 
 def test_a_handle_pointing_elsewhere_is_refused_and_the_foreign_host_sees_nothing(
@@ -675,7 +695,7 @@ def test_model_ids_of_the_catalog_are_accepted() -> None:
     assert _core.submit_path("kling/kling-video-o3/4K/a_b") == "/v1/models/kling/kling-video-o3/4K/a_b"
 
 
-def test_the_cli_refuses_a_malformed_request_id_with_exit_2(server: HostileServer, tmp_path: Path) -> None:
+def test_the_cli_refuses_a_malformed_request_id_with_exit_65(server: HostileServer, tmp_path: Path) -> None:
     run = server.add(Scenario(), tmp_path)
     done = subprocess.run(
         [sys.executable, "-m", "runcomfy.cli", "status", "a/../../X"],
@@ -684,7 +704,7 @@ def test_the_cli_refuses_a_malformed_request_id_with_exit_2(server: HostileServe
         env=cli_env(server, run.token),
         timeout=60,
     )
-    assert done.returncode == 2 and "not a request id: 'a/../../X'" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 65 and "not a request id: 'a/../../X'" in done.stderr and "Traceback" not in done.stderr
     assert not server.calls_of(run)
 
 

@@ -127,7 +127,7 @@ def flood_round(emu: Emulator, tmp_path: Path, how: signal.Signals, round_: int)
     for index, (_, status) in journal.ended.items():
         if status == "succeeded":
             assert jobs[prompts[index]] == [journal.submitted[index][1]]
-    assert resume.returncode == (4 if ends["uncertain"] else 0), err
+    assert resume.returncode == (1 if ends["uncertain"] else 0), err
     reported = [json.loads(line) for line in lines.splitlines()]
     uncertain = [line for line in reported if line.get("error") == "SubmitUncertainError"]
     assert len(uncertain) == ends["uncertain"] and all(line["request_id"] is None for line in uncertain)

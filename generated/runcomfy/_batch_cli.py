@@ -19,6 +19,20 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._cli_common import (
+    EX_FAILED,
+    EX_OK,
+    DataError,
+    NoInputError,
+    Parser,
+    UnavailableError,
+    UsageError,
+    download_options,
+    find_base_url,
+    find_token,
+    load_model,
+    save_options,
+)
 from ._cost_cli import CostTally, add_budget_options, item_json
 from .errors import BudgetExceededError, SubmitUncertainError
 
@@ -31,9 +45,7 @@ JOURNAL = "journal.jsonl"
 UNCERTAIN_FATE = "reported as uncertain, not submitted again (check the dashboard; --retry-uncertain resubmits)"
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    from .cli import download_options
-
+def add_parser(sub: argparse._SubParsersAction[Parser]) -> Parser:
     batch = sub.add_parser(
         "batch",
         help="run a model on every input of a JSON Lines file, resumably",
@@ -41,8 +53,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     )
     batch.add_argument("model", metavar="MODEL_ID")
     batch.add_argument("inputs", metavar="INPUTS.jsonl", help="one JSON object per line ('-': standard input)")
-    batch.add_argument("--out", metavar="DIR", required=True, help="where outputs and the journal go")
-    download_options(batch)
+    batch.add_argument(
+        "--out", "--output-dir", dest="out", metavar="DIR", required=True, help="where outputs and the journal go"
+    )
+    download_options(batch, clash="refuse")
     batch.add_argument("--concurrency", "-j", type=int, default=16, metavar="N", help="jobs in flight (default 16)")
     batch.add_argument("--timeout", type=float, metavar="S", help="each job's deadline in seconds (default 900)")
     batch.add_argument("--retry-errors", action="store_true", help="run again the inputs that ended in an error")
@@ -52,19 +66,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         help="submit again the inputs whose submit may have reached the API (each may already have a billed job)",
     )
     add_budget_options(batch)
-    batch.add_argument("--json", action="store_true", help="print one JSON line per finished input")
-    batch.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
-    return batch
+    return batch  # --output json (--json): one JSON line per finished input; -q: no progress (global options)
 
 
 def read_inputs(path: str) -> list[dict[str, Any]]:
-    """The inputs file's objects; a usage error (file and line) for anything else, before any call."""
-    from .cli import UsageError
-
+    """The inputs file's objects; a :class:`DataError` (file and line) for anything else, before any call."""
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NoInputError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
     inputs = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -72,9 +82,9 @@ def read_inputs(path: str) -> list[dict[str, Any]]:
         try:
             value = json.loads(line)
         except ValueError as exc:
-            raise UsageError(f"{path}:{number}: not JSON: {exc}") from None
+            raise DataError(f"{path}:{number}: not JSON: {exc}") from None
         if not isinstance(value, dict):
-            raise UsageError(f"{path}:{number}: expected a JSON object, got {type(value).__name__}")
+            raise DataError(f"{path}:{number}: expected a JSON object, got {type(value).__name__}")
         inputs.append(value)
     return inputs
 
@@ -142,7 +152,7 @@ class BatchProgress:
             self.ok += 1
         elif isinstance(item.error, BudgetExceededError):  # counted by the costs; the first one says why
             if self.costs.refused == 1:
-                self.note(f"input {item.index + 1}: {item.error} (the next ones over budget are counted, not listed)")
+                self.note(f"input {item.index + 1}: {item.error} (the next ones refused are counted, not listed)")
         else:
             self.failed += 1
             self.uncertain += isinstance(item.error, SubmitUncertainError)
@@ -158,28 +168,28 @@ class BatchProgress:
 
 
 def run(args: argparse.Namespace) -> int:
-    """The ``batch`` command; returns the exit code (0: every input succeeded, 4: some failed or are
-    uncertain, 130/143: interrupted by Ctrl-C/SIGTERM)."""
+    """The ``batch`` command; returns the exit code (0: every input succeeded, 1: some failed, are
+    uncertain or were not submitted for the budget (``--max-cost``), 130/143: interrupted by Ctrl-C/SIGTERM)."""
     from ._signals import INTERRUPTS, exit_code
     from .async_client import AsyncClient
     from .batch import JournalError, map
-    from .cli import EXIT_FAILED, EXIT_OK, UsageError, _load_model, _token, save_options
 
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
-    module = _load_model(args.model)
+    module = load_model(args.model)
     inputs = read_inputs(args.inputs)
     try:
         import httpx  # noqa: F401 - the batch runs on the async client
     except ImportError:
-        raise UsageError("runcomfy batch needs httpx: pip install 'runcomfy[async]'") from None
-    client = AsyncClient(_token(args), base_url=args.base_url)  # the polls learn the model's duration across the batch
+        raise UnavailableError("runcomfy batch needs httpx: pip install 'runcomfy[async]'") from None
+    token, _ = find_token(args.token)
+    client = AsyncClient(token, base_url=find_base_url(args.base_url))  # the polls learn each model's duration
     out = Path(args.out)
     try:
         journal = open_journal(out / JOURNAL)
         journal.check_model(module.MODEL_ID)
     except JournalError as exc:
-        raise UsageError(str(exc)) from None
+        raise DataError(str(exc)) from None
 
     mine = range(len(inputs))
     retry = {"retry_errors": args.retry_errors, "retry_uncertain": args.retry_uncertain}
@@ -227,10 +237,10 @@ def run(args: argparse.Namespace) -> int:
         )
         return exit_code(interrupt)
     except JournalError as exc:  # a journal of other inputs
-        raise UsageError(str(exc)) from None
+        raise DataError(str(exc)) from None
     journal.close()
     failed = sum(1 for index, (_, status) in journal.ended.items() if index in mine and status != "succeeded")
-    return EXIT_FAILED if failed else EXIT_OK
+    return EX_FAILED if failed else EX_OK
 
 
 def open_journal(path: Path) -> Journal:

@@ -1,11 +1,10 @@
-"""The money side of the command line, in one place: ``run --estimate``, the cost printed when a job
-finishes, the price column of ``models``, and ``batch --max-cost`` with its spent and estimated totals."""
+"""The money side of the command line, in one place: ``run --estimate``, the cost noted when a job
+finishes, the price of ``models``, and ``batch --max-cost`` with its spent and estimated totals."""
 
 from __future__ import annotations
 
 import argparse
 import math
-import sys
 from typing import TYPE_CHECKING, Any
 
 from .pricing import usd
@@ -13,7 +12,6 @@ from .pricing import usd
 if TYPE_CHECKING:
     from types import ModuleType
 
-    from ._core import Result
     from .batch import BatchItem
     from .pricing import Pricing
 
@@ -21,23 +19,17 @@ __all__ = [
     "CostTally",
     "add_budget_options",
     "add_estimate_flag",
+    "cost_note",
     "estimate_json",
     "estimate_text",
     "item_json",
     "price_json",
-    "price_text",
-    "report_cost",
 ]
 
 NO_PRICE = (
     "no price is known for {model}: its schema file carries none "
     "(`runcomfy-codegen pull` keeps RunComfy's catalog prices, then `runcomfy-codegen generate`)"
 )
-
-
-def price_text(pricing: Pricing | None) -> str:
-    """``USD 0.04/output``; ``?`` when unknown (the ``models`` price column)."""
-    return f"{usd(pricing.base_price_usd)}/{pricing.unit}" if pricing is not None else "?"
 
 
 def price_json(pricing: Pricing | None) -> dict[str, Any] | None:
@@ -51,34 +43,36 @@ def add_estimate_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--estimate", action="store_true", help="print the estimated cost in USD and submit nothing")
 
 
-def estimate_json(module: ModuleType, input: Any) -> dict[str, Any]:
+def estimate_json(module: ModuleType | None, model_id: str, input: Any) -> dict[str, Any]:
     """``run --estimate --json``: the model, its price and the input's estimate (``null``: unknown)."""
+    pricing = getattr(module, "PRICING", None)
     return {
-        "model_id": module.MODEL_ID,
-        "estimated_cost": input.estimate_cost(),
-        "pricing": price_json(getattr(module, "PRICING", None)),
+        "model_id": model_id,
+        "estimated_cost": input.estimate_cost() if input is not None else None,
+        "pricing": price_json(pricing),
     }
 
 
-def estimate_text(module: ModuleType, input: Any) -> tuple[str, str | None]:
+def estimate_text(module: ModuleType | None, model_id: str, input: Any) -> tuple[str, str | None]:
     """``run --estimate``: the line for stdout (``USD 0.12``, or ``unknown``) and, when there is no
-    estimate, why (for stderr)."""
+    estimate, why (a note for stderr)."""
+    if module is None or input is None:
+        return "unknown", f"{model_id} is not in this client's catalog: its price is not known here"
     estimate = input.estimate_cost()
     if estimate is not None:
         return usd(estimate), None
     pricing = getattr(module, "PRICING", None)
     if pricing is None:
-        return "unknown", NO_PRICE.format(model=module.MODEL_ID)
+        return "unknown", NO_PRICE.format(model=model_id)
     return "unknown", (
-        f"the price is {pricing} and this input does not say how many it makes "
-        "(see `help(Input.estimate_cost)` of the model's module)"
+        f"the price is {pricing}, and this input does not say how much it makes "
+        "(help(Input.estimate_cost) of the model's module says what it reads)"
     )
 
 
-def report_cost(result: Result[Any]) -> None:
-    """The cost of a finished job, on stderr (the default output of ``run``, ``wait``, ``result``)."""
-    text = usd(result.cost) if result.cost is not None else "not reported by the API"
-    print(f"runcomfy: {result.request_id} cost {text}", file=sys.stderr)
+def cost_note(request_id: str, cost: float | None) -> str:
+    """What a finished job cost, for a note on stderr (``run``, ``wait``, ``result``)."""
+    return f"{request_id} cost {usd(cost) if cost is not None else 'not reported by the API'}"
 
 
 def _usd_amount(text: str) -> float:
@@ -141,7 +135,7 @@ class CostTally:
         unknown = f" + {self.unknown} unknown" if self.unknown else ""
         before = f", {usd(self.total)} with earlier runs" if self.before else ""
         budget = f", budget {usd(self.max_cost)}" if self.max_cost is not None else ""
-        refused = f"; {self.refused} not submitted (over budget: --max-cost)" if self.refused else ""
+        refused = f"; {self.refused} not submitted for the budget (--max-cost)" if self.refused else ""
         return f"{usd(self.spent)} spent (estimated {usd(self.estimated)}{unknown}){before}{budget}{refused}"
 
 

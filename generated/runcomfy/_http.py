@@ -273,18 +273,20 @@ def download(
     timeout: float = DOWNLOAD_TIMEOUT,
     max_bytes: int = MAX_DOWNLOAD_BYTES,
     overwrite: bool = False,
+    allow: Callable[[str], bool] | None = None,
 ) -> None:
     """Stream ``url`` to ``target`` atomically (temp file, then placed), with no credentials at all.
 
     Bounded as :class:`runcomfy._core.Download` decides: ``timeout`` seconds in all (checked as each piece
     arrives; a connection gone silent is given up by its read timeout, at most 60 s), ``max_bytes`` (by
     ``Content-Length`` before reading, and by the bytes received), redirects to ``http(s)`` only. An
-    existing ``target`` is kept unless ``overwrite``. Failures are typed: :class:`DownloadError`,
+    existing ``target`` is kept unless ``overwrite``. ``allow``, when given, says which URLs (the first and
+    each redirect's) may be fetched. Failures are typed: :class:`DownloadError`,
     :class:`OutputExistsError`, or the :class:`APIError` of an HTTP error status.
     """
     import requests
 
-    plan = Download(url, timeout=timeout, max_bytes=max_bytes)
+    plan = Download(url, timeout=timeout, max_bytes=max_bytes, allow=allow)
     if not overwrite:
         refuse_existing(target)  # before fetching anything (placing checks again, atomically)
     session = getattr(_downloads, "session", None)

@@ -24,7 +24,7 @@ from .errors import ServerError
 if TYPE_CHECKING:
     from .client import Client
 
-__all__ = ["CatalogEntry", "get_model", "list_models", "output_type_of"]
+__all__ = ["CatalogEntry", "fetch_categories", "fetch_page", "get_model", "list_models", "output_type_of"]
 
 PAGE_SIZE = 100
 
@@ -84,30 +84,63 @@ def _client(client: Client | None) -> Client:
     return default_client()
 
 
+def fetch_page(
+    *,
+    search: str | None = None,
+    category: str | None = None,
+    kind: str | None = None,
+    include_schema: bool = False,
+    limit: int = PAGE_SIZE,
+    offset: int = 0,
+    client: Client | None = None,
+) -> dict[str, Any]:
+    """One page of ``GET /v1/models``, the answer as sent (``{"models": [...], "total": N}``); a
+    :class:`ServerError` when it has no ``models`` list. Blank filters are left out."""
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    for name, value in (("search", search), ("category", category), ("kind", kind)):
+        if value and value.strip():
+            params[name] = value
+    if include_schema:
+        params["include_schema"] = "true"
+    body, _ = _client(client)._transport.call("GET", "/v1/models", params=params)
+    if not isinstance(body.get("models"), list):
+        raise ServerError("the catalog answer has no models list", body=body)
+    return body
+
+
+def fetch_categories(*, client: Client | None = None) -> dict[str, Any]:
+    """``GET /v1/models/categories``, the answer as sent (``{"categories": [...]}``); a :class:`ServerError`
+    when it has no ``categories`` list."""
+    body, _ = _client(client)._transport.call("GET", "/v1/models/categories")
+    if not isinstance(body.get("categories"), list):
+        raise ServerError("the categories answer has no categories list", body=body)
+    return body
+
+
 def list_models(
     *,
     search: str | None = None,
     category: str | None = None,
+    kind: str | None = None,
     include_schema: bool = False,
     page_size: int = PAGE_SIZE,
     client: Client | None = None,
 ) -> Iterator[CatalogEntry]:
-    """Every catalog entry matching ``search`` / ``category``, fetched a page at a time."""
-    transport = _client(client)._transport
+    """Every catalog entry matching ``search`` / ``category`` / ``kind``, fetched a page at a time."""
+    client = _client(client)
     offset = 0
     seen: set[str] = set()
     while True:
-        params: dict[str, Any] = {"limit": page_size, "offset": offset}
-        if search:
-            params["search"] = search
-        if category:
-            params["category"] = category
-        if include_schema:
-            params["include_schema"] = "true"
-        body, _ = transport.call("GET", "/v1/models", params=params)
-        page = body.get("models")
-        if not isinstance(page, list):
-            raise ServerError("the catalog answer has no models list", body=body)
+        body = fetch_page(
+            search=search,
+            category=category,
+            kind=kind,
+            include_schema=include_schema,
+            limit=page_size,
+            offset=offset,
+            client=client,
+        )
+        page = body["models"]
         entries = [CatalogEntry.from_json(item) for item in page]
         new = [entry for entry in entries if entry.model_id not in seen]
         yield from new

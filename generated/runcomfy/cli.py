@@ -1,26 +1,23 @@
 """``runcomfy``: the command line of the RunComfy Model API client.
 
-::
+It speaks the dialect of RunComfy's own CLI (``runcomfy-com/runcomfy-cli``) for the Model API, and more::
 
-    runcomfy models [--search TEXT] [--json]
-    runcomfy describe MODEL_ID [--json]
-    runcomfy run MODEL_ID [field flags] [--input FILE.json | --input -] [--out DIR] [--json] [--quiet] [--timeout S]
-    runcomfy submit MODEL_ID [field flags] [--input FILE.json | --input -] [--json]
-    runcomfy status ID [--json]
-    runcomfy result ID [--out DIR] [--json]
-    runcomfy wait ID [--out DIR] [--json] [--quiet] [--timeout S]
-    runcomfy cancel ID
-    runcomfy batch MODEL_ID INPUTS.jsonl --out DIR [--concurrency N] [--retry-errors] [--retry-uncertain] [--json] [-q]
+    runcomfy [--output pretty|json] [-q | -v] COMMAND ...
+    runcomfy run MODEL_ID [--input JSON | --input-file PATH|-] [field flags] [--no-wait] [--poll-secs N]
+                 [--output-dir DIR | --no-download] [--timeout S]
+    runcomfy status|result|cancel ID            (also: runcomfy requests get|result|cancel ID)
+    runcomfy models list [--search T] [--category C] [--kind K] [--include-schema] [--limit N] [--offset N]
+    runcomfy models categories | models get MODEL_ID
+    runcomfy completion bash|zsh|fish
+    runcomfy models [--search TEXT]              this client's own catalog (offline)
+    runcomfy describe MODEL_ID                   a model's input fields
+    runcomfy submit MODEL_ID ... | wait ID       submit only, print the id | wait for a job
+    runcomfy batch MODEL_ID INPUTS.jsonl --out DIR [--concurrency N] [--retry-errors] [--retry-uncertain]
     runcomfy emulator [--port 8787] [--catalog DIR]
 
-``runcomfy run MODEL_ID --help`` lists the model's fields as flags (``image_urls`` → ``--image-urls``).
-A media field given a local path sends the file inline as a ``data:`` URI.
-
-Configuration: ``--token`` or ``$RUNCOMFY_API_TOKEN``; ``--base-url`` or ``$RUNCOMFY_BASE_URL``.
-
-Exit codes: 0 success, 1 result asked for a job not finished yet, 2 usage or validation error,
-3 API error, 4 job failed (batch: an input ended in an error), 5 job cancelled, 6 timeout, 130 interrupted
-(Ctrl-C), 143 terminated (SIGTERM, handled as Ctrl-C is).
+``runcomfy run MODEL_ID --help`` lists the model's fields as flags (``image_urls`` → ``--image-urls``); a
+media field given a local path sends the file inline as a ``data:`` URI; the input is checked against the
+model's schema before anything is sent. The whole CLI, and where it differs from RunComfy's: ``docs/cli.md``.
 """
 
 from __future__ import annotations
@@ -34,155 +31,254 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from . import _cost_cli
-from ._signals import INTERRUPTS, exit_code, sigterm_raises
-from .errors import (
-    InvalidIdError,
-    JobCancelledError,
-    JobFailedError,
-    RunComfyError,
-    TimeoutError,
-    ValidationError,
+from ._cli_common import (
+    EX_OK,
+    EXIT_CODES_HELP,
+    CLIError,
+    DataError,
+    NoInputError,
+    Parser,
+    UsageError,
+    close_models,
+    download_options,
+    exit_code_of,
+    find_base_url,
+    find_token,
+    load_model,
+    printable,
+    save_options,
 )
+from ._signals import INTERRUPTS, exit_code, sigterm_raises
+from .errors import BadAnswerError, NotFoundError, RunComfyError
 
 if TYPE_CHECKING:
     from types import ModuleType
 
-    from .client import Client, JobStatus, Result
+    from .client import Client, JobStatus
 
 __all__ = ["main"]
 
-EXIT_OK = 0
-EXIT_NOT_FINISHED = 1
-EXIT_USAGE = 2
-EXIT_API = 3
-EXIT_FAILED = 4
-EXIT_CANCELLED = 5
-EXIT_TIMEOUT = 6
-# interrupted: 130 (Ctrl-C) or 143 (SIGTERM), from _signals.exit_code
+EPILOG = f"""{EXIT_CODES_HELP}
 
-EPILOG = """exit codes:
-  0    success
-  1    `result` of a job that has not finished yet
-  2    usage or validation error, a malformed request id (nothing was sent)
-  3    API error (authentication, not found, rate limit, server, connection, an answer refused as
-       malformed or unsafe, an output that could not be downloaded or would replace a file)
-  4    the job failed (batch: some input ended in an error)
-  5    the job was cancelled
-  6    timeout (a still-queued job is cancelled)
-  130  interrupted (Ctrl-C; a queued job is cancelled)
-  143  terminated (SIGTERM, handled as Ctrl-C: a queued job is cancelled, a batch stops cleanly)
+environment:
+  RUNCOMFY_API_TOKEN, RUNCOMFY_TOKEN  the API token (after --token; then the token file of RunComfy's CLI:
+                                      $RUNCOMFY_CONFIG_DIR, $XDG_CONFIG_HOME/runcomfy or ~/.config/runcomfy,
+                                      token.json, as its `runcomfy login` writes it)
+  RUNCOMFY_BASE_URL                   the API base URL (after --base-url; default https://model-api.runcomfy.net)
+  RUNCOMFY_MODEL_API_BASE             the same with /v1, as RunComfy's CLI takes it (after RUNCOMFY_BASE_URL)
+  NO_COLOR                            no colours, no spinner
+global options (--output, --json, -q, -v, --token, --base-url) go before or after COMMAND."""
 
-configuration: --token or $RUNCOMFY_API_TOKEN, --base-url or $RUNCOMFY_BASE_URL
-  (before or after COMMAND: runcomfy --token T status ID)"""
-
-
+OUTPUTS = ("pretty", "json")
+GLOBAL_VALUED = ("--output", "--token", "--base-url")
+GLOBAL_FLAG = re.compile(r"--json|--quiet|--verbose|-[qv]+")
+OFFICIAL_ONLY = {
+    "login": "sign in with RunComfy's own CLI (`runcomfy login` there); this one reads the token it saves",
+    "logout": "RunComfy's own CLI's; this one only reads the token file `runcomfy login` writes",
+    "whoami": "RunComfy's own CLI's",
+    "balance": "RunComfy's own CLI's",
+    "deployments": "RunComfy's own CLI's (the Serverless API); this one speaks the Model API",
+    "datasets": "RunComfy's own CLI's (the Trainer API); this one speaks the Model API",
+    "train": "RunComfy's own CLI's (the Trainer API); this one speaks the Model API",
+}
+# The options of `run`: a model field whose flag would be one of them gets another (--field-input...).
 RESERVED = frozenset(
-    {"input", "out", "overwrite", "download-timeout", "json", "quiet", "timeout", "token", "base-url", "help"}
-)
+    {
+        "input", "input-file", "no-wait", "poll-secs", "output-dir", "out", "no-download", "overwrite",
+        "download-timeout", "timeout", "output", "json", "quiet", "verbose", "token", "base-url", "help",
+    }
+)  # fmt: skip
+STATUS_KEYS = ("request_id", "status", "queue_position", "status_url", "result_url")
+POLL_FIRST = 0.5
 
 
-class UsageError(Exception):
-    """A mistake of the user's, reported with exit code 2."""
+# --- options shared by the commands ----------------------------------------------------------------------
 
 
-def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    raise SystemExit(_report(message, code))
+def _global_options(parser: argparse.ArgumentParser) -> None:
+    """``--output``, ``--json``, ``-q``, ``-v``, ``--token``, ``--base-url``: on every parser, so they go
+    before or after the command; left unset (``SUPPRESS``) unless given, so a later one never hides an earlier."""
+    group = parser.add_argument_group("global options")
+    unset = argparse.SUPPRESS
+    group.add_argument("--output", choices=OUTPUTS, default=unset, help="pretty (default) or json: one JSON document")
+    group.add_argument("--json", dest="output", action="store_const", const="json", default=unset, help="--output json")
+    group.add_argument("-q", "--quiet", action="store_true", default=unset, help="no progress or notes on stderr")
+    group.add_argument("-v", "--verbose", action="count", default=unset, help="more on stderr (-vv: HTTP calls)")
+    group.add_argument("--token", default=unset, help="API token (default: $RUNCOMFY_API_TOKEN, ...: see below)")
+    group.add_argument("--base-url", default=unset, help="API base URL (default: $RUNCOMFY_BASE_URL, ...)")
 
 
-def _report(message: str, code: int) -> int:
-    print(f"runcomfy: {_printable(message, lines=True)}", file=sys.stderr)
-    return code
-
-
-# Characters that would act on a terminal rather than show: C0 and C1 controls (ESC starts escape
-# sequences, OSC sets titles...), DEL, and the bidi marks, embeddings, overrides and isolates.
-_CONTROLS = r"\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_CONTROL = re.compile(f"[{_CONTROLS}]")
-_CONTROL_BUT_NEWLINE = re.compile(f"(?!\n)[{_CONTROLS}]")
-
-
-def _printable(text: object, *, lines: bool = False) -> str:
-    """Schema text (or a message holding some) as it may reach a terminal: runs of whitespace as one space
-    (with ``lines``, newlines kept), every other control character escaped (``\\x1b``, ``\\u202e``)."""
-    if lines:
-        return _CONTROL_BUT_NEWLINE.sub(_escape, str(text))
-    return _CONTROL.sub(_escape, " ".join(str(text).split()))
-
-
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-# --- argument parsers --------------------------------------------------------------------------------
-
-
-def _connection_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("connection")
-    group.add_argument("--token", help="API token (default: $RUNCOMFY_API_TOKEN)")
-    group.add_argument("--base-url", help="API base URL (default: $RUNCOMFY_BASE_URL or the RunComfy API)")
-
-
-def _wait_options(parser: argparse.ArgumentParser, *, wait: bool = True) -> None:
-    parser.add_argument("--out", metavar="DIR", help="download the outputs into DIR and print their paths")
-    download_options(parser)
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    if wait:
-        parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
-        parser.add_argument("--timeout", type=float, metavar="S", help="give up after S seconds (default 900)")
-
-
-def download_options(parser: argparse.ArgumentParser) -> None:
-    """``--overwrite`` and ``--download-timeout``: how outputs are saved (``run``, ``wait``, ``result``, ``batch``)."""
-    parser.add_argument("--overwrite", action="store_true", help="replace files already in DIR (default: refuse)")
-    parser.add_argument(
-        "--download-timeout", type=float, metavar="S", help="give up on one output file after S seconds (default 600)"
+def _save_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("outputs")
+    group.add_argument(
+        "--output-dir",
+        "--out",
+        dest="output_dir",
+        metavar="DIR",
+        default=".",
+        help="download the output files into DIR (default: the current directory)",
     )
+    group.add_argument("--no-download", action="store_true", help="do not download; only print the result JSON")
+    download_options(group, clash="save as NAME-1, NAME-2...")
 
 
-def _top_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="runcomfy",
-        description="Run RunComfy models from the command line.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def _wait_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--poll-secs", type=float, metavar="N", help="poll every N seconds (default: adaptive)")
+    parser.add_argument("--timeout", type=float, metavar="S", help="give up after S seconds (default 900)")
+
+
+def _parser(prog: str, **kwargs: Any) -> Parser:
+    return Parser(prog=prog, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+
+
+def _top_parser() -> Parser:
+    parser = _parser("runcomfy", description="Run RunComfy models from the command line.")
     from ._version import __version__
 
     parser.add_argument("--version", "-V", action="version", version=f"runcomfy {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    models = sub.add_parser("models", help="list the models")
-    models.add_argument("--search", metavar="TEXT", help="only models whose id or name contains TEXT")
-    models.add_argument("--json", action="store_true", help="print JSON")
-    describe = sub.add_parser("describe", help="show a model's input fields")
-    describe.add_argument("model", metavar="MODEL_ID")
-    describe.add_argument("--json", action="store_true", help="print the model's input JSON Schema")
+    _global_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=Parser)
+
+    def command(name: str, text: str, *, options: bool = True) -> Parser:
+        made: Parser = sub.add_parser(
+            name, help=text, description=text, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
+        if options:
+            _global_options(made)
+        return made
+
     for name, text in (("run", "submit a job and wait for its result"), ("submit", "submit a job, print its id")):
-        command = sub.add_parser(name, help=text, description=f"{text}; `runcomfy {name} MODEL_ID --help` lists fields")
-        command.add_argument("model", metavar="MODEL_ID")
-    status = sub.add_parser("status", help="show a job's status")
-    status.add_argument("request_id", metavar="ID")
-    status.add_argument("--json", action="store_true", help="print JSON")
-    _connection_options(status)
-    result = sub.add_parser("result", help="print (and download) a finished job's result")
-    result.add_argument("request_id", metavar="ID")
-    _wait_options(result, wait=False)
-    _connection_options(result)
-    wait = sub.add_parser("wait", help="wait for a job, then print (and download) its result")
-    wait.add_argument("request_id", metavar="ID")
-    _wait_options(wait)
-    _connection_options(wait)
-    cancel = sub.add_parser("cancel", help="cancel a queued job")
-    cancel.add_argument("request_id", metavar="ID")
-    _connection_options(cancel)
+        stub = command(name, text + f"; `runcomfy {name} MODEL_ID --help` lists its flags", options=False)
+        stub.add_argument("model", metavar="MODEL_ID")  # `run MODEL_ID ...` is parsed by _model_parser
+        _run_options(stub, name)
+    for name, text in (
+        ("status", "show a job's status"),
+        ("result", "print a job's result record (and download its outputs)"),
+        ("wait", "wait for a job, then print (and download) its output"),
+        ("cancel", "cancel a queued job"),
+    ):
+        _request_command(command(name, text), name)
+    requests = command("requests", "the same on jobs: requests get|result|cancel ID")
+    kinds = requests.add_subparsers(dest="request_command", metavar="SUBCOMMAND", required=True, parser_class=Parser)
+    for name, text in (("get", "show a job's status"), ("result", "print a job's result"), ("cancel", "cancel a job")):
+        made = kinds.add_parser(name, help=text, description=text)
+        _global_options(made)
+        _request_command(made, name)
+    _models_parser(command("models", "the catalog: models list|categories|get (alone: this client's models)"))
+    describe = command("describe", "show a model's input fields (--output json: its input JSON Schema)")
+    describe.add_argument("model", metavar="MODEL_ID")
+    completion = command("completion", "print a shell completion script: runcomfy completion bash > FILE")
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"))
     from . import _batch_cli
 
-    _connection_options(_batch_cli.add_parser(sub))
+    _global_options(_batch_cli.add_parser(sub))
     sub.add_parser("emulator", help="run a local emulator of the API (runcomfy emulator --help)", add_help=False)
     return parser
+
+
+def _request_command(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.add_argument("request_id", metavar="ID")
+    if name in ("result", "wait"):
+        _save_options(parser)
+    if name == "wait":
+        _wait_options(parser)
+
+
+def _models_parser(models: argparse.ArgumentParser) -> None:
+    models.add_argument("--search", dest="local_search", metavar="TEXT", help="(alone) models whose id/name has TEXT")
+    sub = models.add_subparsers(dest="models_command", metavar="SUBCOMMAND", parser_class=Parser)
+    listing = sub.add_parser("list", help="list the API's catalog, a page at a time", description="GET /v1/models")
+    _global_options(listing)
+    listing.add_argument("--search", metavar="TEXT", help="match on model id, name or description")
+    listing.add_argument("--category", metavar="CATEGORY", help="e.g. text-to-image (see `models categories`)")
+    listing.add_argument("--kind", metavar="KIND", help="model, workflow or inference")
+    listing.add_argument("--include-schema", action="store_true", help="with each model's input_schema (JSON)")
+    listing.add_argument("--limit", type=int, default=100, metavar="N", help="page size, 1 to 500 (default 100)")
+    listing.add_argument("--offset", type=int, default=0, metavar="N", help="rows to skip (default 0)")
+    categories = sub.add_parser("categories", help="list the capability categories")
+    _global_options(categories)
+    get = sub.add_parser("get", help="show one model's entry: price, input schema")
+    _global_options(get)
+    get.add_argument("model", metavar="MODEL_ID")
+
+
+def _split_leading(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The global options before the command, and the rest (``runcomfy --output json run ...``)."""
+    index = 0
+    while index < len(argv):
+        name, has_value, _ = argv[index].partition("=")
+        if name in GLOBAL_VALUED:
+            index += 1 if has_value else 2
+        elif GLOBAL_FLAG.fullmatch(argv[index]):
+            index += 1
+        else:
+            break
+    index = min(index, len(argv))
+    return list(argv[:index]), list(argv[index:])
+
+
+def _settle(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill in the global options left unset; check them; switch the verbose log on."""
+    args.output = getattr(args, "output", "pretty")
+    args.quiet = getattr(args, "quiet", False)
+    args.verbose = getattr(args, "verbose", 0) or 0
+    args.token = getattr(args, "token", None)
+    args.base_url = getattr(args, "base_url", None)  # resolved by _client: only the commands calling the API
+    if args.quiet and args.verbose:
+        raise UsageError("--quiet and --verbose exclude each other")
+    args.json = args.output == "json"
+    args.chatty = not args.quiet and not args.json  # progress and notes on stderr
+    if args.verbose:
+        _verbose_log(args.verbose)
+    return args
+
+
+def _verbose_log(level: int) -> None:
+    import logging
+
+    from ._core import logger
+
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("[v] runcomfy %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if level > 1 else logging.INFO)
+
+
+# --- what the commands print --------------------------------------------------------------------------------
+
+
+def _document(args: argparse.Namespace, value: object) -> None:
+    """The command's JSON document on stdout: indented (pretty), or on one line (``--output json``)."""
+    if args.json:
+        print(json.dumps(value, separators=(",", ":")))
+    else:
+        print(json.dumps(value, indent=2))
+
+
+def _note(args: argparse.Namespace, text: str) -> None:
+    """A note for a person on stderr: not with ``-q`` nor ``--output json``."""
+    if args.chatty:
+        print(f"runcomfy: {printable(text, lines=True)}", file=sys.stderr, flush=True)
+
+
+def _verbose(args: argparse.Namespace, text: str) -> None:
+    if args.verbose:
+        print(f"[v] {printable(text, lines=True)}", file=sys.stderr, flush=True)
+
+
+class StoppedError(CLIError):
+    """Ctrl-C or SIGTERM: the message says what became of the job; the code is 130 or 143."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# --- model flags ------------------------------------------------------------------------------------
 
 
 _NOT_IN_FLAG = re.compile(r"[^\w.-]+")  # runs of what a flag does not hold (spaces, =, %, brackets, controls)
@@ -284,25 +380,41 @@ def _field_help(schema: Mapping[str, Any], required: bool) -> str:
         parts.append(f"(range: {schema.get('minimum', '')}..{schema.get('maximum', '')})")
     if required:
         parts.append("[required]")
-    return _printable(" ".join(part for part in parts if part)).replace("%", "%%")  # argparse %-formats help
+    return printable(" ".join(part for part in parts if part)).replace("%", "%%")  # argparse %-formats help
 
 
-def _model_parser(command: str, module: ModuleType) -> tuple[argparse.ArgumentParser, dict[str, str]]:
-    """The parser of ``runcomfy run|submit MODEL_ID``; also returns dest → JSON field name."""
-    schema: Mapping[str, Any] = module.INPUT_SCHEMA
-    parser = argparse.ArgumentParser(
-        prog=f"runcomfy {command} {module.MODEL_ID}",
-        description=f"{'Run' if command == 'run' else 'Submit'} {module.MODEL_ID}. Flags override --input.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--input", metavar="FILE", help="JSON object of input fields (- reads stdin)")
+def _run_options(parser: argparse.ArgumentParser, command: str) -> None:
+    """The options of ``run`` (and ``submit``) besides the model's fields."""
+    given = parser.add_mutually_exclusive_group()
+    given.add_argument("--input", metavar="JSON", help="the input fields as a JSON object")
+    given.add_argument("--input-file", metavar="PATH", help="a file holding that JSON object (- reads stdin)")
     if command == "run":
-        _wait_options(parser)
+        parser.add_argument("--no-wait", action="store_true", help="submit and print the request id, do not wait")
         _cost_cli.add_estimate_flag(parser)
-    else:
-        parser.add_argument("--json", action="store_true", help="print the handle as JSON")
-    _connection_options(parser)
+        _wait_options(parser)
+        _save_options(parser)
+    _global_options(parser)
+
+
+def _model_parser(command: str, module: ModuleType | None, model_id: str) -> tuple[Parser, dict[str, str]]:
+    """The parser of ``runcomfy run|submit MODEL_ID`` (a model of the catalog: with its fields as flags);
+    also returns dest → JSON field name."""
+    verb = "Run" if command == "run" else "Submit"
+    known = module is not None
+    description = f"{verb} {model_id}. " + (
+        "Field flags override --input."
+        if known
+        else "It is not in this client's catalog: its input goes in --input, unchecked (`runcomfy models`)."
+    )
+    parser = _parser(f"runcomfy {command} {model_id}", description=description)
+    _run_options(parser, command)
+    if module is None:
+        close = close_models(model_id)
+        parser.hint = f"{model_id} is not in this client's catalog: give its fields in --input JSON" + (
+            f" (did you mean {' or '.join(close)}?)" if close else ""
+        )
+        return parser, {}
+    schema: Mapping[str, Any] = module.INPUT_SCHEMA
     fields = parser.add_argument_group("model fields")
     required = set(schema.get("required") or ())
     properties: Mapping[str, Any] = schema.get("properties") or {}
@@ -336,27 +448,25 @@ def _model_parser(command: str, module: ModuleType) -> tuple[argparse.ArgumentPa
     return parser, dests
 
 
-# --- models --------------------------------------------------------------------------------------------
-
-
-def _load_model(model_id: str) -> ModuleType:
-    import difflib
-
-    from .models import CATALOG, load
-
-    if model_id not in CATALOG:
-        close = difflib.get_close_matches(model_id, list(CATALOG), n=3, cutoff=0.5)
-        if not close:  # e.g. only the last segments typed
-            close = [known for known in CATALOG if model_id.lower() in known.lower()][:3]
-        hint = f"; did you mean: {', '.join(close)}?" if close else "; `runcomfy models` lists them"
-        _fail(f"unknown model {model_id!r}{hint}")
-    return load(model_id)
+# --- the catalog: ours (models, describe) and the API's (models list|categories|get) --------------------------------
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
+    sub = getattr(args, "models_command", None)
+    if sub == "list":
+        return _cmd_models_list(args)
+    if sub == "categories":
+        return _cmd_models_categories(args)
+    if sub == "get":
+        return _cmd_models_get(args)
+    return _cmd_local_models(args)
+
+
+def _cmd_local_models(args: argparse.Namespace) -> int:
+    """``runcomfy models [--search TEXT]``: the models this client was generated with (offline, no token)."""
     from .models import CATALOG
 
-    text = (args.search or "").lower()
+    text = (args.local_search or "").lower()
     rows = [
         (model_id, info)
         for model_id, info in CATALOG.items()
@@ -373,18 +483,96 @@ def _cmd_models(args: argparse.Namespace) -> int:
             }
             for model_id, info in rows
         ]
-        print(json.dumps(data, indent=2))
-        return EXIT_OK
+        _document(args, data)
+        return EX_OK
     width = max((len(model_id) for model_id, _ in rows), default=0)
-    prices = {model_id: _printable(_cost_cli.price_text(info.pricing)) for model_id, info in rows}
+    prices = {model_id: _price(_cost_cli.price_json(info.pricing) or {}) for model_id, info in rows}
     price_width = max((len(price) for price in prices.values()), default=0)
     for model_id, info in rows:
-        required = _printable(", ".join(info.required)) or "-"
-        print(
-            f"{_printable(model_id):<{width}}  {_printable(info.output_type or '-'):<5}  "
-            f"{prices[model_id]:<{price_width}}  required: {required}"
-        )
-    return EXIT_OK
+        required = printable(", ".join(info.required)) or "-"
+        kind = printable(info.output_type or "-")
+        print(f"{printable(model_id):<{width}}  {kind:<5}  {prices[model_id]:<{price_width}}  required: {required}")
+    return EX_OK
+
+
+def _cmd_models_list(args: argparse.Namespace) -> int:
+    from .catalog import fetch_page
+
+    if not 1 <= args.limit <= 500:
+        raise UsageError(f"--limit must be 1 to 500, not {args.limit}")
+    if args.offset < 0:
+        raise UsageError(f"--offset must be 0 or more, not {args.offset}")
+    page = fetch_page(
+        search=args.search,
+        category=args.category,
+        kind=args.kind,
+        include_schema=args.include_schema,
+        limit=args.limit,
+        offset=args.offset,
+        client=_client(args),
+    )
+    if args.json or args.include_schema:
+        _document(args, page)
+        return EX_OK
+    models = [entry for entry in page["models"] if isinstance(entry, Mapping)]
+    if not models:
+        _note(args, "no models matched")
+        return EX_OK
+    rows = [
+        (_cell(entry.get("model_id")), _cell(entry.get("display_name")), _cell(entry.get("categories")), _price(entry))
+        for entry in models
+    ]
+    _table(("MODEL_ID", "NAME", "CATEGORY", "PRICE"), rows)
+    total = page.get("total")
+    shown = f"{args.offset + 1}-{args.offset + len(models)}"
+    _note(args, f"showing {shown} of {total if isinstance(total, int) else '?'} (--offset/--limit page)")
+    return EX_OK
+
+
+def _cmd_models_categories(args: argparse.Namespace) -> int:
+    from .catalog import fetch_categories
+
+    body = fetch_categories(client=_client(args))
+    if args.json:
+        _document(args, body)
+    else:
+        for category in body["categories"]:
+            print(_cell(category))
+    return EX_OK
+
+
+def _cmd_models_get(args: argparse.Namespace) -> int:
+    from .catalog import get_model
+
+    model_id = args.model.strip().strip("/")
+    entry = get_model(model_id, client=_client(args))
+    if not args.json:
+        name, categories = _cell(entry.raw.get("display_name")), _cell(entry.raw.get("categories"))
+        _note(args, f"{model_id}: {name} [{categories}] {_price(entry.raw)}")
+    _document(args, dict(entry.raw))
+    return EX_OK
+
+
+def _cell(value: object) -> str:
+    """A value of the server's in a table cell: text as is, lists joined with ``,``, nothing as ``-``."""
+    if isinstance(value, list):
+        value = ",".join(item if isinstance(item, str) else json.dumps(item) for item in value)
+    elif value is not None and not isinstance(value, str):
+        value = json.dumps(value)
+    return printable(value)[:120] if value else "-"
+
+
+def _price(entry: Mapping[str, Any]) -> str:
+    price, unit = entry.get("base_price_usd"), entry.get("price_unit")
+    if not isinstance(price, int | float) or isinstance(price, bool):
+        return "-"
+    return f"${price:g}/{_cell(unit)}" if isinstance(unit, str) and unit else f"${price:g}"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(row[n]) for row in [header, *rows]) for n in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 def _type_text(schema: Mapping[str, Any]) -> str:
@@ -392,26 +580,26 @@ def _type_text(schema: Mapping[str, Any]) -> str:
     if kind == "array":
         kind = f"array of {(schema.get('items') or {}).get('type', 'any')}"
     fmt = schema.get("format") or (schema.get("items") or {}).get("format")
-    return _printable(f"{kind}, {fmt}" if fmt else kind)
+    return printable(f"{kind}, {fmt}" if fmt else kind)
 
 
 def _cmd_describe(args: argparse.Namespace) -> int:
     from .models import CATALOG
 
-    module = _load_model(args.model)
+    module = load_model(args.model)
     schema: Mapping[str, Any] = module.INPUT_SCHEMA
     if args.json:
-        print(json.dumps(schema, indent=2))
-        return EXIT_OK
+        _document(args, schema)
+        return EX_OK
     info = CATALOG[args.model]
-    print(_printable(f"{args.model}: {info.display_name or ''} ({info.output_type or 'unknown output'})"))
+    print(printable(f"{args.model}: {info.display_name or ''} ({info.output_type or 'unknown output'})"))
     required = set(schema.get("required") or ())
     properties: Mapping[str, Any] = schema.get("properties") or {}
     flags = _field_flags(properties)
     for name, prop in properties.items():
-        print(f"\n  {_printable(name)} ({_type_text(prop)}{', required' if name in required else ''})  {flags[name]}")
+        print(f"\n  {printable(name)} ({_type_text(prop)}{', required' if name in required else ''})  {flags[name]}")
         if prop.get("description"):
-            print(f"      {_printable(prop['description'])}")
+            print(f"      {printable(prop['description'])}")
         choices = prop.get("enum") or (prop.get("items") or {}).get("enum")
         if choices:
             print(f"      allowed: {', '.join(json.dumps(choice) for choice in choices)}")
@@ -419,11 +607,11 @@ def _cmd_describe(args: argparse.Namespace) -> int:
             f"{key} {prop[key]}" for key in ("minimum", "maximum", "minItems", "maxItems", "maxLength") if key in prop
         ]
         if limits:
-            print(f"      limits: {_printable(', '.join(limits))}")
+            print(f"      limits: {printable(', '.join(limits))}")
         if "default" in prop:  # on a required field the API page's default is an example, never applied
             label = "example" if name in required else "default"
             print(f"      {label}: {json.dumps(prop['default'])}")
-    return EXIT_OK
+    return EX_OK
 
 
 # --- input -----------------------------------------------------------------------------------------------
@@ -442,26 +630,61 @@ def _inline(value: object, kind: str) -> object:
     if not isinstance(value, str) or "://" in value or value.startswith("data:"):
         return value
     if not os.path.isfile(value):
-        raise UsageError(f"{value!r} is neither a URL nor a readable file")
+        raise NoInputError(f"{value!r} is neither a URL nor a readable file")
     import pathlib
 
     return pathlib.Path(value)
 
 
-def _build_input(module: ModuleType, args: argparse.Namespace, dests: Mapping[str, str]) -> Any:
-    data: dict[str, Any] = {}
-    if args.input:
+def _input_data(args: argparse.Namespace) -> dict[str, Any]:
+    """The JSON object of ``--input JSON`` or ``--input-file PATH|-`` (``{}`` without either).
+
+    ``--input`` with something that is not JSON but names a file (or ``-``) reads it, as this CLI's
+    ``--input FILE`` did, with a note to use ``--input-file``."""
+    if args.input is not None:
         try:
-            if args.input == "-":
-                loaded = json.load(sys.stdin)
-            else:
-                with open(args.input, encoding="utf-8") as file:
-                    loaded = json.load(file)
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"cannot read --input {args.input}: {exc}") from exc
-        if not isinstance(loaded, dict):
-            raise UsageError(f"--input {args.input} must hold a JSON object")
-        data.update(loaded)
+            value = json.loads(args.input)
+            source = "--input"
+        except ValueError as exc:
+            if args.input != "-" and not os.path.isfile(args.input):
+                raise DataError(f"invalid input JSON: --input: {exc}") from None
+            _note(args, f"--input {args.input}: a file for --input is deprecated; use --input-file {args.input}")
+            value, source = _read_json(args.input), f"--input {args.input}"
+    elif args.input_file is not None:
+        value, source = _read_json(args.input_file), f"--input-file {args.input_file}"
+    else:
+        return {}
+    if not isinstance(value, dict):
+        raise DataError(f"{source} must be a JSON object, got {_json_kind(value)}")
+    return value
+
+
+def _read_json(path: str) -> Any:
+    """The JSON value in a file (``-``: standard input); :class:`NoInputError`, :class:`DataError`."""
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8") as file:
+                text = file.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise NoInputError(f"cannot read {path}: {reason}") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise DataError(f"invalid input JSON: {path}: {exc}") from None
+
+
+def _json_kind(value: object) -> str:
+    names = {type(None): "null", bool: "a boolean", str: "a string", list: "an array"}
+    return names.get(type(value), "a number")
+
+
+def _build_input(module: ModuleType, args: argparse.Namespace, dests: Mapping[str, str], data: dict[str, Any]) -> Any:
+    """The model's ``Input`` from the ``--input`` object and the field flags (which win); local media
+    files become ``data:`` URIs. Checked against the schema here: :class:`ValidationError` before any call."""
+    data = dict(data)
     for dest, name in dests.items():
         value = getattr(args, dest)
         if value is not None:
@@ -477,31 +700,40 @@ def _build_input(module: ModuleType, args: argparse.Namespace, dests: Mapping[st
 # --- the API -----------------------------------------------------------------------------------------------
 
 
-def _client(args: argparse.Namespace, *, first_poll: float = 0.5) -> Client:
+def _client(args: argparse.Namespace, *, poll_secs: float | None = None) -> Client:
+    """A client with the token and base URL of the flags, environment or token file (exit 77 without one)."""
     from ._polling import PollSchedule
     from .client import Client
 
-    return Client(token=_token(args), base_url=args.base_url, poll=PollSchedule(first=first_poll, learn=False))
+    token, source = find_token(args.token)
+    schedule = (
+        PollSchedule(first=POLL_FIRST, learn=False)
+        if poll_secs is None
+        else PollSchedule(first=poll_secs, minimum=poll_secs, maximum=poll_secs, growth=0.0, learn=False)
+    )
+    client = Client(token=token, base_url=find_base_url(args.base_url), poll=schedule)
+    _verbose(args, f"API base URL {client.base_url}; token from {source}")
+    return client
 
 
-def _token(args: argparse.Namespace) -> str:
-    """``--token`` or ``$RUNCOMFY_API_TOKEN``; a usage error without either."""
-    token: str | None = args.token or os.environ.get("RUNCOMFY_API_TOKEN")
-    if not token:
-        raise UsageError("no API token: pass --token TOKEN or set RUNCOMFY_API_TOKEN (RunComfy dashboard → API keys)")
-    return token
+def _call(client: Client, method: str, path: str, request_id: str) -> dict[str, Any]:
+    """One call of the queue API (its retries included): the JSON object answered."""
+    body, _ = client._transport.call(method, path, request_id=request_id)
+    return body
 
 
 class Progress:
     """The job's state on stderr: a live line on a terminal, a line per change otherwise, or nothing.
 
-    On a terminal the line is a rich spinner when rich is installed (`pip install runcomfy[cli]`; imported
-    only here, once waiting starts), else a plain line rewritten in place with `\\r`.
+    On a terminal the line is a rich spinner when rich is installed and colours are allowed (no ``NO_COLOR``;
+    `pip install runcomfy[cli]`; imported only here, once waiting starts), else a plain line rewritten in
+    place with `\\r`.
     """
 
-    def __init__(self, request_id: str, *, quiet: bool) -> None:
+    def __init__(self, request_id: str, *, quiet: bool, color: bool = True) -> None:
         self.request_id = request_id
         self.quiet = quiet
+        self.color = color
         self.live = not quiet and sys.stderr.isatty()
         self.started = time.monotonic()
         self.state = "submitted"
@@ -512,7 +744,7 @@ class Progress:
 
     def __enter__(self) -> Progress:
         if self.live:
-            self._stop_spinner = self._start_spinner()
+            self._stop_spinner = self._start_spinner() if self.color else None
             if self._stop_spinner is None:
                 self._thread = threading.Thread(target=self._tick, daemon=True)
                 self._thread.start()
@@ -567,9 +799,104 @@ class Progress:
             print(self._line(), file=sys.stderr, flush=True)
 
 
+def _color() -> bool:
+    """Colours (and rich's spinner) unless ``NO_COLOR`` is set (to anything) or ``TERM=dumb``."""
+    return "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def _cmd_model(command: str, leading: list[str], argv: list[str]) -> int:
+    """``runcomfy run|submit MODEL_ID ...``."""
+    if not any(not arg.startswith("-") for arg in argv) and {"-h", "--help"} & set(argv):
+        _top_parser().parse_args([command, "--help"])  # `runcomfy run --help`: the command's help (exits)
+    model_id, rest = _model_and_rest(command, argv)
+    module = _catalog_model(model_id)
+    parser, dests = _model_parser(command, module, model_id)
+    args = _settle(parser.parse_args(leading + rest))
+    data = _input_data(args)
+    input = _build_input(module, args, dests, data) if module is not None else None
+    if command == "run" and args.estimate:
+        return _print_estimate(args, module, model_id, input)
+    if module is None:
+        _note(args, f"{model_id} is not in this client's catalog: its input is sent as given, unchecked")
+    client = _client(args, poll_secs=_poll_secs(args))
+    request_id = _submit(client, module, model_id, input, data)
+    if command == "submit" and not args.json:
+        print(request_id)
+        return EX_OK
+    if command == "submit" or args.no_wait:
+        _document(args, {"request_id": request_id, "wait": False})
+        return EX_OK
+    _note(args, f"submitted {request_id}")
+    return _wait(client, request_id, model_id if module is not None else None, args)
+
+
+def _print_estimate(args: argparse.Namespace, module: ModuleType | None, model_id: str, input: Any) -> int:
+    """``run --estimate``: the input's estimated cost (USD), nothing submitted."""
+    if args.json:
+        _document(args, _cost_cli.estimate_json(module, model_id, input))
+        return EX_OK
+    line, why = _cost_cli.estimate_text(module, model_id, input)
+    print(line)
+    if why is not None:
+        _note(args, why)
+    return EX_OK
+
+
+def _model_and_rest(command: str, argv: list[str]) -> tuple[str, list[str]]:
+    """The model id (the first argument that is not an option nor the value of one) and the other arguments."""
+    valued = {"--input", "--input-file", "--poll-secs", "--timeout", "--output-dir", "--out", "--download-timeout"}
+    index = 0
+    while index < len(argv):
+        name, has_value, _ = argv[index].partition("=")
+        if not argv[index].startswith("-") or argv[index] == "-":
+            return argv[index], argv[:index] + argv[index + 1 :]
+        if name in ("-h", "--help") and index == 0:
+            break
+        index += 2 if (name in valued or name in GLOBAL_VALUED) and not has_value else 1
+    raise UsageError(f"usage: runcomfy {command} MODEL_ID [--input JSON | --input-file PATH] [flags]: no MODEL_ID")
+
+
+def _catalog_model(model_id: str) -> ModuleType | None:
+    """The generated module of a model of the catalog, ``None`` for another model id (sent unchecked, once
+    checked to be a model id: :class:`InvalidIdError` otherwise)."""
+    from .models import CATALOG
+
+    if model_id in CATALOG:
+        return load_model(model_id)
+    from ._core import check_model_id  # not before: a model of the catalog's `--help` stays light
+
+    check_model_id(model_id)
+    return None
+
+
+def _poll_secs(args: argparse.Namespace) -> float | None:
+    value: float | None = getattr(args, "poll_secs", None)
+    if value is not None and not 0.1 <= value <= 3600:
+        raise UsageError(f"--poll-secs must be 0.1 to 3600 seconds, not {value:g}")
+    return value
+
+
+def _submit(client: Client, module: ModuleType | None, model_id: str, input: Any, data: dict[str, Any]) -> str:
+    """Submit the job: its request id. A model outside the catalog gets the JSON object as given."""
+    from ._core import submit_path, submitted_id
+
+    try:
+        if module is not None:
+            return client.submit(input).request_id
+        try:
+            body, _ = client._transport.call("POST", submit_path(model_id), body=data)
+        except NotFoundError as exc:
+            close = close_models(model_id)
+            raise DataError(f"{exc}" + (f"; did you mean: {', '.join(close)}?" if close else "")) from None
+        return submitted_id(body)
+    except INTERRUPTS as interrupt:
+        raise StoppedError("interrupted while submitting; the job may exist", exit_code(interrupt)) from None
+
+
 def _wait(client: Client, request_id: str, model_id: str | None, args: argparse.Namespace) -> int:
+    """Wait for the job (Ctrl-C cancels it if still queued), print its output, download its files."""
     handle = client.get_request(request_id, model=model_id)
-    progress = Progress(request_id, quiet=args.quiet)
+    progress = Progress(request_id, quiet=not args.chatty, color=_color())
     try:
         with progress:
             result = client.wait(handle, timeout=args.timeout, on_update=progress.update)
@@ -579,114 +906,123 @@ def _wait(client: Client, request_id: str, model_id: str | None, args: argparse.
         except (RunComfyError, *INTERRUPTS) as exc:
             outcome = f"cancel failed: {exc}"
         if outcome == "cancelled":
-            print(f"runcomfy: interrupted; job {request_id} was cancelled", file=sys.stderr)
+            message = f"interrupted; job {request_id} was cancelled"
         else:
-            print(
-                f"runcomfy: interrupted; job {request_id} was not cancelled ({outcome}); "
-                f"`runcomfy wait {request_id}` resumes",
-                file=sys.stderr,
-            )
-        return exit_code(interrupt)
-    return _print_result(result, args)
+            resume = f"`runcomfy wait {request_id}` resumes"
+            message = f"interrupted; job {request_id} was not cancelled ({outcome}); {resume}"
+        raise StoppedError(message, exit_code(interrupt)) from None
+    return _finish(args, client, dict(result.raw), request_id, output_only=True)
 
 
-def save_options(args: argparse.Namespace) -> dict[str, Any]:
-    """``Result.save``'s keywords from :func:`download_options`' flags."""
-    from ._core import DOWNLOAD_TIMEOUT
+def _finish(
+    args: argparse.Namespace, client: Client, record: dict[str, Any], request_id: str, *, output_only: bool
+) -> int:
+    """Print a result record (``run``/``wait``: its ``output`` only; ``result``: all of it) and download the
+    outputs of a job that succeeded; a failed or cancelled job is an error, after its record is printed."""
+    from ._core import CANCELLED, FAILED, SUCCEEDED
+    from .errors import JobCancelledError, JobFailedError
+    from .pricing import reported_cost
 
-    return {"overwrite": args.overwrite, "timeout": args.download_timeout or DOWNLOAD_TIMEOUT}
-
-
-def _print_result(result: Result[Any], args: argparse.Namespace) -> int:
-    paths: list[str] = []
-    if args.out:
-        try:
-            os.makedirs(args.out, exist_ok=True)
-        except OSError as exc:
-            raise UsageError(f"cannot create --out {args.out}: {exc.strerror or exc}") from None
-        paths = [str(path) for path in result.save(args.out, **save_options(args))]
-    if args.json:
-        data = {
-            "request_id": result.request_id,
-            "status": result.status,
-            "output": result.raw.get("output"),
-            "paths": paths,
-            "cost": result.cost,
-        }
-        print(json.dumps(data, indent=2))
-        return EXIT_OK
-    if not getattr(args, "quiet", False):
-        _cost_cli.report_cost(result)
-    if paths:
-        print("\n".join(paths))
-    else:
-        urls = [_printable(url) for _, _, url in result.files()]
-        print("\n".join(urls) if urls else json.dumps(result.raw.get("output"), indent=2))
-    return EXIT_OK
+    status = str(record.get("status") or "").lower()
+    output = record.get("output")
+    if status in SUCCEEDED:
+        document = (output if output is not None else {}) if output_only else record
+        cost = reported_cost(record)
+        if args.json and isinstance(document, dict):  # the cost the API reported, beside the output
+            document = {**document, "cost": document.get("cost", cost)}
+        _document(args, document)
+        _note(args, _cost_cli.cost_note(request_id, cost))
+        _save(args, client, output, request_id)
+        return EX_OK
+    if not output_only:
+        _document(args, record)
+    if status in CANCELLED:
+        raise JobCancelledError(request_id)
+    if status in FAILED:
+        raise JobFailedError(request_id, record.get("error"), record)
+    _note(args, f"job {request_id} has not finished yet (status: {status or 'unknown'}); `runcomfy wait {request_id}`")
+    return EX_OK
 
 
-def _cmd_model(command: str, argv: Sequence[str]) -> int:
-    module = _load_model(argv[0])
-    parser, dests = _model_parser(command, module)
-    args = parser.parse_args(argv[1:])
-    input = _build_input(module, args, dests)
-    if command == "run" and args.estimate:
-        return _print_estimate(module, input, args)
-    client = _client(args)
+def _save(args: argparse.Namespace, client: Client, output: object, request_id: str) -> None:
+    """Download the output files into ``--output-dir`` (unless ``--no-download``): see :mod:`._cli_save`."""
+    from ._cli_common import SaveError
+    from ._cli_save import save_outputs
+
+    if args.no_download:
+        return
+    options = save_options(args)
     try:
-        handle = client.submit(input)
-    except INTERRUPTS as interrupt:
-        return _report("interrupted while submitting; the job may exist", exit_code(interrupt))
-    if command == "submit":
-        if args.json:
-            print(json.dumps({"request_id": handle.request_id, "model_id": handle.model_id}))
-        else:
-            print(handle.request_id)
-        return EXIT_OK
-    if not args.quiet:
-        print(f"runcomfy: submitted {handle.request_id}", file=sys.stderr, flush=True)
-    return _wait(client, handle.request_id, handle.model_id, args)
-
-
-def _print_estimate(module: ModuleType, input: Any, args: argparse.Namespace) -> int:
-    """``run --estimate``: the estimated cost, nothing submitted."""
-    if args.json:
-        print(json.dumps(_cost_cli.estimate_json(module, input), indent=2))
-        return EXIT_OK
-    line, why = _cost_cli.estimate_text(module, input)
-    print(line)
-    if why is not None:
-        print(f"runcomfy: {_printable(why)}", file=sys.stderr)
-    return EXIT_OK
+        save_outputs(
+            output,
+            args.output_dir,
+            api_base_url=client.base_url,
+            request_id=request_id,
+            overwrite=options["overwrite"],
+            timeout=options["timeout"],
+            on_saved=lambda path: _note(args, f"saved {path}"),
+        )
+    except BadAnswerError:  # an output that is no http(s) URL: the API's fault (69), nothing fetched
+        raise
+    except RunComfyError as exc:  # a download that failed (HTTP error, size, time) or found its name taken
+        raise SaveError(
+            f"{exc}; nothing was kept. The job {request_id} succeeded: `runcomfy result {request_id}` downloads again"
+        ) from None
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    status = _client(args).status(args.request_id)
+    from ._core import status_path
+
+    body = _call(_client(args), "GET", status_path(args.request_id), args.request_id)
+    document = {key: body.get(key) for key in STATUS_KEYS} | body
     if args.json:
-        print(json.dumps(dict(status.raw)))
-    else:
-        where = f" (position {status.queue_position})" if status.queue_position is not None else ""
-        print(f"{status.status}{where}")
-    return EXIT_OK
+        _document(args, document)
+        return EX_OK
+    position = body.get("queue_position")
+    lines = [("request_id", args.request_id), ("status", document["status"])]
+    lines += [("queue", f"position {position}")] if position is not None else []
+    lines += [(key, document[key]) for key in ("status_url", "result_url") if document.get(key)]
+    for key, value in lines:
+        print(f"{key + ':':<11} {printable(value)}")
+    return EX_OK
 
 
 def _cmd_result(args: argparse.Namespace) -> int:
-    client = _client(args, first_poll=0.0)
-    status = client.status(args.request_id)
-    if status.status in ("in_queue", "in_progress", "queued", "running"):
-        print(f"runcomfy: job {args.request_id} is {status.status}; `runcomfy wait {args.request_id}` waits for it")
-        return EXIT_NOT_FINISHED
-    args.quiet, args.timeout = True, 60.0
-    return _wait(client, args.request_id, None, args)
+    from ._core import result_path
+
+    client = _client(args)
+    record = _call(client, "GET", result_path(args.request_id, include_cost=True), args.request_id)
+    return _finish(args, client, record, args.request_id, output_only=False)
 
 
 def _cmd_wait(args: argparse.Namespace) -> int:
-    return _wait(_client(args, first_poll=0.0), args.request_id, None, args)
+    return _wait(_client(args, poll_secs=_poll_secs(args)), args.request_id, None, args)
 
 
 def _cmd_cancel(args: argparse.Namespace) -> int:
-    print(_client(args).cancel(args.request_id))
-    return EXIT_OK
+    from ._core import cancel_outcome, cancel_path
+
+    body = _call(_client(args), "POST", cancel_path(args.request_id), args.request_id)
+    outcome = cancel_outcome(body)
+    if args.json:
+        _document(args, body)
+        return EX_OK
+    print(outcome)
+    if outcome != "cancelled":
+        _note(args, f"job {args.request_id} is running or finished ({printable(body.get('status'))}): not cancelled")
+    return EX_OK
+
+
+def _cmd_requests(args: argparse.Namespace) -> int:
+    return {"get": _cmd_status, "result": _cmd_result, "cancel": _cmd_cancel}[args.request_command](args)
+
+
+def _cmd_completion(args: argparse.Namespace) -> int:
+    from ._cli_completion import script
+    from .models import CATALOG
+
+    print(script(args.shell, _top_parser(), models=list(CATALOG)), end="")
+    return EX_OK
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
@@ -695,59 +1031,71 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     return _batch_cli.run(args)
 
 
-COMMANDS = {
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "models": _cmd_models,
     "describe": _cmd_describe,
     "status": _cmd_status,
     "result": _cmd_result,
     "wait": _cmd_wait,
     "cancel": _cmd_cancel,
+    "requests": _cmd_requests,
+    "completion": _cmd_completion,
     "batch": _cmd_batch,
 }
 
 
 def _dispatch(argv: list[str]) -> int:
-    while argv and argv[0].split("=", 1)[0] in ("--token", "--base-url"):  # connection options before COMMAND
-        option, _, value = argv.pop(0).partition("=")
-        if not value:
-            if not argv:
-                raise UsageError(f"{option} needs a value")
-            value = argv.pop(0)
-        os.environ["RUNCOMFY_API_TOKEN" if option == "--token" else "RUNCOMFY_BASE_URL"] = value
-    if argv and argv[0] == "emulator":
+    leading, rest = _split_leading(argv)
+    command = rest[0] if rest else ""
+    if command == "emulator":
         from .testing.__main__ import main as emulator
 
-        return emulator(argv[1:])
-    if len(argv) >= 2 and argv[0] in ("run", "submit") and not argv[1].startswith("-"):
-        return _cmd_model(argv[0], argv[1:])
-    args = _top_parser().parse_args(argv)
+        return emulator(rest[1:])
+    if command in OFFICIAL_ONLY:
+        raise UsageError(f"`runcomfy {command}` is {OFFICIAL_ONLY[command]}")
+    if command in ("run", "submit"):
+        return _cmd_model(command, leading, rest[1:])
+    if command.startswith("-") and command.split("=", 1)[0] not in ("-h", "--help", "-V", "--version"):
+        raise UsageError(_top_parser().unknown_message([command]))  # before argparse takes its value for COMMAND
+    args = _settle(_top_parser().parse_args(argv))
     if args.command in ("run", "submit"):  # only reached with a model id that looks like a flag
-        _fail(f"usage: runcomfy {args.command} MODEL_ID [flags]")
+        raise UsageError(f"usage: runcomfy {args.command} MODEL_ID [flags]")
     return COMMANDS[args.command](args)
 
 
+def _wants_json(argv: Sequence[str]) -> bool:
+    """Whether errors go out as JSON (``--output json`` or ``--json`` anywhere before ``--``)."""
+    for index, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg in ("--json", "--output=json") or (arg == "--output" and argv[index + 1 : index + 2] == ["json"]):
+            return True
+    return False
+
+
+def _report(message: str, code: int, *, as_json: bool) -> int:
+    """The error on stderr: ``runcomfy: message`` (``{"error": "message"}`` with ``--output json``)."""
+    if as_json:
+        print(json.dumps({"error": message}), file=sys.stderr)
+    else:
+        print(f"runcomfy: {printable(message, lines=True)}", file=sys.stderr)
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (see the module docstring)."""
-    # The first matching class decides the exit code (RunComfyError, the base, last).
-    exits: tuple[tuple[type[Exception], int], ...] = (
-        (UsageError, EXIT_USAGE),
-        (ValidationError, EXIT_USAGE),
-        (InvalidIdError, EXIT_USAGE),
-        (JobFailedError, EXIT_FAILED),
-        (JobCancelledError, EXIT_CANCELLED),
-        (TimeoutError, EXIT_TIMEOUT),
-        (RunComfyError, EXIT_API),
-    )
+    """Run the command line; returns the exit code (sysexits: see ``runcomfy --help``)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    as_json = _wants_json(arguments)
     try:
-        with sigterm_raises():  # SIGTERM (docker stop, systemd, timeout) takes the Ctrl-C paths below
-            return _dispatch(list(sys.argv[1:] if argv is None else argv))
-    except (UsageError, RunComfyError) as exc:
-        return _report(str(exc), next(code for cls, code in exits if isinstance(exc, cls)))
+        with sigterm_raises():  # SIGTERM (docker stop, systemd, timeout) takes the Ctrl-C paths
+            return _dispatch(arguments)
+    except (CLIError, RunComfyError) as exc:
+        return _report(str(exc), exit_code_of(exc), as_json=as_json)
     except INTERRUPTS as interrupt:
-        return _report("interrupted", exit_code(interrupt))
+        return _report("interrupted", exit_code(interrupt), as_json=as_json)
     except BrokenPipeError:  # e.g. `runcomfy models | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+        return EX_OK
 
 
 if __name__ == "__main__":  # python -m runcomfy.cli: run the imported module, so its classes are the only ones

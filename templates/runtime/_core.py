@@ -30,7 +30,7 @@ import os
 import posixpath
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
@@ -422,7 +422,8 @@ class Download:
 
     REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
-    def __init__(self, url: str, *, timeout: float, max_bytes: int) -> None:
+    def __init__(self, url: str, *, timeout: float, max_bytes: int, allow: Callable[[str], bool] | None = None) -> None:
+        self.allow = allow  # which URLs may be fetched (redirects included); None: any http(s) URL
         self.url = check_download_url(url)
         self.first_url = url
         self.timeout = timeout
@@ -430,6 +431,8 @@ class Download:
         self.max_bytes = max_bytes
         self.received = 0
         self.hops = 0
+        if allow is not None and not allow(url):
+            raise self._error("its host is not one downloads are allowed from")
 
     def _error(self, message: str) -> DownloadError:
         return DownloadError(f"{_shown_url(self.first_url)}: {message}", url=_without_query(self.first_url))
@@ -465,6 +468,8 @@ class Download:
             self.url = check_download_url(target)
         except BadAnswerError:
             raise self._error(f"redirected to {_shown_url(target)}, which is not an http(s) URL") from None
+        if self.allow is not None and not self.allow(self.url):
+            raise self._error(f"redirected to {_shown_url(target)}, a host downloads are not allowed from")
         return True
 
     def accept(self, status: int, headers: Mapping[str, str], body: bytes = b"") -> None:

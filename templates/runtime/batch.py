@@ -447,12 +447,12 @@ class Budget:
     def fits(self, estimate: float) -> bool:
         return self.max_cost is None or self.committed + estimate <= self.max_cost + self.EPSILON
 
-    async def admit(self, index: int, estimate: float | None) -> float:
-        """Reserve ``estimate`` for input ``index``'s job before it is submitted (waiting while jobs in
+    async def admit(self, estimate: float | None) -> float:
+        """Reserve ``estimate`` for a job before it is submitted (waiting while jobs in
         flight may free enough); returns what was reserved, or raises :class:`BudgetExceededError`."""
         if estimate is None and self.max_cost is not None and not self.allow_unknown:
             raise BudgetExceededError(
-                f"input {index} not submitted: its cost cannot be estimated (no price known for the model: "
+                "not submitted: its cost cannot be estimated (no price known for the model: "
                 "runcomfy-codegen pull keeps RunComfy's prices, or pass pricing=), and the batch has a budget "
                 f"of {usd(self.max_cost)}; allow_unknown_cost=True (--allow-unknown-cost) submits it anyway",
                 max_cost=self.max_cost,
@@ -464,7 +464,7 @@ class Budget:
             if not self.in_flight:  # nothing left to free: it will never fit
                 assert self.max_cost is not None
                 raise BudgetExceededError(
-                    f"input {index} not submitted: its estimated cost {usd(amount)} does not fit in the budget of "
+                    f"not submitted: its estimated cost {usd(amount)} does not fit in the budget of "
                     f"{usd(self.max_cost)} ({usd(self.committed)} spent); resume with a larger max_cost "
                     "(--max-cost) to submit it",
                     max_cost=self.max_cost,
@@ -639,7 +639,7 @@ async def amap(
                 item.resumed = True
                 held = budget.hold(None if counted else item.estimated_cost)  # in flight, whatever the budget
             if handle is None:
-                held = await budget.admit(index, item.estimated_cost)  # checked and reserved before the submit
+                held = await budget.admit(item.estimated_cost)  # checked and reserved before the submit
                 started = time.monotonic()
                 handle = await submit_recorded(index, digest, data, started + limit)
             else:

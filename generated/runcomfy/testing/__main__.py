@@ -19,7 +19,9 @@ EXIT_USAGE = 2
 
 def main(argv: list[str] | None = None) -> int:
     """Run the emulator until Ctrl-C; returns the exit code (0, or 2 when it cannot start)."""
-    parser = argparse.ArgumentParser(prog="runcomfy emulator", description="A local RunComfy Model API.")
+    parser = argparse.ArgumentParser(
+        prog="runcomfy emulator", description="A local RunComfy Model API.", allow_abbrev=False
+    )
     parser.add_argument("--port", type=int, default=8787, help="port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--token", default="test-token", help="the API token clients must send")
     parser.add_argument("--processing-time", type=float, default=0.0, help="seconds each job runs")
