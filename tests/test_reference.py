@@ -112,3 +112,23 @@ def test_docs_link_to_the_generated_reference():
     link = ROOT / "docs" / "reference"
     assert link.is_symlink() and link.resolve() == PAGES.resolve()
     assert Path(ROOT / "mkdocs.yml").read_text(encoding="utf-8").count("reference/index.md") == 1
+
+
+def test_the_index_and_pages_give_the_categories_the_emulator_serves():
+    from runcomfy.testing import Emulator
+
+    index = (PAGES / "index.md").read_text(encoding="utf-8")
+    with Emulator() as emu:
+        import requests
+
+        answer = requests.get(
+            f"{emu.base_url}/v1/models", params={"limit": 500}, headers={"Authorization": f"Bearer {emu.token}"}
+        ).json()
+    served = {entry["model_id"]: entry["categories"] for entry in answer["models"]}
+    assert len(served) == len(MODELS)
+    for model_id, categories in served.items():
+        assert f"](models/{model_id}.md) |" in index
+        row = next(line for line in index.splitlines() if f"](models/{model_id}.md)" in line)
+        assert row.split(" | ")[3] == ", ".join(categories), row
+        page = (PAGES / "models" / f"{model_id}.md").read_text(encoding="utf-8")
+        assert f"category: {', '.join(categories)} ·" in page

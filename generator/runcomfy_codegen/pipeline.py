@@ -191,7 +191,11 @@ def record_of(spec: ModelSpec, file: SchemaFile, layout: Layout) -> stamp.ModelR
 
 
 def render_package(
-    specs: list[ModelSpec], layout: Layout, records: dict[str, stamp.ModelRecord], target: Target = DEFAULT
+    specs: list[ModelSpec],
+    layout: Layout,
+    records: dict[str, stamp.ModelRecord],
+    target: Target = DEFAULT,
+    input_schemas: dict[str, Any] | None = None,
 ) -> dict[str, str]:
     """Relative path (below the output directory) → source: the modules of ``specs``, the registry of
     every model in ``records``, the namespace packages and (for the runcomfy package) the API reference."""
@@ -206,7 +210,7 @@ def render_package(
     ]
     sources[target.registry] = render.render_registry(env, entries, render.header("every file in schemas/"))
     if target.own:
-        sources.update(reference_pages(env, specs, layout, records))
+        sources.update(reference_pages(env, specs, layout, records, input_schemas or {}))
     owned = set(layout.modules.values())
     for package, children in layout.packages.items():
         if package in owned or package == target.package:
@@ -218,9 +222,14 @@ def render_package(
 
 
 def reference_pages(
-    env: Any, specs: list[ModelSpec], layout: Layout, records: dict[str, stamp.ModelRecord]
+    env: Any,
+    specs: list[ModelSpec],
+    layout: Layout,
+    records: dict[str, stamp.ModelRecord],
+    input_schemas: dict[str, Any],
 ) -> dict[str, str]:
-    """The API reference of the docs site: a page for each model of ``specs`` and the index of all."""
+    """The API reference of the docs site: a page for each model of ``specs`` and the index of all (``input_schemas``
+    of every model tell their categories)."""
     sources = {}
     for spec in specs:
         sources[reference.page_path(spec.model_id)] = reference.render_page(env, spec)
@@ -228,7 +237,7 @@ def reference_pages(
         env,
         [
             reference.IndexEntry(model_id, records[model_id].display_name, records[model_id].output_type,
-                                 layout.modules[model_id])
+                                 layout.modules[model_id], input_schemas.get(model_id))
             for model_id in records
         ],
     )  # fmt: skip
@@ -283,7 +292,8 @@ def generate(
     records = {file.model_id: previous.models[file.model_id] for file in kept} if previous else {}
     by_id = {file.model_id: file for file in placed}
     records.update({spec.model_id: record_of(spec, by_id[spec.model_id], layout) for spec in specs})
-    sources = format_sources(render_package(specs, layout, records, target))
+    input_schemas = {file.model_id: file.data.get("input_schema") for file in placed}
+    sources = format_sources(render_package(specs, layout, records, target, input_schemas))
     kept_pages = map(reference.page_path, sorted(kept_ids) if target.own else ())
     encoded = {
         **(runtime_files() if target.own else {}),

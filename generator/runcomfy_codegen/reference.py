@@ -10,6 +10,8 @@ the model: the tests build every model's ``Input`` from it.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import importlib.util
 import json
 import re
 import shlex
@@ -22,6 +24,7 @@ import jinja2
 from . import checks
 from .ir import Field, ModelSpec, Node
 from .literals import py_literal
+from .resources import templates_dir
 
 DOCS_DIR = "reference"
 """The reference's folder below the output directory (``docs/reference`` links to it)."""
@@ -275,6 +278,7 @@ def render_page(env: jinja2.Environment, spec: ModelSpec) -> str:
         title=md_text(spec.display_name or spec.model_id),
         model_id=md_code(spec.model_id),
         output_type=md_text(spec.output_type or "unknown"),
+        categories=md_text(", ".join(categories_of(spec.model_id, spec.output_type or "", spec.input_schema))),
         module=md_code(spec.module),
         pricing=md_text(spec.price) if spec.price is not None else "",
         pricing_note=md_text(spec.price.note) if spec.price is not None and spec.price.note else "",
@@ -300,6 +304,27 @@ class IndexEntry:
     display_name: str | None
     output_type: str | None
     module: str
+    input_schema: Any = None
+
+    @property
+    def categories(self) -> list[str]:
+        return categories_of(self.model_id, self.output_type or "", self.input_schema)
+
+
+def categories_of(model_id: str, output_type: str, input_schema: Any) -> list[str]:
+    """RunComfy's capability categories of a model, by the rule the runtime's emulator serves
+    (``templates/runtime/_categories.py``, loaded from the templates being generated)."""
+    return _categories_module().categories_of(model_id, output_type, input_schema)  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _categories_module() -> Any:
+    path = templates_dir() / "runtime" / "_categories.py"
+    spec = importlib.util.spec_from_file_location("_runcomfy_codegen_categories", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def render_index(env: jinja2.Environment, entries: list[IndexEntry]) -> str:
@@ -308,6 +333,7 @@ def render_index(env: jinja2.Environment, entries: list[IndexEntry]) -> str:
             f"[{md_text(entry.model_id)}](models/{entry.model_id}.md)",
             md_text(entry.display_name or ""),
             md_text(entry.output_type or ""),
+            md_text(", ".join(entry.categories)),
             md_code(entry.module),
         )
         for entry in sorted(entries, key=lambda e: e.model_id)

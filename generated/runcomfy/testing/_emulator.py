@@ -35,6 +35,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, unquote_to_bytes, urlsplit
 
 from runcomfy import models as _models
+from runcomfy._categories import categories_of, media_kind
 from runcomfy.errors import ValidationError
 
 from . import _media
@@ -71,7 +72,6 @@ _STATUS_WORD = {"succeeded": "completed"}  # /status says "completed" where /res
 _FINISHED = frozenset({"succeeded", "failed", "cancelled"})
 _OUTPUT_KEY = {"IMAGE": "image", "VIDEO": "video", "AUDIO": "audio"}
 _INVENTED_RATES = {"IMAGE": 0.04, "VIDEO": 0.1, "AUDIO": 0.01}  # made-up USD per output image / per second
-_MEDIA_KINDS = ("image", "video", "audio")
 MAX_INPUT_BYTES = {"image": 50 * 2**20, "video": 100 * 2**20, "audio": 100 * 2**20}
 """The largest input file the emulator fetches per kind (RunComfy's recommended limits: images 50 MB,
 videos 100 MB; audio as video)."""
@@ -275,35 +275,6 @@ def _invented_price(output_type: str, usd: float | None) -> Price:
     unit = "output" if output_type == "IMAGE" else "second"
     rate = _INVENTED_RATES.get(output_type, 0.0) if usd is None else usd
     return Price(rate, unit, f"invented by the runcomfy emulator (USD {rate:g} per {unit}); not RunComfy's price")
-
-
-def _media_kind(spec: object) -> str | None:
-    """``image``, ``video`` or ``audio`` for a media field (``format`` ``image_uri``, ``video_uris``, ...)."""
-    if not isinstance(spec, Mapping):
-        return None
-    items = spec.get("items")
-    for form in (spec.get("format"), items.get("format") if isinstance(items, Mapping) else None):
-        kind = str(form).split("_", 1)[0]
-        if str(form).endswith(("_uri", "_uris")) and kind in _MEDIA_KINDS:
-            return kind
-    return None
-
-
-def categories_of(model_id: str, output_type: str, input_schema: object) -> list[str]:
-    """The capability category of a model, as RunComfy names them (``text-to-image``, ``image-to-video``,
-    ...): a segment of the model id that names one for its output (``.../image-to-video/720p``), else
-    made from its inputs: video (into a video), else image, else audio, else text, ``-to-`` its output."""
-    output = output_type.lower()
-    for segment in model_id.lower().split("/"):
-        source, to, target = segment.partition("-to-")
-        if to and target == output and source:
-            return [segment]
-    properties = input_schema.get("properties") if isinstance(input_schema, Mapping) else None
-    kinds = {_media_kind(spec) for spec in properties.values()} if isinstance(properties, Mapping) else set()
-    for source in ("video", "image", "audio"):
-        if source in kinds and (source != "video" or output == "video"):
-            return [f"{source}-to-{output}"]
-    return [f"text-to-{output}"]
 
 
 def _catalog_entry(
@@ -824,7 +795,7 @@ class Emulator:
         cannot be read raises :class:`_InputError`."""
         images = []
         for key, spec in model.properties.items():
-            kind, value = _media_kind(spec), data.get(key)
+            kind, value = media_kind(spec), data.get(key)
             if kind is None or value is None:
                 continue
             for index, url in enumerate(value if isinstance(value, list) else [value]):
