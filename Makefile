@@ -1,13 +1,14 @@
 # The two commands of the README:
 #   make demo  - set up .venv, regenerate generated/ from schemas/, and show the generated package working
-#   make test  - set up .venv with the test tools, and run every check CI runs
+#   make test  - set up .venv with the test tools, and run every check CI runs (the whole suite on 3.11, and
+#                a subset of it on every other supported Python: `make versions`, noxfile.py)
 # Everything installs into .venv from the package registry; nothing else is needed but python3 >= 3.10.
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test generate check lint typecheck pytest docs bench wheels clean
+.PHONY: demo test generate check lint typecheck pytest versions docs bench wheels clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +41,7 @@ check: $(VENV)/.codegen
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check generator templates/runtime tests benchmarks
+	$(BIN)/ruff format --check generator templates/runtime tests benchmarks noxfile.py
 
 typecheck: $(VENV)/.test
 	cd generated && ../$(BIN)/mypy --strict --cache-dir ../.mypy_cache -p runcomfy
@@ -48,14 +49,21 @@ typecheck: $(VENV)/.test
 pytest: $(VENV)/.test
 	$(BIN)/pytest
 
+# The other supported Pythons (3.10, 3.12, 3.13; pyenv's are found without activating them): the subset of the
+# suite that noxfile.py names, each version in its own .nox/ environment, the three at once.
+versions: $(VENV)/.test
+	$(BIN)/nox --non-interactive --parallel 3 --sessions subset
+
 # The documentation site, into site/ (its API reference is generated: docs/reference links to generated/reference).
 docs: $(VENV)/.test
 	$(BIN)/mkdocs build --strict --quiet --site-dir site
 
+# The suite on 3.11 and the other versions' subsets run side by side (most of their time is spent waiting on
+# the emulator, not computing): each one's output is printed whole when it ends.
 test: $(VENV)/.test
 	$(BIN)/runcomfy-codegen generate --check
 	$(MAKE) --no-print-directory lint typecheck docs
-	$(BIN)/pytest
+	$(MAKE) --no-print-directory --jobs 2 --output-sync=target pytest versions
 
 bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/bench_validation.py
@@ -73,4 +81,4 @@ wheels: $(VENV)/.test
 	$(BIN)/python -m build --wheel --outdir dist generator
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis dist site
+	rm -rf $(VENV) .nox .mypy_cache .ruff_cache .hypothesis dist site

@@ -44,6 +44,7 @@ batches, the wheels installed into a fresh environment, and the generator's outp
 
 nox.options.sessions = ["subset"]
 nox.options.error_on_missing_interpreters = True
+nox.options.download_python = "never"  # the machine's own interpreters, or a clear failure
 nox.options.reuse_venv = "yes"  # a second run only reinstalls the two editable projects
 
 
@@ -67,7 +68,7 @@ def _put_pyenv_first_on_path() -> None:
 _put_pyenv_first_on_path()
 
 
-@nox.session(python=OTHERS)
+@nox.session(python=OTHERS, allow_parallel=True)
 def subset(session: nox.Session) -> None:
     """The representative subset of the test suite (``SUBSET``) on one of the other supported versions."""
     session.install("-e", "./generator", "-e", ".[test-subset]")

@@ -111,7 +111,8 @@ def test_an_uncertain_submit_is_reported_not_repeated(emu):
 
 
 def test_interrupted_batch_resumes_from_its_journal_without_resubmitting(emu, tmp_path):
-    emu.processing_time = 1.0
+    emu.processing_time = 0.3
+    emu.workers = 1  # one job at a time: when the first ends, the others are still queued (in flight)
     journal = tmp_path / "journal.jsonl"
     given = inputs(12)
     first = runcomfy.map(edit, given, concurrency=4, client=client(emu), journal=journal)

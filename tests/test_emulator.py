@@ -876,6 +876,30 @@ def test_cli_refuses_without_pillow_or_on_a_taken_port(monkeypatch: pytest.Monke
     )
 
 
+def test_a_ctrl_c_as_the_emulator_announces_itself_stops_it_cleanly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client reads the announcement and may press Ctrl-C at once: a KeyboardInterrupt from the moment the
+    lines are printed stops the emulator with exit 0, like one during the wait (it escaped as exit 130)."""
+    from runcomfy.testing import __main__ as command
+
+    stopped: list[Emulator] = []
+    stop = Emulator.stop
+
+    def announce_then_ctrl_c(emulator: Emulator) -> None:
+        raise KeyboardInterrupt
+
+    def recorded_stop(emulator: Emulator) -> None:
+        stopped.append(emulator)
+        stop(emulator)
+
+    monkeypatch.setattr(command, "_announce", announce_then_ctrl_c)
+    monkeypatch.setattr(Emulator, "stop", recorded_stop)
+    try:
+        code = command.main(["--port", "0"])
+    except KeyboardInterrupt:  # (uncaught, it would stop the whole test run)
+        pytest.fail("the Ctrl-C escaped main()")
+    assert code == 0 and len(stopped) == 1
+
+
 def test_cli_prints_what_both_clients_need() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "runcomfy.cli", "emulator", "--port", "0", "--token", "tok"],

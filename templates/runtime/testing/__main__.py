@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         reason = exc.strerror or exc
         return _refuse(f"cannot listen on 127.0.0.1:{args.port}: {reason} (try --port 0 for any free port)")
     try:
-        _announce(emulator)
-        with contextlib.suppress(KeyboardInterrupt):
+        with contextlib.suppress(KeyboardInterrupt):  # from the announcement on: a Ctrl-C right after it is ours
+            _announce(emulator)
             threading.Event().wait()
     finally:
         emulator.stop()
