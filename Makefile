@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test generate check lint typecheck pytest versions docs bench wheels clean
+.PHONY: demo test generate check lint typecheck pytest docs bench wheels clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +50,10 @@ pytest: $(VENV)/.test
 	$(BIN)/pytest
 
 # The other supported Pythons (3.10, 3.12, 3.13; pyenv's are found without activating them): the subset of the
-# suite that noxfile.py names, each version in its own .nox/ environment, the three at once.
+# suite that noxfile.py names, each version in its own .nox/ environment, the three at once. `make test` runs
+# this beside the 3.11 suite (most of their time is spent waiting on the emulator, not computing); each one's
+# output is printed whole when it ends.
+.PHONY: versions
 versions: $(VENV)/.test
 	$(BIN)/nox --non-interactive --parallel 3 --sessions subset
 
@@ -58,8 +61,6 @@ versions: $(VENV)/.test
 docs: $(VENV)/.test
 	$(BIN)/mkdocs build --strict --quiet --site-dir site
 
-# The suite on 3.11 and the other versions' subsets run side by side (most of their time is spent waiting on
-# the emulator, not computing): each one's output is printed whole when it ends.
 test: $(VENV)/.test
 	$(BIN)/runcomfy-codegen generate --check
 	$(MAKE) --no-print-directory lint typecheck docs

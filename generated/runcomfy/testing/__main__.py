@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         reason = exc.strerror or exc
         return _refuse(f"cannot listen on 127.0.0.1:{args.port}: {reason} (try --port 0 for any free port)")
     try:
-        with contextlib.suppress(KeyboardInterrupt):  # from the announcement on: a Ctrl-C right after it is ours
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it stops, even while it announces itself
             _announce(emulator)
             threading.Event().wait()
     finally:
