@@ -201,7 +201,7 @@ def test_queue_positions_decrease_then_progress_then_complete() -> None:
     # 10 s in the queue and 10 s of processing, at 20x: 0.5 s real each
     with Emulator(queue_time=10, processing_time=10, queue_position=5, time_scale=20, max_side=64) as emu:
         request_id = submit(emu)
-        positions, states = [], []
+        positions, states, running_results = [], [], 0
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             body = status(emu, request_id)
@@ -212,10 +212,12 @@ def test_queue_positions_decrease_then_progress_then_complete() -> None:
                 assert "queue_position" not in body
             if body["status"] == "completed":
                 break
-            if body["status"] == "in_progress":
-                running = result(emu, request_id)
-                assert running["status"] == "in_progress" and running["finished_at"] is None and "output" not in running
+            running = result(emu, request_id) if body["status"] == "in_progress" else {}
+            if running.get("status") == "in_progress":  # (the job may finish between the two requests)
+                assert running["finished_at"] is None and "output" not in running
+                running_results += 1
             time.sleep(0.03)
+        assert running_results >= 1
         assert positions[0] == 5 and positions[-1] == 1 and positions == sorted(positions, reverse=True)
         assert len(set(positions)) >= 3
         assert states[0] == "in_queue" and "in_progress" in states and states[-1] == "completed"
@@ -872,6 +874,30 @@ def test_cli_refuses_without_pillow_or_on_a_taken_port(monkeypatch: pytest.Monke
         capsys.readouterr().err
         == 'runcomfy emulator: the runcomfy emulator needs Pillow: pip install "runcomfy[testing]"\n'
     )
+
+
+def test_a_ctrl_c_as_the_emulator_announces_itself_stops_it_cleanly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client reads the announcement and may press Ctrl-C at once: a KeyboardInterrupt from the moment the
+    lines are printed stops the emulator with exit 0, like one during the wait (it escaped as exit 130)."""
+    from runcomfy.testing import __main__ as command
+
+    stopped: list[Emulator] = []
+    stop = Emulator.stop
+
+    def announce_then_ctrl_c(emulator: Emulator) -> None:
+        raise KeyboardInterrupt
+
+    def recorded_stop(emulator: Emulator) -> None:
+        stopped.append(emulator)
+        stop(emulator)
+
+    monkeypatch.setattr(command, "_announce", announce_then_ctrl_c)
+    monkeypatch.setattr(Emulator, "stop", recorded_stop)
+    try:
+        code = command.main(["--port", "0"])
+    except KeyboardInterrupt:  # (uncaught, it would stop the whole test run)
+        pytest.fail("the Ctrl-C escaped main()")
+    assert code == 0 and len(stopped) == 1
 
 
 def test_cli_prints_what_both_clients_need() -> None:

@@ -187,6 +187,7 @@ def test_the_cli_works_with_a_crlf_token_and_never_prints_a_token(emu: Emulator)
 
 def test_a_resumed_batch_with_a_crlf_token_journals_no_token(emu: Emulator, tmp_path: Path) -> None:
     emu.processing_time = 0.5
+    emu.workers = 1  # one job at a time: when the first ends, the next is still in flight (two ended together)
     journal = tmp_path / "journal.jsonl"
     given = [{"prompt": f"job {n}", "image_urls": [IMAGE]} for n in range(4)]
 

@@ -17,7 +17,11 @@ def ruff_binary() -> str:
 
 
 def format_sources(sources: dict[str, str]) -> dict[str, str]:
-    """Format ``{relative path: source}`` with ``ruff format`` (and sort imports with ``ruff check``)."""
+    """Format ``{relative path: source}`` with ``ruff format`` (and sort imports with ``ruff check``).
+
+    ruff is given every file by name, not the temporary folder: walking a folder, it skips what a git work tree
+    ignores (nox's TMPDIR is inside .nox/, which ignores itself) and folders it excludes by default (``dist``,
+    ``build``, ``venv``... in a model's path), and would leave those files unformatted without a word."""
     python = {path: text for path, text in sources.items() if path.endswith(".py")}
     with tempfile.TemporaryDirectory(prefix="runcomfy-codegen-") as tmp:
         root = Path(tmp)
@@ -25,6 +29,7 @@ def format_sources(sources: dict[str, str]) -> dict[str, str]:
             target = root / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
+        files = [str(root / path) for path in sorted(python)]
         binary = ruff_binary()
         fix = [
             binary,
@@ -35,9 +40,9 @@ def format_sources(sources: dict[str, str]) -> dict[str, str]:
             "--fix",
             "--exit-zero",
             "--quiet",
-            str(root),
+            *files,
         ]
-        fmt = [binary, "format", *RUFF_ARGS, "--quiet", str(root)]
+        fmt = [binary, "format", *RUFF_ARGS, "--quiet", *files]
         for command in (fix, fmt):
             done = subprocess.run(command, capture_output=True, text=True, check=False)
             if done.returncode != 0:
