@@ -476,6 +476,7 @@ def _is_duration_text(value: str) -> bool:
 def _is_hostname_text(value: str) -> bool:
     if not value.isascii() or not value or len(value) > 253:
         return False
+    unicode_labels = []
     for label in value.split("."):
         if not label or len(label) > 63 or label[0] == "-" or label[-1] == "-":
             return False
@@ -485,10 +486,36 @@ def _is_hostname_text(value: str) -> bool:
             if label[:4] != "xn--":
                 return False
             try:
-                idna.decode(label)
+                label = idna.decode(label)
             except idna.IDNAError:
                 return False
+        unicode_labels.append(label)
+    return _is_bidi_domain_ok(unicode_labels)
+
+
+def _is_bidi_domain_ok(labels: list[str]) -> bool:
+    """RFC 5893 section 2: once one label holds a right-to-left character, every label obeys the Bidi rule."""
+    if not any(unicodedata.bidirectional(char) in ("R", "AL", "AN") for label in labels for char in label):
+        return True
+    try:
+        for label in labels:
+            idna.check_bidi(label, check_ltr=True)
+    except idna.IDNAError:
+        return False
     return True
+
+
+def _is_idn_hostname_text(value: str) -> bool:
+    """Split at RFC 3490's label separators, each non-ASCII label written as its A-label by ``idna.alabel``
+    (IDNA2008, no UTS 46 mapping), and the result a ``hostname``."""
+    try:
+        labels = [
+            label if label.isascii() else idna.alabel(label).decode("ascii")
+            for label in re.split("[.\u3002\uff0e\uff61]", value)
+        ]
+    except idna.IDNAError:
+        return False
+    return _is_hostname_text(".".join(labels))
 
 
 def _is_ipv4_text(value: str) -> bool:
@@ -554,6 +581,7 @@ def _is_regex_text(value: str) -> bool:
 STANDARD_FORMATS: dict[str, Callable[[str], bool]] = {
     "date-time": _is_date_time_text, "date": _is_date_text, "time": _is_time_text,
     "duration": _is_duration_text, "email": _is_email_text, "hostname": _is_hostname_text,
+    "idn-hostname": _is_idn_hostname_text,
     "ipv4": _is_ipv4_text, "ipv6": _is_ipv6_text, "uri": _is_uri_text, "uri-reference": _is_uri_reference_text,
     "uuid": _is_uuid_text, "regex": _is_regex_text,
 }  # fmt: skip

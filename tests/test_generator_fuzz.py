@@ -33,8 +33,8 @@ EXAMPLES = int(os.environ.get("RUNCOMFY_FUZZ_EXAMPLES", "200"))
 INSTANCES = 12
 
 DEFS = ("d0", "d1")
-FORMATS = ("date-time", "date", "time", "duration", "email", "hostname", "ipv4", "ipv6", "uri", "uri-reference",
-           "uuid", "regex", "int64", "binary", "image_uri", "image_uris")  # fmt: skip
+FORMATS = ("date-time", "date", "time", "duration", "email", "hostname", "idn-hostname", "ipv4", "ipv6", "uri",
+           "uri-reference", "uuid", "regex", "int64", "binary", "image_uri", "image_uris")  # fmt: skip
 PATTERNS = ("^a", "b$", "[0-9]+", "^x-", "a|b")
 NAMES = ("a", "b", "foo", "x-1", "extra_body", "class")
 

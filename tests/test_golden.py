@@ -6,6 +6,8 @@ import ast
 import dataclasses
 import inspect
 import pickle
+import subprocess
+import sys
 import typing
 from pathlib import Path
 
@@ -510,3 +512,46 @@ def test_standard_formats_and_unknown_ones(generate_models, capsys):
     assert [error.path for error in info.value.errors] == [("when",), ("id",)]
     plain = generate_models({"acme/p": SEED_LIKE})["acme/p"]
     assert "_formats" not in Path(plain.__file__).read_text()  # imported only where a format is used
+
+
+def test_idn_hostname_and_a_labels_follow_idna2008(generate_models):
+    """``idn-hostname`` is asserted and an ``xn--`` label of a ``hostname`` must be an IDNA2008 A-label (the
+    contextual rules, the Bidi rule across labels), with the error naming the field and the expectation."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "host": {"type": "string", "format": "hostname"},
+            "idn": {"type": "string", "format": "idn-hostname"},
+        },
+    }
+    Input = generate_models({"acme/h": schema})["acme/h"].Input
+    Input(host="xn--bcher-kva.xn--ll-0ea.example", idn="bücher.example")  # l·l is valid
+    Input(host="EXAMPLE.com", idn="實例。測試")  # ideographic full stop separates labels
+    with pytest.raises(ValidationError) as info:
+        # U+00B7 MIDDLE DOT outside "l·l" (CONTEXTO); a digit-first label in a right-to-left domain (Bidi)
+        Input(host="xn--ab-0ea.example", idn="0a.\u05d0")
+    assert [error.path for error in info.value.errors] == [("host",), ("idn",)]
+    assert "internationalized host name (IDNA2008)" in str(info.value)
+
+
+def test_idna_is_imported_on_the_first_internationalized_label_only():
+    """runcomfy._formats loads the ``idna`` tables lazily: not on import, not for an ASCII host name."""
+    code = (
+        "import sys\n"
+        "from runcomfy import _formats\n"
+        "assert 'idna' not in sys.modules\n"
+        "assert _formats.is_hostname('example.com') and _formats.is_idn_hostname('example.com')\n"
+        "assert 'idna' not in sys.modules\n"
+        "assert not _formats.is_idn_hostname('a\\u00b7b.example')\n"
+        "assert 'idna' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_idn_hostname_is_linear_in_its_length():
+    """A long name is refused by its length before any IDNA work (finishes at once, whatever its shape)."""
+    from runcomfy import _formats
+
+    for value in ("\u05d0" * 1_000_000, "\u200d\u094d" * 500_000, "a." * 500_000):
+        assert not _formats.is_idn_hostname(value)
+    assert not _formats.is_idn_hostname(("\u200c" * 60 + ".") * 4)

@@ -52,6 +52,7 @@ FORMAT_CHECKS = {
     "duration": ("is_duration", "an ISO 8601 duration (P1DT2H, PT30S)"),
     "email": ("is_email", "an email address"),
     "hostname": ("is_hostname", "an RFC 1123 host name"),
+    "idn-hostname": ("is_idn_hostname", "an internationalized host name (IDNA2008)"),
     "ipv4": ("is_ipv4", "an IPv4 address (dotted quad)"),
     "ipv6": ("is_ipv6", "an IPv6 address"),
     "uri": ("is_uri", "an absolute URI (RFC 3986)"),

@@ -22,8 +22,8 @@ JSON_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object
 MEDIA_FORMATS = frozenset({"image_uri", "video_uri", "audio_uri"})
 MEDIA_ARRAY_FORMATS = frozenset({"image_uris", "video_uris", "audio_uris"})
 STANDARD_FORMATS = frozenset({
-    "date-time", "date", "time", "duration", "email", "hostname", "ipv4", "ipv6", "uri", "uri-reference", "uuid",
-    "regex",
+    "date-time", "date", "time", "duration", "email", "hostname", "idn-hostname", "ipv4", "ipv6", "uri",
+    "uri-reference", "uuid", "regex",
 })  # fmt: skip
 ASSERTED_FORMATS = MEDIA_FORMATS | MEDIA_ARRAY_FORMATS | STANDARD_FORMATS
 

@@ -1,9 +1,10 @@
 """The standard ``format`` checks, as JSON Schema's format-assertion vocabulary defines them.
 
-Imported only by the model modules whose schemas use one of these formats. Pure Python, no dependency;
-every check is linear in the length of the string (the regular expressions below have no ambiguous
-repetition, and each runs anchored once). Each function takes a ``str`` and says whether it is valid;
-the generated code calls it only on strings (a format does not constrain other types).
+Imported only by the model modules whose schemas use one of these formats. Pure Python; every check
+is linear in the length of the string (the regular expressions below have no ambiguous repetition, and
+each runs anchored once; the IDNA work is bounded by the label and name lengths). Each function takes a
+``str`` and says whether it is valid; the generated code calls it only on strings (a format does not
+constrain other types).
 
 * ``date-time``, ``date``, ``time``: RFC 3339 (``T``/``Z`` in either case, a fraction of any length, a
   numeric offset ``±HH:MM``; a leap second ``:60`` only where the time is 23:59 in UTC).
@@ -11,8 +12,15 @@ the generated code calls it only on strings (a format does not constrain other t
 * ``email``: RFC 5321's mailbox: a dot-atom or quoted local part, and a host name or an address
   literal (``[127.0.0.1]``, ``[IPv6:::1]``).
 * ``hostname``: RFC 1123 (letters, digits, hyphens; labels of 1 to 63, at most 253 in all, no final
-  dot); an ``xn--`` label must decode as Punycode. The IDNA2008 tables (contextual rules, Bidi) are not
-  checked: that needs Unicode data the standard library does not have.
+  dot); an ``xn--`` label must be an IDNA2008 A-label: valid Punycode of a valid U-label.
+* ``idn-hostname``: RFC 5890's internationalized host name: labels separated by ``.`` (or U+3002,
+  U+FF0E, U+FF61), each an LDH label, an A-label or a U-label, within the same lengths once written in
+  A-labels, no final separator.
+* IDNA2008 (RFC 5891-5893): a U-label's code points (RFC 5892's tables), its contextual rules (joiners,
+  middle dot, Greek keraia, Hebrew geresh, katakana middle dot, Arabic-Indic digits), NFC, hyphens, no
+  leading combining mark, and the Bidi rule on every label of a domain that has a right-to-left label.
+  The Unicode tables are the ``idna`` package's (a dependency of requests, declared by runcomfy too),
+  imported on the first value with an ``xn--`` or non-ASCII label, never before.
 * ``ipv4``: a dotted quad of decimal numbers 0-255 without leading zeros; ``ipv6``: RFC 4291's text
   forms (``::`` once, a final dotted quad), no zone and no prefix.
 * ``uri``: an absolute URI, ``uri-reference``: a URI or a relative reference (RFC 3986: characters,
@@ -24,6 +32,7 @@ the generated code calls it only on strings (a format does not constrain other t
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _TIME = re.compile(r"([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))")
@@ -36,6 +45,10 @@ _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 _HEX16 = re.compile(r"[0-9A-Fa-f]{1,4}")
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_IDN_DOTS = re.compile("[.\u3002\uff0e\uff61]")  # RFC 3490's label separators
+_MAX_LABEL = 63
+_MAX_NAME = 253
+_RTL = frozenset({"R", "AL", "AN"})  # RFC 5893: a label with one of these makes a Bidi domain name
 _ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _QUOTED = re.compile(r'"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"')
 # RFC 3986, Appendix B: the five components of any string (it always matches).
@@ -114,23 +127,79 @@ def is_ipv6(value: str) -> bool:
     return words < 8 if double else words == 8
 
 
-def _is_punycode_label(label: str) -> bool:
+def _decode_a_label(label: str) -> str | None:
+    """The U-label an ``xn--`` label encodes (``None`` if it is not Punycode that encodes back to itself
+    and holds a non-ASCII character). IDNA2008 is checked by :func:`_is_idna_domain`."""
     try:
         decoded = label[4:].encode("ascii").decode("punycode")
     except (UnicodeError, ValueError):
+        return None
+    if not decoded or decoded.isascii() or decoded.encode("punycode").decode("ascii") != label[4:]:
+        return None
+    return decoded
+
+
+def _a_label_length(label: str) -> int:
+    """The length of ``label`` written as an A-label (an ASCII label is its own)."""
+    return len(label) if label.isascii() else 4 + len(label.encode("punycode"))
+
+
+def _u_labels(labels: list[str]) -> list[str] | None:
+    """The labels in Unicode form (an ``xn--`` label decoded), or ``None`` if one is neither an LDH
+    label, an A-label nor a non-ASCII label of at most 63 characters once an A-label."""
+    decoded = []
+    for label in labels:
+        if label.isascii():
+            if _LABEL.fullmatch(label) is None:
+                return None
+            if label[2:4] == "--":  # RFC 5891 4.2.3.1: "??--" is reserved; "xn--" is an A-label
+                a_label = _decode_a_label(label) if label[:4] == "xn--" else None
+                if a_label is None:
+                    return None
+                label = a_label
+        elif len(label) > _MAX_LABEL or _a_label_length(label) > _MAX_LABEL:  # the first bounds the second's work
+            return None
+        decoded.append(label)
+    return decoded
+
+
+def _is_idna_domain(labels: list[str]) -> bool:
+    """IDNA2008 on a domain's labels in Unicode form: every non-ASCII label is a valid U-label (the
+    ``idna`` package: RFC 5892's tables and contextual rules, NFC, hyphens, no leading combining mark, the
+    Bidi rule), and if any label is right-to-left, every label obeys RFC 5893's Bidi rule. Each label is
+    at most 63 characters here, so the work is linear in the name."""
+    if all(label.isascii() for label in labels):
+        return True
+    import idna  # lazily: the first value with an xn-- or non-ASCII label pays for the tables
+
+    try:
+        for label in labels:
+            if not label.isascii():
+                idna.check_label(label)
+        if any(unicodedata.bidirectional(char) in _RTL for label in labels for char in label):
+            for label in labels:
+                idna.check_bidi(label, check_ltr=True)
+    except idna.IDNAError:
         return False
-    return bool(decoded) and not decoded.isascii() and decoded.encode("punycode").decode("ascii") == label[4:]
+    return True
 
 
 def is_hostname(value: str) -> bool:
-    if not value.isascii() or not 0 < len(value) <= 253:
+    if not value.isascii() or not 0 < len(value) <= _MAX_NAME:
         return False
-    for label in value.split("."):
-        if _LABEL.fullmatch(label) is None:
-            return False
-        if label[2:4] == "--" and not (label[:4] == "xn--" and _is_punycode_label(label)):
-            return False
-    return True
+    labels = _u_labels(value.split("."))
+    return labels is not None and _is_idna_domain(labels)
+
+
+def is_idn_hostname(value: str) -> bool:
+    # A character is at least one octet of the name in A-labels: the bound keeps the work linear.
+    if not 0 < len(value) <= _MAX_NAME:
+        return False
+    labels = _IDN_DOTS.split(value)
+    decoded = _u_labels(labels)
+    if decoded is None or sum(map(_a_label_length, labels)) + len(labels) - 1 > _MAX_NAME:
+        return False
+    return _is_idna_domain(decoded)
 
 
 def is_email(value: str) -> bool:
