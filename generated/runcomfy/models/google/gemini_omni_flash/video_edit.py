@@ -181,9 +181,8 @@ class Input(ModelInput["Output"]):
             if _e or _unknown or _arg0 is not _NO_ARG:
                 raise _v.invalid(Input, _arg0 is not _NO_ARG, _unknown, _e, MODEL_ID)
 
-        __init__.__signature__ = _v.keyword_signature(
-            __init__
-        )  # what help() and inspect show: the call to make
+        # What help() and inspect show: the call to make (as type checkers see it), no catch-alls.
+        __init__.__signature__ = _v.keyword_signature(__init__)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
