@@ -118,12 +118,12 @@ def check_structure(module: Any, schema: dict[str, Any], *, same_names: bool) ->
     fields = {f.name: f for f in dataclasses.fields(input_cls) if f.name != "extra_body"}
     assert set(fields) == set(names.values()), "dataclass fields != schema properties"
 
-    # The run-time signature: the fields keyword-only, a required one defaulting to REQUIRED (reported as
-    # missing by validation), extra_body, plus catch-alls (*_args, **_unknown) that turn a bad call into a
-    # clear error.
+    # The run-time signature as shown (help(), inspect): the fields keyword-only, a required one defaulting
+    # to REQUIRED (reported as missing by validation), extra_body; not the catch-alls (_arg0, *_args,
+    # **_unknown) that only turn a bad call into a clear error.
     every = inspect.signature(input_cls.__init__).parameters
     assert every["extra_body"].kind is inspect.Parameter.KEYWORD_ONLY and every["extra_body"].default is None
-    parameters = [p for p in every.values() if p.name not in ("self", "_args", "_unknown", "extra_body")]
+    parameters = [p for p in every.values() if p.name not in ("self", "extra_body")]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in parameters), "parameters must be keyword-only"
     assert {p.name for p in parameters} == set(names.values())
     without_default = {p.name for p in parameters if p.default is REQUIRED}

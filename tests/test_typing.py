@@ -180,10 +180,27 @@ def test_input_rejects_positional_arguments_clearly():
         edit.Input({"prompt": "p", "image_urls": [IMAGE]})  # type: ignore[misc]
 
 
+@pytest.mark.parametrize(
+    "args", [("p",), ("p", [IMAGE]), ("p", [IMAGE], *range(20))], ids=["one", "as-many-as-fields", "more"]
+)
+def test_input_refuses_any_number_of_positional_arguments(args):
+    # The run-time fields are positional-or-keyword (for speed): a positional value must still not bind to one.
+    with pytest.raises(TypeError, match=r"Input\(\) takes keyword arguments only"):
+        edit.Input(*args)
+    with pytest.raises(TypeError, match=r"Input\(\) takes keyword arguments only"):
+        edit.Input(*args[:1], image_urls=[IMAGE])
+
+
+def test_signature_shows_the_keyword_only_call():
+    params = inspect.signature(edit.Input).parameters
+    assert list(params) == [*edit.Input._FIELDS, "extra_body"]
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params.values())
+
+
 def test_keywords_named_like_the_signature_s_own_parameters_are_unknown_fields():
     with pytest.raises(ValidationError) as info:
-        edit.Input(prompt="p", image_urls=[IMAGE], **{"self": 1, "_args": 2, "my-field": 3})
-    assert [error.path for error in info.value.errors] == [("self",), ("_args",), ("my-field",)]
+        edit.Input(prompt="p", image_urls=[IMAGE], **{"self": 1, "_arg0": 0, "_args": 2, "my-field": 3})
+    assert [error.path for error in info.value.errors] == [("self",), ("_arg0",), ("_args",), ("my-field",)]
 
 
 def test_from_dict_and_keywords_report_alike():

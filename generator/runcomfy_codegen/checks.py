@@ -30,7 +30,8 @@ TYPE_TESTS = {
     # (rarely) an int or float subclass, which ``is_number`` checks the same way
     "number": "(_type({v}) is _float and {v} - {v} == 0.0) or _type({v}) is _int or _v.is_number({v})",
     "string": "_isinstance({v}, _str)",
-    "array": "_isinstance({v}, (_list, _tuple)) or _v.is_array({v})",  # any Sequence but a str
+    # any Sequence but a str; a list first, with no tuple of types built at each call
+    "array": "_type({v}) is _list or _isinstance({v}, _tuple) or _v.is_array({v})",
     "object": "_isinstance({v}, _dict) or _v.is_mapping({v})",
 }
 TYPE_WORDS = {

@@ -304,15 +304,33 @@ def unknown_errors(unknown: Mapping[Any, Any], known: Sequence[str]) -> list[Err
     return errors
 
 
+# The default of a generated run-time ``__init__``'s first, positional-only parameter: any other value
+# there means the call passed positional arguments (refused: fields are given by keyword).
+NO_ARG: Any = object()
+
+
+def keyword_signature(init: Callable[..., None]) -> Any:
+    """The signature a generated run-time ``__init__`` shows (``help()``, ``inspect``): the call to make,
+    as type checkers see it: the fields (and ``extra_body``) keyword-only, without the parameters that
+    only catch a bad call (``_arg0``, ``*_args``, ``**_unknown``) to explain it."""
+    import inspect  # already imported by dataclasses
+
+    kinds = inspect.Parameter
+    signature = inspect.signature(init)
+    every = list(signature.parameters.values())
+    keywords = [p.replace(kind=kinds.KEYWORD_ONLY) for p in every if p.kind is kinds.POSITIONAL_OR_KEYWORD]
+    return signature.replace(parameters=[every[0], *keywords])
+
+
 def invalid(
-    cls: type[Any], args: tuple[Any, ...], unknown: Mapping[str, Any], errors: list[ErrorDetail], model: str
+    cls: type[Any], positional: bool, unknown: Mapping[str, Any], errors: list[ErrorDetail], model: str
 ) -> Exception:
     """What a generated ``__init__`` raises when its call had a problem: a ``TypeError`` for positional
-    arguments, else one :class:`ValidationError` with the unknown keywords (with a did-you-mean), the
+    arguments (``positional``), else one :class:`ValidationError` with the unknown keywords (with a did-you-mean), the
     required fields left out (``REQUIRED``, reported as missing), then every other error."""
-    if args:
+    if positional:
         return TypeError(
-            f"{cls.__qualname__}() takes keyword arguments only, got {len(args)} positional "
+            f"{cls.__qualname__}() takes keyword arguments only, got positional ones "
             f"(a dict of field values goes to {cls.__qualname__}.from_dict(data))"
         )
     for error in errors:

@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
+_NO_ARG: Any = _v.NO_ARG
 
 MODEL_ID: Final = "alibaba/happyhorse-1.1/text-to-video"
 DISPLAY_NAME: Final[str | None] = "HappyHorse 1.1 T2V"
@@ -152,16 +153,18 @@ class Input(ModelInput["Output"]):
         ) -> None: ...
 
     else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
-
+        # The fields positional-or-keyword (their defaults come from a tuple: faster than keyword-only ones,
+        # looked up by name), yet positional calls are refused: _arg0 takes the first positional argument.
         def __init__(
             self,
+            _arg0: Any = _NO_ARG,
             /,
-            *_args: Any,
             duration: int | Unset = UNSET,
             prompt: str = _REQUIRED,
             ratio: Literal["16:9", "9:16", "1:1"] | Unset = UNSET,
             resolution: Literal["720P", "1080P"] | Unset = UNSET,
             extra_body: Mapping[str, Any] | None = None,
+            *_args: Any,
             **_unknown: Any,
         ) -> None:
             """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
@@ -207,8 +210,11 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("resolution",), _x0, "one of '720P', '1080P'"))
             self.resolution = _x0
             self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
-            if _e or _unknown or _args:
-                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
+            if _e or _unknown or _arg0 is not _NO_ARG:
+                raise _v.invalid(Input, _arg0 is not _NO_ARG, _unknown, _e, MODEL_ID)
+
+        # What help() and inspect show: the call to make (as type checkers see it), no catch-alls.
+        __init__.__signature__ = _v.keyword_signature(__init__)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:

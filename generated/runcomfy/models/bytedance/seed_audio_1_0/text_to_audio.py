@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
+_NO_ARG: Any = _v.NO_ARG
 
 MODEL_ID: Final = "bytedance/seed-audio-1.0/text-to-audio"
 DISPLAY_NAME: Final[str | None] = "Seed Audio 1.0 T2A"
@@ -301,11 +302,12 @@ class Input(ModelInput["Output"]):
         ) -> None: ...
 
     else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
-
+        # The fields positional-or-keyword (their defaults come from a tuple: faster than keyword-only ones,
+        # looked up by name), yet positional calls are refused: _arg0 takes the first positional argument.
         def __init__(
             self,
+            _arg0: Any = _NO_ARG,
             /,
-            *_args: Any,
             audio_urls: Sequence[str | LocalMedia] | Unset = UNSET,
             image_url: str | LocalMedia | Unset = UNSET,
             output_format: Literal["wav", "mp3", "ogg_opus"] | Unset = UNSET,
@@ -338,6 +340,7 @@ class Input(ModelInput["Output"]):
             | Unset = UNSET,
             volume: float | Unset = UNSET,
             extra_body: Mapping[str, Any] | None = None,
+            *_args: Any,
             **_unknown: Any,
         ) -> None:
             """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
@@ -359,7 +362,7 @@ class Input(ModelInput["Output"]):
             _x0: Any
             _x0 = audio_urls
             if _x0 is not UNSET:
-                if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+                if _type(_x0) is _list or _isinstance(_x0, _tuple) or _v.is_array(_x0):
                     _x0 = _list(_x0)
                     if _len(_x0) > 3:
                         _e.append(_E(("audio_urls",), _x0, "an array of at most 3 items"))
@@ -515,8 +518,11 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("volume",), _x0, "a number"))
             self.volume = _x0
             self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
-            if _e or _unknown or _args:
-                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
+            if _e or _unknown or _arg0 is not _NO_ARG:
+                raise _v.invalid(Input, _arg0 is not _NO_ARG, _unknown, _e, MODEL_ID)
+
+        # What help() and inspect show: the call to make (as type checkers see it), no catch-alls.
+        __init__.__signature__ = _v.keyword_signature(__init__)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:

@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
+_NO_ARG: Any = _v.NO_ARG
 
 MODEL_ID: Final = "bytedance/seedream-5.0-pro/image-to-image"
 DISPLAY_NAME: Final[str | None] = "Seedream 5.0 Pro I2I"
@@ -223,11 +224,12 @@ class Input(ModelInput["Output"]):
         ) -> None: ...
 
     else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
-
+        # The fields positional-or-keyword (their defaults come from a tuple: faster than keyword-only ones,
+        # looked up by name), yet positional calls are refused: _arg0 takes the first positional argument.
         def __init__(
             self,
+            _arg0: Any = _NO_ARG,
             /,
-            *_args: Any,
             prompt: str = _REQUIRED,
             aspect_ratio: Literal["auto", "1:1", "4:3", "3:4", "16:9", "9:16", "2:3", "3:2", "21:9"]
             | Unset = UNSET,
@@ -235,6 +237,7 @@ class Input(ModelInput["Output"]):
             output_format: Literal["png", "jpeg"] | Unset = UNSET,
             image: Sequence[Any] = _REQUIRED,
             extra_body: Mapping[str, Any] | None = None,
+            *_args: Any,
             **_unknown: Any,
         ) -> None:
             """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
@@ -285,7 +288,7 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("output_format",), _x0, "one of 'png', 'jpeg'"))
             self.output_format = _x0
             _x0 = image
-            if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+            if _type(_x0) is _list or _isinstance(_x0, _tuple) or _v.is_array(_x0):
                 _x0 = _list(_x0)
                 if not (1 <= _len(_x0) <= 10):
                     _e.append(_E(("image",), _x0, "an array of 1 to 10 items"))
@@ -321,8 +324,11 @@ class Input(ModelInput["Output"]):
                 _e.append(_E(("image",), _x0, "an array"))
             self.image = _x0
             self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
-            if _e or _unknown or _args:
-                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
+            if _e or _unknown or _arg0 is not _NO_ARG:
+                raise _v.invalid(Input, _arg0 is not _NO_ARG, _unknown, _e, MODEL_ID)
+
+        # What help() and inspect show: the call to make (as type checkers see it), no catch-alls.
+        __init__.__signature__ = _v.keyword_signature(__init__)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:

@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
+_NO_ARG: Any = _v.NO_ARG
 
 MODEL_ID: Final = "openai/gpt-image-2/edit"
 DISPLAY_NAME: Final[str | None] = "GPT Image 2 Edit"
@@ -177,11 +178,12 @@ class Input(ModelInput["Output"]):
         ) -> None: ...
 
     else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
-
+        # The fields positional-or-keyword (their defaults come from a tuple: faster than keyword-only ones,
+        # looked up by name), yet positional calls are refused: _arg0 takes the first positional argument.
         def __init__(
             self,
+            _arg0: Any = _NO_ARG,
             /,
-            *_args: Any,
             aspect_ratio: Literal["1:1", "3:2", "2:3", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
             | Unset = UNSET,
             images: Sequence[str | LocalMedia] = _REQUIRED,
@@ -190,6 +192,7 @@ class Input(ModelInput["Output"]):
             quality: Literal["low", "medium", "high"] | Unset = UNSET,
             resolution: Literal["1k", "2k", "4k"] | Unset = UNSET,
             extra_body: Mapping[str, Any] | None = None,
+            *_args: Any,
             **_unknown: Any,
         ) -> None:
             """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
@@ -221,7 +224,7 @@ class Input(ModelInput["Output"]):
                     )
             self.aspect_ratio = _x0
             _x0 = images
-            if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+            if _type(_x0) is _list or _isinstance(_x0, _tuple) or _v.is_array(_x0):
                 _x0 = _list(_x0)
                 if not (1 <= _len(_x0) <= 10):
                     _e.append(_E(("images",), _x0, "an array of 1 to 10 items"))
@@ -313,8 +316,11 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("resolution",), _x0, "one of '1k', '2k', '4k'"))
             self.resolution = _x0
             self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
-            if _e or _unknown or _args:
-                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
+            if _e or _unknown or _arg0 is not _NO_ARG:
+                raise _v.invalid(Input, _arg0 is not _NO_ARG, _unknown, _e, MODEL_ID)
+
+        # What help() and inspect show: the call to make (as type checkers see it), no catch-alls.
+        __init__.__signature__ = _v.keyword_signature(__init__)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:

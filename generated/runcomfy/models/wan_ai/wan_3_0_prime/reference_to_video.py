@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
+_NO_ARG: Any = _v.NO_ARG
 
 MODEL_ID: Final = "wan-ai/wan-3.0-prime/reference-to-video"
 DISPLAY_NAME: Final[str | None] = "Wan 3.0 Prime Reference"
@@ -220,11 +221,12 @@ class Input(ModelInput["Output"]):
         ) -> None: ...
 
     else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
-
+        # The fields positional-or-keyword (their defaults come from a tuple: faster than keyword-only ones,
+        # looked up by name), yet positional calls are refused: _arg0 takes the first positional argument.
         def __init__(
             self,
+            _arg0: Any = _NO_ARG,
             /,
-            *_args: Any,
             aspect_ratio: Literal["adaptive", "16:9", "9:16", "1:1", "4:3", "3:4"] | Unset = UNSET,
             duration: int | Unset = UNSET,
             enable_audio: bool | Unset = UNSET,
@@ -236,6 +238,7 @@ class Input(ModelInput["Output"]):
             resolution: Literal["480p", "720p", "1080p"] | Unset = UNSET,
             seed: int | Unset = UNSET,
             extra_body: Mapping[str, Any] | None = None,
+            *_args: Any,
             **_unknown: Any,
         ) -> None:
             """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
@@ -292,7 +295,7 @@ class Input(ModelInput["Output"]):
             self.prompt_extend = _x0
             _x0 = reference_audios
             if _x0 is not UNSET:
-                if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+                if _type(_x0) is _list or _isinstance(_x0, _tuple) or _v.is_array(_x0):
                     _x0 = _list(_x0)
                     if _len(_x0) > 16:
                         _e.append(_E(("reference_audios",), _x0, "an array of at most 16 items"))
@@ -357,7 +360,7 @@ class Input(ModelInput["Output"]):
             self.reference_audios = _x0
             _x0 = reference_images
             if _x0 is not UNSET:
-                if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+                if _type(_x0) is _list or _isinstance(_x0, _tuple) or _v.is_array(_x0):
                     _x0 = _list(_x0)
                     if _len(_x0) > 16:
                         _e.append(_E(("reference_images",), _x0, "an array of at most 16 items"))
@@ -422,7 +425,7 @@ class Input(ModelInput["Output"]):
             self.reference_images = _x0
             _x0 = reference_videos
             if _x0 is not UNSET:
-                if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+                if _type(_x0) is _list or _isinstance(_x0, _tuple) or _v.is_array(_x0):
                     _x0 = _list(_x0)
                     if _len(_x0) > 16:
                         _e.append(_E(("reference_videos",), _x0, "an array of at most 16 items"))
@@ -502,8 +505,11 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("seed",), _x0, "an integer"))
             self.seed = _x0
             self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
-            if _e or _unknown or _args:
-                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
+            if _e or _unknown or _arg0 is not _NO_ARG:
+                raise _v.invalid(Input, _arg0 is not _NO_ARG, _unknown, _e, MODEL_ID)
+
+        # What help() and inspect show: the call to make (as type checkers see it), no catch-alls.
+        __init__.__signature__ = _v.keyword_signature(__init__)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:

@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
+_NO_ARG: Any = _v.NO_ARG
 
 MODEL_ID: Final = "bytedance/seedance-2.5/reference-to-video/1080p"
 DISPLAY_NAME: Final[str | None] = "Seedance 2.5 Reference to Video 1080p"
@@ -141,11 +142,12 @@ class Input(ModelInput["Output"]):
         ) -> None: ...
 
     else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
-
+        # The fields positional-or-keyword (their defaults come from a tuple: faster than keyword-only ones,
+        # looked up by name), yet positional calls are refused: _arg0 takes the first positional argument.
         def __init__(
             self,
+            _arg0: Any = _NO_ARG,
             /,
-            *_args: Any,
             prompt: str = _REQUIRED,
             aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "adaptive"] | Unset = UNSET,
             duration: int | Unset = UNSET,
@@ -154,6 +156,7 @@ class Input(ModelInput["Output"]):
             videos: Sequence[Any] | Unset = UNSET,
             audios: Sequence[Any] | Unset = UNSET,
             extra_body: Mapping[str, Any] | None = None,
+            *_args: Any,
             **_unknown: Any,
         ) -> None:
             """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
@@ -206,7 +209,7 @@ class Input(ModelInput["Output"]):
             self.generate_audio = _x0
             _x0 = images
             if _x0 is not UNSET:
-                if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+                if _type(_x0) is _list or _isinstance(_x0, _tuple) or _v.is_array(_x0):
                     _x0 = _list(_x0)
                     if _len(_x0) > 9:
                         _e.append(_E(("images",), _x0, "an array of at most 9 items"))
@@ -243,7 +246,7 @@ class Input(ModelInput["Output"]):
             self.images = _x0
             _x0 = videos
             if _x0 is not UNSET:
-                if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+                if _type(_x0) is _list or _isinstance(_x0, _tuple) or _v.is_array(_x0):
                     _x0 = _list(_x0)
                     if _len(_x0) > 3:
                         _e.append(_E(("videos",), _x0, "an array of at most 3 items"))
@@ -280,7 +283,7 @@ class Input(ModelInput["Output"]):
             self.videos = _x0
             _x0 = audios
             if _x0 is not UNSET:
-                if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+                if _type(_x0) is _list or _isinstance(_x0, _tuple) or _v.is_array(_x0):
                     _x0 = _list(_x0)
                     if _len(_x0) > 3:
                         _e.append(_E(("audios",), _x0, "an array of at most 3 items"))
@@ -316,8 +319,11 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("audios",), _x0, "an array"))
             self.audios = _x0
             self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
-            if _e or _unknown or _args:
-                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
+            if _e or _unknown or _arg0 is not _NO_ARG:
+                raise _v.invalid(Input, _arg0 is not _NO_ARG, _unknown, _e, MODEL_ID)
+
+        # What help() and inspect show: the call to make (as type checkers see it), no catch-alls.
+        __init__.__signature__ = _v.keyword_signature(__init__)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:

@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 _isinstance, _len, _type, _int, _float, _str, _list, _tuple, _dict, _enumerate = _v.BUILTINS
+_NO_ARG: Any = _v.NO_ARG
 
 MODEL_ID: Final = "wan-ai/wan-2.7/pro/edit"
 DISPLAY_NAME: Final[str | None] = "Wan 2.7 Pro Edit"
@@ -204,11 +205,12 @@ class Input(ModelInput["Output"]):
         ) -> None: ...
 
     else:  # at run time: any call is taken, and every problem in it raised as one ValidationError
-
+        # The fields positional-or-keyword (their defaults come from a tuple: faster than keyword-only ones,
+        # looked up by name), yet positional calls are refused: _arg0 takes the first positional argument.
         def __init__(
             self,
+            _arg0: Any = _NO_ARG,
             /,
-            *_args: Any,
             enable_prompt_expansion: bool | Unset = UNSET,
             image_size: Literal[
                 "square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"
@@ -220,6 +222,7 @@ class Input(ModelInput["Output"]):
             prompt: str = _REQUIRED,
             seed: int | Unset = UNSET,
             extra_body: Mapping[str, Any] | None = None,
+            *_args: Any,
             **_unknown: Any,
         ) -> None:
             """Build and validate, from keyword arguments only; raises :class:`runcomfy.ValidationError` listing
@@ -257,7 +260,7 @@ class Input(ModelInput["Output"]):
                     )
             self.image_size = _x0
             _x0 = image_urls
-            if _isinstance(_x0, (_list, _tuple)) or _v.is_array(_x0):
+            if _type(_x0) is _list or _isinstance(_x0, _tuple) or _v.is_array(_x0):
                 _x0 = _list(_x0)
                 if not (1 <= _len(_x0) <= 4):
                     _e.append(_E(("image_urls",), _x0, "an array of 1 to 4 items"))
@@ -350,8 +353,11 @@ class Input(ModelInput["Output"]):
                     _e.append(_E(("seed",), _x0, "an integer"))
             self.seed = _x0
             self.extra_body = None if extra_body is None else _v.extra_body(extra_body, Input._NAMES, _e)
-            if _e or _unknown or _args:
-                raise _v.invalid(Input, _args, _unknown, _e, MODEL_ID)
+            if _e or _unknown or _arg0 is not _NO_ARG:
+                raise _v.invalid(Input, _arg0 is not _NO_ARG, _unknown, _e, MODEL_ID)
+
+        # What help() and inspect show: the call to make (as type checkers see it), no catch-alls.
+        __init__.__signature__ = _v.keyword_signature(__init__)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Input:
