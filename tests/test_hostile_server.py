@@ -733,6 +733,20 @@ def test_output_urls_is_linear_and_bounded_in_depth() -> None:
     assert edit.Output.from_dict({"x": ["https://h/a", "file:///etc/passwd", "https://h/a"]}).urls() == ["https://h/a"]
 
 
+def test_the_commands_output_urls_are_linear_and_refuse_odd_ones() -> None:
+    """``runcomfy run --output-dir`` collects an output's files with the same walker as ``Output.urls``: linear
+    in the output (it was a list-membership test per URL) and without recursion."""
+    from runcomfy._cli_save import output_urls
+
+    urls = [f"https://h/{n}.png" for n in range(100_000)]
+    started = time.monotonic()
+    found = output_urls({"images": urls, "again": urls[:10], "deep": _nested(10_000)}, request_id="r")
+    assert time.monotonic() - started < 10  # the quadratic version takes minutes here
+    assert found == urls
+    with pytest.raises(BadAnswerError):
+        output_urls({"x": ["https://h/a", "file:///etc/passwd"]}, request_id="r")
+
+
 def test_no_overwrite_placement_is_atomic_against_a_file_appearing_meanwhile(tmp_path: Path) -> None:
     target = tmp_path / "out.png"
     with pytest.raises(OutputExistsError), _http.atomic_file(target) as out:

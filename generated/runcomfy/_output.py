@@ -7,14 +7,29 @@ a result the API sends with new fields still parses.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
-__all__ = ["OutputModel"]
+__all__ = ["OutputModel", "strings_in"]
 
 _O = TypeVar("_O", bound="OutputModel")
 MAX_DEPTH = 32
 """How deep :meth:`OutputModel.urls` looks for URLs in nested lists and objects."""
+
+
+def strings_in(roots: Iterable[object], *, max_depth: int | None = None) -> Iterator[str]:
+    """Every string in ``roots`` and the lists and objects nested in them, depth first in document order,
+    without recursion (an answer nested deeply cannot exhaust the stack); ``max_depth`` levels at most."""
+    levels: list[Iterator[object]] = [iter(roots)]
+    while levels:
+        for value in levels[-1]:
+            if isinstance(value, str):
+                yield value
+            elif (max_depth is None or len(levels) <= max_depth) and isinstance(value, (list, Mapping)):
+                levels.append(iter(value.values() if isinstance(value, Mapping) else value))
+                break
+        else:
+            levels.pop()
 
 
 def _fits(value: object, shape: str) -> bool:
@@ -54,19 +69,6 @@ class OutputModel:
     def urls(self) -> list[str]:
         """Every output file URL (``http(s)`` only), typed attributes first, then any found in ``extra``
         (no deeper than :data:`MAX_DEPTH` levels); no duplicates. Linear in the size of the output."""
-        found: list[str] = []
-        seen: set[str] = set()
         values = [getattr(self, name) for name, _ in self._SHAPES.values()]
-        levels: list[Iterator[object]] = [iter([*values, getattr(self, "extra", {})])]
-        while levels:  # depth first, in document order, without recursion
-            for value in levels[-1]:
-                if isinstance(value, str):
-                    if value.startswith(("https://", "http://")) and value not in seen:
-                        seen.add(value)
-                        found.append(value)
-                elif len(levels) <= MAX_DEPTH and isinstance(value, (list, Mapping)):
-                    levels.append(iter(value.values() if isinstance(value, Mapping) else value))
-                    break
-            else:
-                levels.pop()
-        return found
+        strings = strings_in([*values, getattr(self, "extra", {})], max_depth=MAX_DEPTH)
+        return list(dict.fromkeys(value for value in strings if value.startswith(("https://", "http://"))))

@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -38,22 +38,12 @@ def output_urls(output: object, *, request_id: str) -> list[str]:
     that refers to a file (``://`` in it, or a path) but is not an ``http(s)`` URL with a host is a
     :class:`~runcomfy.errors.BadAnswerError`, as in the library; other text (``data:`` URIs) is no file."""
     from ._core import _refers_to_file, check_download_url
+    from ._output import strings_in
 
-    found: list[str] = []
-
-    def collect(value: object) -> None:
-        if isinstance(value, str):
-            if _refers_to_file(value) and check_download_url(value, request_id=request_id) not in found:
-                found.append(value)
-        elif isinstance(value, list):
-            for item in value:
-                collect(item)
-        elif isinstance(value, Mapping):
-            for item in value.values():
-                collect(item)
-
-    collect(output)
-    return found
+    files = (
+        check_download_url(value, request_id=request_id) for value in strings_in([output]) if _refers_to_file(value)
+    )
+    return list(dict.fromkeys(files))  # linear, in order, once each
 
 
 def file_name(url: str) -> str:
