@@ -138,3 +138,20 @@ class ModelSpec:
     output_fields: list[OutputField]
     validations: dict[str, tuple[Any, ...]]  # JSON name of a field → its RunComfy validation rules
     price: Price | None = None  # the schema file's catalog price (``None``: it carries none)
+
+
+def numeric_bounds(node: Node) -> list[tuple[str, int | float]]:
+    """``(relation, bound)`` of a number node's bounds, in the order texts name them: ``>=``, ``>``, ``<=``, ``<``."""
+    pairs = (
+        (">=", node.minimum),
+        (">", node.exclusive_minimum),
+        ("<=", node.maximum),
+        ("<", node.exclusive_maximum),
+    )
+    return [(relation, bound) for relation, bound in pairs if bound is not None]
+
+
+def size_ranges(node: Node) -> list[tuple[int | None, int | None, str]]:
+    """``(low, high, unit)`` of the node's length and item-count bounds that are set (``None``: no bound)."""
+    ranges = ((node.min_length, node.max_length, "characters"), (node.min_items, node.max_items, "items"))
+    return [(low, high, unit) for low, high, unit in ranges if low is not None or high is not None]

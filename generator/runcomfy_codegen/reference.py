@@ -22,7 +22,7 @@ from typing import Any
 import jinja2
 
 from . import checks
-from .ir import Field, ModelSpec, Node
+from .ir import Field, ModelSpec, Node, numeric_bounds, size_ranges
 from .literals import py_literal
 from .resources import templates_dir
 
@@ -194,23 +194,12 @@ def type_text(node: Node) -> str:
 
 
 def constraints_text(node: Node) -> str:
-    parts = []
-    for value, word in (
-        (node.minimum, "≥"),
-        (node.exclusive_minimum, ">"),
-        (node.maximum, "≤"),
-        (node.exclusive_maximum, "<"),
-    ):
-        if value is not None:
-            parts.append(f"{word} {py_literal(value)}")
+    signs = {">=": "≥", "<=": "≤"}
+    parts = [f"{signs.get(relation, relation)} {py_literal(bound)}" for relation, bound in numeric_bounds(node)]
     if node.multiple_of is not None:
         parts.append(f"multiple of {py_literal(node.multiple_of)}")
-    for low, high, unit in (
-        (node.min_length, node.max_length, "characters"),
-        (node.min_items, node.max_items, "items"),
-    ):
-        if low is not None or high is not None:
-            parts.append(f"{low or 0}–{high if high is not None else '∞'} {unit}")
+    for low, high, unit in size_ranges(node):
+        parts.append(f"{low or 0}–{high if high is not None else '∞'} {unit}")
     if node.enum is not None and len(node.enum) > 1:
         parts.append("one of " + ", ".join(_short_json(v) for v in node.enum))
     if node.pattern is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import jinja2
 
 from . import checks, pricing
-from .ir import Field, ModelSpec, Node, ObjectModel
+from .ir import Field, ModelSpec, Node, ObjectModel, numeric_bounds, size_ranges
 from .literals import doc_text, py_literal, py_tuple, short
 from .naming import MODULE_EXPORTS
 from .resources import templates_dir
@@ -93,24 +93,12 @@ def field_doc(field: Field) -> tuple[str, str]:
 
 
 def _bounds_text(node: Node) -> str:
-    parts = []
-    for value, word in (
-        (node.minimum, ">="),
-        (node.exclusive_minimum, ">"),
-        (node.maximum, "<="),
-        (node.exclusive_maximum, "<"),
-    ):
-        if value is not None:
-            parts.append(f"{word} {py_literal(value)}")
+    parts = [f"{relation} {py_literal(bound)}" for relation, bound in numeric_bounds(node)]
     text = ("Value " + " and ".join(parts) + ".") if parts else ""
     if node.multiple_of is not None:
         text += f" Multiple of {py_literal(node.multiple_of)}."
-    for low, high, unit in (
-        (node.min_length, node.max_length, "characters"),
-        (node.min_items, node.max_items, "items"),
-    ):
-        if low is not None or high is not None:
-            text += f" {low if low is not None else 0} to {high if high is not None else 'any number of'} {unit}."
+    for low, high, unit in size_ranges(node):
+        text += f" {low if low is not None else 0} to {high if high is not None else 'any number of'} {unit}."
     if node.pattern is not None:
         text += f" Matches {node.pattern!r}."
     return text.strip()
